@@ -1,0 +1,42 @@
+"""The backend's one strict config, built at start-up from an optional YAML file, flags and the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from platepatrol.config import StrictModel, load_config
+
+DEFAULT_DATABASE_URL = "sqlite:///var/platepatrol.db"
+# The database URL may hold a password, so production passes it in the environment, never in a file.
+DATABASE_URL_ENV = "PLATEPATROL_DATABASE_URL"
+
+
+class ReadLimits(StrictModel):
+    """What a read must respect to be answered; anything outside gets an ERROR verdict for that read."""
+
+    max_crop_bytes: int = Field(default=256 * 1024, gt=0)
+    max_context_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    max_future_skew_s: float = Field(default=300.0, ge=0, description="how far in the future a capture may be")
+    max_age_days: float = Field(default=30.0, gt=0, description="older captures are refused as impossible")
+    max_alternatives: int = Field(default=10, ge=0)
+
+
+class BackendConfig(StrictModel):
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = Field(default=50051, ge=0, le=65535, description="0 picks a free port")
+    workers: int = Field(default=16, ge=1, le=256, description="threads serving gRPC calls")
+    auto_migrate: bool = Field(default=True, description="bring the schema to head at start-up")
+    review_below_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    limits: ReadLimits = ReadLimits()
+
+
+def load_backend_config(path: Path | None = None, **overrides: Any) -> BackendConfig:
+    env_url = os.environ.get(DATABASE_URL_ENV)
+    if env_url and overrides.get("database_url") is None:
+        overrides["database_url"] = env_url
+    return load_config(BackendConfig, path, overrides)

@@ -1,0 +1,1 @@
+"""Devices: the patrol cars' identities and the tokens they authenticate with."""

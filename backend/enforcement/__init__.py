@@ -1,0 +1,1 @@
+"""Enforcement: a plate read in, a stored, explainable verdict out."""

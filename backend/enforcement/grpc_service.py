@@ -1,0 +1,83 @@
+"""The thin gRPC servicer: authenticate the device, convert at the boundary, ask the service, answer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import grpc
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.config import ReadLimits
+from backend.devices.models import Device
+from backend.devices.tokens import device_for_token
+from backend.enforcement.service import EnforcementService
+from backend.enforcement.wire import (
+    InvalidRead,
+    error_verdict,
+    plate_from_text,
+    read_from_proto,
+    timestamp_to_datetime,
+    verdict_to_proto,
+)
+from backend.storage.base import utc_now
+from platepatrol.v1 import enforcement_pb2 as pb
+from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+AUTH_METADATA_KEY = "authorization"
+BEARER = "Bearer "
+
+
+def bearer_token(context: grpc.ServicerContext) -> str:
+    for key, value in context.invocation_metadata():
+        if key == AUTH_METADATA_KEY and isinstance(value, str) and value.startswith(BEARER):
+            return value[len(BEARER) :].strip()
+    return ""
+
+
+class EnforcementServicer(pb_grpc.EnforcementServicer):
+    def __init__(self, service: EnforcementService, sessions: sessionmaker[Session], limits: ReadLimits) -> None:
+        self._service = service
+        self._sessions = sessions
+        self._limits = limits
+
+    def _authenticate(self, context: grpc.ServicerContext) -> Device:
+        token = bearer_token(context)
+        with self._sessions() as session:
+            device = device_for_token(session, token) if token else None
+        if device is None:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing, unknown or revoked device token")
+        return device
+
+    def StreamReads(  # noqa: N802 (gRPC method name)
+        self, request_iterator: Iterator[pb.PlateRead], context: grpc.ServicerContext
+    ) -> Iterator[pb.Verdict]:
+        device = self._authenticate(context)
+        for message in request_iterator:
+            yield self._answer(message, device, context)
+
+    def _answer(self, message: pb.PlateRead, device: Device, context: grpc.ServicerContext) -> pb.Verdict:
+        now = utc_now()
+        try:
+            read = read_from_proto(message, device.name, self._limits, now)
+        except InvalidRead as problem:
+            log.info("refused read %r from %s: %s", message.read_id, device.name, problem)
+            return error_verdict(message.read_id, str(problem), now)
+        try:
+            return verdict_to_proto(self._service.answer(read, device))
+        except SQLAlchemyError:
+            log.exception("database error answering read %s", read.read_id)
+            # The edge keeps the read in its outbox and resends it when the stream is back.
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the permit database is unavailable; resend later")
+
+    def CheckPlate(self, request: pb.PlateQuery, context: grpc.ServicerContext) -> pb.Verdict:  # noqa: N802
+        self._authenticate(context)
+        try:
+            plate = plate_from_text(request.plate_text)
+        except InvalidRead as problem:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(problem))
+        at = timestamp_to_datetime(request.at) if request.HasField("at") else utc_now()
+        return verdict_to_proto(self._service.check(plate, at))

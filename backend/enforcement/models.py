@@ -1,0 +1,57 @@
+"""Reads received from the cars and the verdicts given for them: the record of what was decided and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.enforcement.outcomes import Outcome, Reason
+from backend.storage.base import Base, UTCDateTime, utc_now
+
+
+def _string_enum(enum_type: type[Outcome] | type[Reason]) -> Enum:
+    return Enum(enum_type, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+
+
+class ReadRecord(Base):
+    __tablename__ = "reads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, comment="chosen by the edge; unique")
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    plate: Mapped[str] = mapped_column(String(12), index=True, comment="normalised")
+    confidence: Mapped[float] = mapped_column(Float)
+    char_confidences: Mapped[list[float]] = mapped_column(JSON, default=list)
+    alternatives: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    frames_voted: Mapped[int] = mapped_column(Integer, default=1)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    gps_accuracy_m: Mapped[float | None] = mapped_column(Float)
+    heading_deg: Mapped[float | None] = mapped_column(Float)
+    speed_mps: Mapped[float | None] = mapped_column(Float)
+    crop_jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    context_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    verdict: Mapped[VerdictRecord] = relationship(back_populates="read")
+
+
+class VerdictRecord(Base):
+    __tablename__ = "verdicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    read_id: Mapped[str] = mapped_column(ForeignKey("reads.id", ondelete="CASCADE"), unique=True)
+    outcome: Mapped[Outcome] = mapped_column(_string_enum(Outcome), index=True)
+    reason: Mapped[Reason] = mapped_column(_string_enum(Reason))
+    sentence: Mapped[str] = mapped_column(Text)
+    permit_id: Mapped[str | None] = mapped_column(String(36))
+    permit_revision: Mapped[int | None] = mapped_column(Integer)
+    zone_id: Mapped[str | None] = mapped_column(String(36))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    permit_data_age_s: Mapped[float] = mapped_column(Float, default=0.0)
+
+    read: Mapped[ReadRecord] = relationship(back_populates="verdict")

@@ -1,0 +1,78 @@
+"""Typed, frozen values passed through the enforcement path, free of gRPC and SQL types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from backend.enforcement.outcomes import Outcome, Reason
+
+
+@dataclass(frozen=True)
+class GpsPoint:
+    latitude: float
+    longitude: float
+    accuracy_m: float | None = None
+    heading_deg: float | None = None
+    speed_mps: float | None = None
+
+
+@dataclass(frozen=True)
+class Alternative:
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class IncomingRead:
+    """A read that passed validation: plate text normalised, times aware UTC, numbers in range."""
+
+    read_id: str
+    device_name: str
+    camera_id: str
+    captured_at: datetime
+    plate: str
+    confidence: float
+    char_confidences: tuple[float, ...]
+    alternatives: tuple[Alternative, ...]
+    frames_voted: int
+    gps: GpsPoint | None
+    crop_jpeg: bytes
+    context_jpeg: bytes | None
+
+
+@dataclass(frozen=True)
+class PermitView:
+    """What the rules need to know of a permit, as it was when it was read from the table."""
+
+    id: str
+    code: str
+    zone_id: str | None
+    valid_from: datetime
+    valid_until: datetime
+    active: bool
+    revision: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reason: Reason
+    sentence: str
+    permit: PermitView | None = None
+
+
+@dataclass(frozen=True)
+class VerdictOut:
+    """A verdict as stored and as sent back: the decision plus what it answers and when."""
+
+    read_id: str
+    plate: str
+    outcome: Outcome
+    reason: Reason
+    sentence: str
+    permit_id: str | None
+    permit_revision: int | None
+    zone_id: str | None
+    decided_at: datetime
+    permit_data_age_s: float

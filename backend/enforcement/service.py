@@ -1,0 +1,147 @@
+"""Answering reads against the live permit table: look up, decide, store, in one transaction per read."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.devices.models import Device
+from backend.enforcement.models import ReadRecord, VerdictRecord
+from backend.enforcement.reads import Decision, IncomingRead, PermitView, VerdictOut
+from backend.enforcement.rules import decide
+from backend.permits.models import Permit, PermitStatus, Vehicle
+from backend.storage.base import utc_now
+
+
+def permits_for_plate(session: Session, plate: str) -> list[PermitView]:
+    """Every permit of the vehicle registered as `plate`, as it is in the table right now."""
+    rows = session.scalars(select(Permit).join(Permit.vehicles).where(Vehicle.plate == plate))
+    return [
+        PermitView(
+            id=permit.id,
+            code=permit.code,
+            zone_id=permit.zone_id,
+            valid_from=permit.valid_from,
+            valid_until=permit.valid_until,
+            active=permit.status is PermitStatus.ACTIVE,
+            revision=permit.revision,
+        )
+        for permit in rows
+    ]
+
+
+def _verdict_out(read_id: str, plate: str, decision: Decision, decided_at: datetime, age_s: float) -> VerdictOut:
+    permit = decision.permit
+    return VerdictOut(
+        read_id=read_id,
+        plate=plate,
+        outcome=decision.outcome,
+        reason=decision.reason,
+        sentence=decision.sentence,
+        permit_id=permit.id if permit else None,
+        permit_revision=permit.revision if permit else None,
+        zone_id=permit.zone_id if permit else None,
+        decided_at=decided_at,
+        permit_data_age_s=age_s,
+    )
+
+
+def _stored_verdict(record: VerdictRecord, plate: str) -> VerdictOut:
+    return VerdictOut(
+        read_id=record.read_id,
+        plate=plate,
+        outcome=record.outcome,
+        reason=record.reason,
+        sentence=record.sentence,
+        permit_id=record.permit_id,
+        permit_revision=record.permit_revision,
+        zone_id=record.zone_id,
+        decided_at=record.decided_at,
+        permit_data_age_s=record.permit_data_age_s,
+    )
+
+
+class EnforcementService:
+    """The hot path behind the gRPC servicer. Stateless: every answer reads the live tables."""
+
+    def __init__(self, sessions: sessionmaker[Session], review_below_confidence: float = 0.0) -> None:
+        self._sessions = sessions
+        self._review_below_confidence = review_below_confidence
+
+    def check(self, plate: str, at: datetime) -> VerdictOut:
+        """Judge a plate typed by a person; nothing is stored."""
+        with self._sessions() as session:
+            looked_up = time.monotonic()
+            decision = decide(plate, at, permits_for_plate(session, plate))
+            return _verdict_out("", plate, decision, utc_now(), time.monotonic() - looked_up)
+
+    def answer(self, read: IncomingRead, device: Device) -> VerdictOut:
+        """The verdict for `read`: the stored one if this read id was answered before, else a new one."""
+        with self._sessions() as session:
+            stored = self._stored(session, read.read_id)
+            if stored is not None:
+                return stored
+            looked_up = time.monotonic()
+            permits = permits_for_plate(session, read.plate)
+            decision = decide(read.plate, read.captured_at, permits, read.confidence, self._review_below_confidence)
+            verdict = _verdict_out(read.read_id, read.plate, decision, utc_now(), time.monotonic() - looked_up)
+            session.add(_read_record(read, device))
+            session.add(_verdict_record(verdict))
+            try:
+                session.commit()
+            except IntegrityError:
+                # The same read id arrived twice at once (a resend racing the original): keep the first answer.
+                session.rollback()
+                stored = self._stored(session, read.read_id)
+                if stored is None:
+                    raise
+                return stored
+            return verdict
+
+    @staticmethod
+    def _stored(session: Session, read_id: str) -> VerdictOut | None:
+        row = session.execute(
+            select(VerdictRecord, ReadRecord.plate).join(ReadRecord).where(VerdictRecord.read_id == read_id)
+        ).first()
+        return None if row is None else _stored_verdict(row[0], row[1])
+
+
+def _read_record(read: IncomingRead, device: Device) -> ReadRecord:
+    gps = read.gps
+    return ReadRecord(
+        id=read.read_id,
+        device_id=device.id,
+        camera_id=read.camera_id,
+        captured_at=read.captured_at,
+        plate=read.plate,
+        confidence=read.confidence,
+        char_confidences=list(read.char_confidences),
+        alternatives=[asdict(alt) for alt in read.alternatives],
+        frames_voted=read.frames_voted,
+        latitude=gps.latitude if gps else None,
+        longitude=gps.longitude if gps else None,
+        gps_accuracy_m=gps.accuracy_m if gps else None,
+        heading_deg=gps.heading_deg if gps else None,
+        speed_mps=gps.speed_mps if gps else None,
+        crop_jpeg=read.crop_jpeg,
+        context_jpeg=read.context_jpeg,
+    )
+
+
+def _verdict_record(verdict: VerdictOut) -> VerdictRecord:
+    return VerdictRecord(
+        read_id=verdict.read_id,
+        outcome=verdict.outcome,
+        reason=verdict.reason,
+        sentence=verdict.sentence,
+        permit_id=verdict.permit_id,
+        permit_revision=verdict.permit_revision,
+        zone_id=verdict.zone_id,
+        decided_at=verdict.decided_at,
+        permit_data_age_s=verdict.permit_data_age_s,
+    )

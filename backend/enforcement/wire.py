@@ -1,0 +1,184 @@
+"""The gRPC boundary: `platepatrol.v1` messages checked and turned into our types, and verdicts back.
+
+Every rule a read must meet is here, so a malformed read is refused with a message that names the field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from backend.config import ReadLimits
+from backend.enforcement.outcomes import Outcome, Reason
+from backend.enforcement.reads import Alternative, GpsPoint, IncomingRead, VerdictOut
+from platepatrol.plates import MAX_PLATE_LENGTH, normalise_plate
+from platepatrol.v1 import enforcement_pb2 as pb
+
+READ_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+CAMERA_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+JPEG_MAGIC = b"\xff\xd8\xff"
+MAX_FRAMES_VOTED = 100_000
+
+
+class InvalidRead(ValueError):
+    """The read breaks a rule of the contract; the message says which."""
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise InvalidRead(message)
+
+
+def _unit_interval(value: float, name: str) -> float:
+    _check(math.isfinite(value) and 0.0 <= value <= 1.0, f"{name} must be between 0 and 1, got {value}")
+    return float(value)
+
+
+def timestamp_to_datetime(stamp: Timestamp) -> datetime:
+    return datetime.fromtimestamp(stamp.seconds + stamp.nanos / 1e9, tz=UTC)
+
+
+def datetime_to_timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment.astimezone(UTC))
+    return stamp
+
+
+def plate_from_text(raw: str, field: str = "plate_text") -> str:
+    plate = normalise_plate(raw)
+    _check(bool(plate), f"{field} {raw!r} has no letters or digits")
+    _check(len(plate) <= MAX_PLATE_LENGTH, f"{field} {raw!r} is longer than {MAX_PLATE_LENGTH} characters")
+    return plate
+
+
+def _capture_time(message: pb.PlateRead, limits: ReadLimits, now: datetime) -> datetime:
+    _check(message.HasField("captured_at"), "captured_at is required")
+    try:
+        captured_at = timestamp_to_datetime(message.captured_at)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidRead("captured_at is not a representable time") from None
+    _check(
+        captured_at <= now + timedelta(seconds=limits.max_future_skew_s),
+        f"captured_at {captured_at.isoformat()} is in the future (now {now.isoformat()})",
+    )
+    _check(
+        captured_at >= now - timedelta(days=limits.max_age_days),
+        f"captured_at {captured_at.isoformat()} is more than {limits.max_age_days:g} days old",
+    )
+    return captured_at
+
+
+def _gps(message: pb.PlateRead) -> GpsPoint | None:
+    if not message.HasField("gps"):
+        return None
+    fix = message.gps
+    _check(math.isfinite(fix.latitude) and -90 <= fix.latitude <= 90, f"gps.latitude {fix.latitude} is out of range")
+    _check(
+        math.isfinite(fix.longitude) and -180 <= fix.longitude <= 180,
+        f"gps.longitude {fix.longitude} is out of range",
+    )
+    _check(math.isfinite(fix.accuracy_m) and fix.accuracy_m >= 0, "gps.accuracy_m must be 0 or more")
+    return GpsPoint(
+        latitude=fix.latitude,
+        longitude=fix.longitude,
+        accuracy_m=fix.accuracy_m or None,
+        heading_deg=fix.heading_deg % 360 if math.isfinite(fix.heading_deg) else None,
+        speed_mps=fix.speed_mps if math.isfinite(fix.speed_mps) else None,
+    )
+
+
+def _evidence(message: pb.PlateRead, limits: ReadLimits) -> tuple[bytes, bytes | None]:
+    crop, context = message.evidence.crop_jpeg, message.evidence.context_jpeg
+    _check(bool(crop), "evidence.crop_jpeg is required")
+    _check(crop.startswith(JPEG_MAGIC), "evidence.crop_jpeg is not a JPEG image")
+    _check(
+        len(crop) <= limits.max_crop_bytes,
+        f"evidence.crop_jpeg is {len(crop)} bytes, over the limit of {limits.max_crop_bytes}",
+    )
+    if not context:
+        return crop, None
+    _check(context.startswith(JPEG_MAGIC), "evidence.context_jpeg is not a JPEG image")
+    _check(
+        len(context) <= limits.max_context_bytes,
+        f"evidence.context_jpeg is {len(context)} bytes, over the limit of {limits.max_context_bytes}",
+    )
+    return crop, context
+
+
+def read_from_proto(message: pb.PlateRead, device_name: str, limits: ReadLimits, now: datetime) -> IncomingRead:
+    """Validate `message` from the device `device_name` and convert it; raises InvalidRead."""
+    _check(bool(READ_ID.match(message.read_id)), f"read_id {message.read_id!r} must be 1-64 characters [A-Za-z0-9._:-]")
+    _check(
+        message.device_id in ("", device_name),
+        f"device_id {message.device_id!r} does not match the device of the token ({device_name!r})",
+    )
+    _check(bool(CAMERA_ID.match(message.camera_id)), f"camera_id {message.camera_id!r} must be 1-64 characters")
+    plate = plate_from_text(message.plate_text)
+    char_confidences = tuple(
+        _unit_interval(value, "char_confidences[]") for value in message.char_confidences
+    )
+    _check(
+        not char_confidences or len(char_confidences) == len(plate),
+        f"char_confidences has {len(char_confidences)} values for the {len(plate)} characters of {plate}",
+    )
+    _check(
+        len(message.alternatives) <= limits.max_alternatives,
+        f"{len(message.alternatives)} alternatives, over the limit of {limits.max_alternatives}",
+    )
+    alternatives = tuple(
+        Alternative(plate_from_text(alt.text, "alternatives[].text"), _unit_interval(alt.confidence, "alternatives[].confidence"))
+        for alt in message.alternatives
+    )
+    _check(message.frames_voted <= MAX_FRAMES_VOTED, f"frames_voted {message.frames_voted} is implausible")
+    crop, context = _evidence(message, limits)
+    return IncomingRead(
+        read_id=message.read_id,
+        device_name=device_name,
+        camera_id=message.camera_id,
+        captured_at=_capture_time(message, limits, now),
+        plate=plate,
+        confidence=_unit_interval(message.confidence, "confidence"),
+        char_confidences=char_confidences,
+        alternatives=alternatives,
+        frames_voted=max(1, message.frames_voted),
+        gps=_gps(message),
+        crop_jpeg=crop,
+        context_jpeg=context,
+    )
+
+
+def verdict_to_proto(verdict: VerdictOut) -> pb.Verdict:
+    return pb.Verdict(
+        read_id=verdict.read_id,
+        outcome=pb.Outcome.Value(verdict.outcome.value),
+        reason=pb.Reason.Value(verdict.reason.value),
+        sentence=verdict.sentence,
+        plate_text=verdict.plate,
+        permit_id=verdict.permit_id or "",
+        permit_revision=verdict.permit_revision or 0,
+        zone_id=verdict.zone_id or "",
+        decided_at=datetime_to_timestamp(verdict.decided_at),
+        permit_data_age_s=verdict.permit_data_age_s,
+    )
+
+
+def error_verdict(read_id: str, problem: str, now: datetime) -> pb.Verdict:
+    """The answer to a read that was refused: it names the read and says what is wrong with it."""
+    return pb.Verdict(
+        read_id=read_id,
+        outcome=pb.ERROR,
+        reason=pb.INVALID_READ,
+        sentence=f"read refused: {problem}",
+        decided_at=datetime_to_timestamp(now),
+    )
+
+
+def outcome_from_proto(value: int) -> Outcome:
+    return Outcome(pb.Outcome.Name(value))  # type: ignore[arg-type]
+
+
+def reason_from_proto(value: int) -> Reason:
+    return Reason(pb.Reason.Name(value))  # type: ignore[arg-type]

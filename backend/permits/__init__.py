@@ -1,0 +1,1 @@
+"""Permits: vehicles, zones and the permits that let vehicles park."""
