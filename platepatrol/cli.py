@@ -10,7 +10,7 @@ import importlib
 import logging
 import os
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -54,7 +54,9 @@ def _missing_extra(name: str, module: str) -> typer.Typer:
 
 
 @app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="log debug detail to stderr")) -> None:
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log debug detail to stderr")] = False,
+) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -67,9 +69,9 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="log debug
 
 @app.command("read")
 def read_images(
-    paths: list[str] = typer.Argument(..., help="images or folders of images"),
-    as_json: bool = typer.Option(False, "--json", help="one JSON object per image per line"),
-    config: str | None = typer.Option(None, "--config", help="edge YAML config (detector and reader settings)"),
+    paths: Annotated[list[str], typer.Argument(help="images or folders of images")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per image per line")] = False,
+    config: Annotated[str | None, typer.Option(help="edge YAML config (detector and reader settings)")] = None,
 ) -> None:
     """Find and read the plates in images."""
     from edge.read_images import run_read_command
@@ -86,4 +88,3 @@ def main(argv: list[str] | None = None) -> Any:
     except UserError as error:
         typer.echo(f"error: {error}", err=True)
         raise SystemExit(2) from None
-

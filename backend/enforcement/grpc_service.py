@@ -14,7 +14,7 @@ from backend.devices.models import Device
 from backend.devices.tokens import device_for_token
 from backend.enforcement.service import EnforcementService
 from backend.enforcement.wire import (
-    InvalidRead,
+    InvalidReadError,
     error_verdict,
     plate_from_text,
     read_from_proto,
@@ -63,7 +63,7 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         now = utc_now()
         try:
             read = read_from_proto(message, device.name, self._limits, now)
-        except InvalidRead as problem:
+        except InvalidReadError as problem:
             log.info("refused read %r from %s: %s", message.read_id, device.name, problem)
             return error_verdict(message.read_id, str(problem), now)
         try:
@@ -77,7 +77,7 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         self._authenticate(context)
         try:
             plate = plate_from_text(request.plate_text)
-        except InvalidRead as problem:
+        except InvalidReadError as problem:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(problem))
         at = timestamp_to_datetime(request.at) if request.HasField("at") else utc_now()
         return verdict_to_proto(self._service.check(plate, at))

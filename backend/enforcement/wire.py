@@ -23,13 +23,13 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 MAX_FRAMES_VOTED = 100_000
 
 
-class InvalidRead(ValueError):
+class InvalidReadError(ValueError):
     """The read breaks a rule of the contract; the message says which."""
 
 
 def _check(condition: bool, message: str) -> None:
     if not condition:
-        raise InvalidRead(message)
+        raise InvalidReadError(message)
 
 
 def _unit_interval(value: float, name: str) -> float:
@@ -59,7 +59,7 @@ def _capture_time(message: pb.PlateRead, limits: ReadLimits, now: datetime) -> d
     try:
         captured_at = timestamp_to_datetime(message.captured_at)
     except (OverflowError, OSError, ValueError):
-        raise InvalidRead("captured_at is not a representable time") from None
+        raise InvalidReadError("captured_at is not a representable time") from None
     _check(
         captured_at <= now + timedelta(seconds=limits.max_future_skew_s),
         f"captured_at {captured_at.isoformat()} is in the future (now {now.isoformat()})",
@@ -109,7 +109,7 @@ def _evidence(message: pb.PlateRead, limits: ReadLimits) -> tuple[bytes, bytes |
 
 
 def read_from_proto(message: pb.PlateRead, device_name: str, limits: ReadLimits, now: datetime) -> IncomingRead:
-    """Validate `message` from the device `device_name` and convert it; raises InvalidRead."""
+    """Validate `message` from the device `device_name` and convert it; raises InvalidReadError."""
     _check(bool(READ_ID.match(message.read_id)), f"read_id {message.read_id!r} must be 1-64 characters [A-Za-z0-9._:-]")
     _check(
         message.device_id in ("", device_name),
@@ -117,9 +117,7 @@ def read_from_proto(message: pb.PlateRead, device_name: str, limits: ReadLimits,
     )
     _check(bool(CAMERA_ID.match(message.camera_id)), f"camera_id {message.camera_id!r} must be 1-64 characters")
     plate = plate_from_text(message.plate_text)
-    char_confidences = tuple(
-        _unit_interval(value, "char_confidences[]") for value in message.char_confidences
-    )
+    char_confidences = tuple(_unit_interval(value, "char_confidences[]") for value in message.char_confidences)
     _check(
         not char_confidences or len(char_confidences) == len(plate),
         f"char_confidences has {len(char_confidences)} values for the {len(plate)} characters of {plate}",
@@ -129,7 +127,10 @@ def read_from_proto(message: pb.PlateRead, device_name: str, limits: ReadLimits,
         f"{len(message.alternatives)} alternatives, over the limit of {limits.max_alternatives}",
     )
     alternatives = tuple(
-        Alternative(plate_from_text(alt.text, "alternatives[].text"), _unit_interval(alt.confidence, "alternatives[].confidence"))
+        Alternative(
+            plate_from_text(alt.text, "alternatives[].text"),
+            _unit_interval(alt.confidence, "alternatives[].confidence"),
+        )
         for alt in message.alternatives
     )
     _check(message.frames_voted <= MAX_FRAMES_VOTED, f"frames_voted {message.frames_voted} is implausible")

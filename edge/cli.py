@@ -1,0 +1,31 @@
+"""`platepatrol edge ...`: run the patrol car's pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edge.config import TOKEN_ENV
+
+app = typer.Typer(help="The patrol car: cameras to verdicts.", no_args_is_help=True)
+
+
+@app.command()
+def run(
+    source: Annotated[str, typer.Option(help="video file, RTSP/HTTP URL, USB device number or folder of images")],
+    token: Annotated[str, typer.Option(envvar=TOKEN_ENV, help=f"device token (or ${TOKEN_ENV})", show_default=False)],
+    backend: Annotated[str | None, typer.Option(help="backend HOST:PORT (default 127.0.0.1:50051)")] = None,
+    config: Annotated[Path | None, typer.Option(help="edge YAML config")] = None,
+    camera_id: Annotated[str | None, typer.Option(help="camera id (default: front)")] = None,
+    device_id: Annotated[str | None, typer.Option(help="device id, as registered with add-device")] = None,
+    max_frames: Annotated[int | None, typer.Option(min=1, help="stop after this many frames")] = None,
+) -> None:
+    """Read plates from SOURCE, stream them to the backend and print each verdict as it comes back."""
+    from edge.config import load_edge_config
+    from edge.patrol import run_patrol
+
+    settings = load_edge_config(config, backend=backend, camera_id=camera_id, device_id=device_id)
+    stats = run_patrol(settings, source, token.strip(), max_frames)
+    typer.echo(stats.summary())

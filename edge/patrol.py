@@ -1,0 +1,72 @@
+"""The patrol loop: a camera's frames through the pipeline, reads over the uplink, verdicts to the officer."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+
+from edge.capture import open_source
+from edge.config import EdgeConfig
+from edge.detect import make_detector
+from edge.officer import OfficerView
+from edge.pipeline import CameraPipeline
+from edge.read import make_reader
+from edge.uplink import Answer, Uplink
+
+
+@dataclass
+class PatrolStats:
+    frames: int = 0
+    reads: int = 0
+    seconds: float = 0.0
+    round_trips_ms: list[float] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        trips = sorted(self.round_trips_ms)
+        p95 = trips[min(len(trips) - 1, int(0.95 * len(trips)))] if trips else 0.0
+        mean = statistics.fmean(trips) if trips else 0.0
+        outcomes = ", ".join(f"{name} {count}" for name, count in sorted(self.outcomes.items())) or "none"
+        return (
+            f"{self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} fps), {self.reads} reads, "
+            f"verdicts: {outcomes}; round trip mean {mean:.1f} ms, p95 {p95:.1f} ms"
+        )
+
+
+def run_patrol(config: EdgeConfig, source: str, token: str, max_frames: int | None = None) -> PatrolStats:
+    """Run one camera until its source ends; every read is answered before this returns."""
+    from platepatrol.v1 import enforcement_pb2 as pb
+
+    frames = open_source(source, config.camera_id)  # fails fast on a bad source, before models load
+    pipeline = CameraPipeline(
+        config.camera_id, make_detector(config.detector), make_reader(config.reader), config.tracker
+    )
+    view = OfficerView()
+    stats = PatrolStats()
+
+    def on_answer(answer: Answer) -> None:
+        stats.round_trips_ms.append(answer.round_trip_ms)
+        name = pb.Outcome.Name(answer.verdict.outcome)
+        stats.outcomes[name] = stats.outcomes.get(name, 0) + 1
+        view.show(answer)
+
+    uplink = Uplink(config.backend, token, config.device_id, on_answer)
+    started = time.monotonic()
+    for frame in frames:
+        for read in pipeline.process(frame):
+            uplink.send(read)
+            stats.reads += 1
+        stats.frames += 1
+        if max_frames is not None and stats.frames >= max_frames:
+            break
+    for read in pipeline.finish():
+        uplink.send(read)
+        stats.reads += 1
+    stats.seconds = time.monotonic() - started
+    uplink.close(config.verdict_timeout_s)
+    return stats

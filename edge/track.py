@@ -1,0 +1,71 @@
+"""Linking plate observations across frames into tracks: one track is one vehicle pass on one camera."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from edge.config import TrackerConfig
+from edge.types import Box, Observation
+
+
+@dataclass
+class Track:
+    id: int
+    observations: list[Observation] = field(default_factory=list)
+
+    @property
+    def last(self) -> Observation:
+        return self.observations[-1]
+
+
+def _match_score(box: Box, other: Box, config: TrackerConfig) -> float | None:
+    """How well `other` continues a track last seen at `box`: IoU when they overlap, else a score from
+    the centre shift (dashcams jump between frames); None when they cannot be the same plate."""
+    overlap = box.iou(other)
+    if overlap >= config.min_iou and overlap > 0:
+        return 1.0 + overlap
+    (ax, ay), (bx, by) = box.centre, other.centre
+    shift = math.hypot(ax - bx, ay - by) / max(box.width, other.width, 1.0)
+    if shift > config.max_centre_shift:
+        return None
+    return 1.0 - shift / config.max_centre_shift
+
+
+class PlateTracker:
+    """Greedy matching of each frame's plates to the open tracks; `update` returns the passes that ended."""
+
+    def __init__(self, config: TrackerConfig) -> None:
+        self._config = config
+        self._open: list[Track] = []
+        self._ids = itertools.count(1)
+
+    def update(self, frame_index: int, observations: list[Observation]) -> list[Track]:
+        pairs = []
+        for t, track in enumerate(self._open):
+            for o, observation in enumerate(observations):
+                score = _match_score(track.last.detection.box, observation.detection.box, self._config)
+                if score is not None:
+                    pairs.append((score, t, o))
+        used_tracks: set[int] = set()
+        used_observations: set[int] = set()
+        for _score, t, o in sorted(pairs, reverse=True):
+            if t not in used_tracks and o not in used_observations:
+                self._open[t].observations.append(observations[o])
+                used_tracks.add(t)
+                used_observations.add(o)
+        for o, observation in enumerate(observations):
+            if o not in used_observations:
+                self._open.append(Track(next(self._ids), [observation]))
+        return self._close(lambda track: frame_index - track.last.frame_index > self._config.max_missed_frames)
+
+    def flush(self) -> list[Track]:
+        """End every open track (the stream is over)."""
+        return self._close(lambda _track: True)
+
+    def _close(self, ended: Callable[[Track], bool]) -> list[Track]:
+        finished = [track for track in self._open if ended(track)]
+        self._open = [track for track in self._open if not ended(track)]
+        return [track for track in finished if len(track.observations) >= self._config.min_frames]
