@@ -71,7 +71,7 @@ def seed_demo(
     plates: Annotated[Path | None, typer.Option(help="CSV of the demo clip's plates")] = None,
 ) -> None:
     """Load demo permits that match some plates of the demo clip and not others."""
-    from backend.permits.demo import DEMO_PLATES, load_demo_plates
+    from backend.permits.demo import DEMO_PLATES, load_demo_seed
     from backend.permits.demo import seed_demo as seed
     from backend.storage.base import utc_now
     from backend.storage.engine import make_engine, make_session_factory
@@ -79,8 +79,9 @@ def seed_demo(
 
     engine = make_engine(_config(config, database_url).database_url)
     upgrade_to_head(engine)
+    result = load_demo_seed(plates or DEMO_PLATES)
     with make_session_factory(engine)() as session:
-        result = seed(session, utc_now(), load_demo_plates(plates or DEMO_PLATES))
+        seed(session, utc_now(), result)
     typer.echo(f"permitted: {' '.join(result.permitted)}")
     typer.echo(f"expired:   {' '.join(result.expired)}")
     typer.echo(f"no permit: {' '.join(result.unpermitted)}")

@@ -1,4 +1,4 @@
-"""Demo permits for the demo clip: some plates of `demo/plates.csv` permitted, some expired, some with none."""
+"""Demo permits for the demo clip, as `demo/plates.csv` says: a valid permit, an expired one, or none."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from platepatrol.plates import normalise_plate
 
 DEMO_PLATES = Path(__file__).resolve().parents[2] / "demo" / "plates.csv"
 DEMO_ZONE_CODE = "DEMO-CENTRE"
+PERMIT_KINDS = ("valid", "expired", "none")
 
 
 @dataclass(frozen=True)
@@ -25,41 +26,33 @@ class DemoSeed:
     unpermitted: tuple[str, ...]
 
 
-def load_demo_plates(path: Path = DEMO_PLATES) -> list[str]:
-    """The legible plates of the demo clip, in the order they appear."""
+def load_demo_seed(path: Path = DEMO_PLATES) -> DemoSeed:
+    """Which plates of the clip get a valid permit, an expired one, or none."""
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
     except OSError as error:
         raise UserError(f"cannot read demo plates {path}: {error.strerror}") from None
-    plates = [normalise_plate(row["plate"]) for row in rows if row.get("legible", "yes").strip() == "yes"]
-    if not plates:
-        raise UserError(f"{path} lists no legible plates")
-    return plates
+    kinds: dict[str, list[str]] = {kind: [] for kind in PERMIT_KINDS}
+    for line, row in enumerate(rows, start=2):
+        plate, kind = normalise_plate(row.get("plate") or ""), (row.get("demo_permit") or "").strip()
+        if not plate or kind not in kinds:
+            raise UserError(f"{path}:{line}: needs a plate and demo_permit one of {', '.join(PERMIT_KINDS)}")
+        kinds[kind].append(plate)
+    return DemoSeed(tuple(kinds["valid"]), tuple(kinds["expired"]), tuple(kinds["none"]))
 
 
-def split_demo_plates(plates: list[str]) -> DemoSeed:
-    """Every other plate is permitted; of the rest, the first has an expired permit and the others none."""
-    permitted = tuple(plates[0::2])
-    others = plates[1::2]
-    return DemoSeed(permitted=permitted, expired=tuple(others[:1]), unpermitted=tuple(others[1:]))
-
-
-def seed_demo(session: Session, now: datetime, plates: list[str]) -> DemoSeed:
-    """Idempotently load the demo zone, vehicles and permits; returns which plates got what."""
-    seed = split_demo_plates(plates)
-    zone = session.scalar(select(Zone).where(Zone.code == DEMO_ZONE_CODE))
-    if zone is None:
-        zone = Zone(code=DEMO_ZONE_CODE, name="Demo city centre")
-        session.add(zone)
+def seed_demo(session: Session, now: datetime, seed: DemoSeed) -> None:
+    """Load the demo zone, vehicles and permits; running it again refreshes them around `now`."""
+    if session.scalar(select(Zone).where(Zone.code == DEMO_ZONE_CODE)) is None:
+        session.add(Zone(code=DEMO_ZONE_CODE, name="Demo city centre"))
     windows = {plate: (now - timedelta(days=30), now + timedelta(days=335)) for plate in seed.permitted}
     windows |= {plate: (now - timedelta(days=400), now - timedelta(days=35)) for plate in seed.expired}
-    for number, (plate, (valid_from, valid_until)) in enumerate(sorted(windows.items()), start=1):
-        _upsert_permit(session, plate, f"DEMO-{number:04d}", valid_from, valid_until)
+    for plate, (valid_from, valid_until) in windows.items():
+        _upsert_permit(session, plate, f"DEMO-{plate}", valid_from, valid_until)
     for plate in seed.unpermitted:
         _vehicle(session, plate)
     session.commit()
-    return seed
 
 
 def _vehicle(session: Session, plate: str) -> Vehicle:

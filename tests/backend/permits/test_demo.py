@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.enforcement.outcomes import Outcome, Reason
+from backend.enforcement.service import EnforcementService
+from backend.permits.demo import DEMO_PLATES, load_demo_seed, seed_demo
+from backend.storage.base import utc_now
+from platepatrol.errors import UserError
+
+
+def test_the_shipped_demo_has_every_kind_of_plate() -> None:
+    seed = load_demo_seed(DEMO_PLATES)
+    assert seed.permitted and seed.expired and seed.unpermitted
+    assert not set(seed.permitted) & set(seed.unpermitted)
+
+
+def test_seeded_permits_decide_verdicts(sessions: sessionmaker[Session], session: Session) -> None:
+    seed = load_demo_seed(DEMO_PLATES)
+    seed_demo(session, utc_now(), seed)
+    seed_demo(session, utc_now(), seed)  # running it again is harmless
+    service = EnforcementService(sessions)
+    now = utc_now()
+    assert all(service.check(plate, now).outcome is Outcome.PERMITTED for plate in seed.permitted)
+    assert all(service.check(plate, now).reason is Reason.EXPIRED for plate in seed.expired)
+    assert all(service.check(plate, now).reason is Reason.NO_PERMIT for plate in seed.unpermitted)
+
+
+def test_a_bad_plates_file_says_which_line(tmp_path: Path) -> None:
+    path = tmp_path / "plates.csv"
+    path.write_text("plate,demo_permit\nB1,valid\nB2,maybe\n")
+    with pytest.raises(UserError, match=r"plates.csv:3"):
+        load_demo_seed(path)
