@@ -12,10 +12,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from backend.config import BackendConfig, ReadLimits
 from backend.devices.tokens import add_device
+from backend.enforcement.wire import datetime_to_timestamp
 from backend.server import build_server
 from backend.storage.base import utc_now
 from backend.storage.engine import make_engine, make_session_factory
-from backend.enforcement.wire import datetime_to_timestamp
 from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
 from tests.backend.factories import JPEG, add_permit
