@@ -1,3 +1,4 @@
+import itertools
 from pathlib import Path
 
 import cv2
@@ -20,7 +21,7 @@ def test_video_frames_are_numbered_and_stamped(tmp_path: Path) -> None:
     frames = list(open_source(str(tmp_path / "clip.mp4"), "front"))
     assert [f.index for f in frames] == [0, 1, 2, 3]
     assert all(f.camera_id == "front" and f.image.shape == (48, 64, 3) for f in frames)
-    assert all(a.captured_at <= b.captured_at for a, b in zip(frames, frames[1:], strict=False))
+    assert all(a.captured_at <= b.captured_at for a, b in itertools.pairwise(frames))
 
 
 def test_a_missing_source(tmp_path: Path) -> None:

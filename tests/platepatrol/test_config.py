@@ -61,4 +61,4 @@ def test_database_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
 def test_configs_are_frozen() -> None:
     config = BackendConfig()
     with pytest.raises(ValueError, match="frozen"):
-        config.port = 1  # type: ignore[misc]
+        config.port = 1
