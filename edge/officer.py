@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from rich.console import Console
 from rich.markup import escape
 
@@ -28,3 +31,38 @@ class OfficerView:
     def show(self, answer: Answer) -> None:
         style = STYLES.get(answer.verdict.outcome, "")
         self._console.print(f"[{style}]{escape(verdict_line(answer))}[/]" if style else escape(verdict_line(answer)))
+
+
+def answer_record(answer: Answer) -> dict[str, object]:
+    """One JSON-lines record of a read and its verdict."""
+    read, verdict = answer.read, answer.verdict
+    return {
+        "read_id": read.read_id,
+        "camera_id": read.camera_id,
+        "captured_at": read.captured_at.isoformat(),
+        "plate": read.text,
+        "confidence": round(read.confidence, 4),
+        "alternatives": [alt.text for alt in read.alternatives],
+        "frames_voted": read.frames_voted,
+        "box": read.box.as_list(),
+        "outcome": pb.Outcome.Name(verdict.outcome),
+        "reason": pb.Reason.Name(verdict.reason),
+        "sentence": verdict.sentence,
+        "permit_id": verdict.permit_id,
+        "round_trip_ms": round(answer.round_trip_ms, 2),
+    }
+
+
+class JsonLinesLog:
+    """Appends every read and its verdict to a file, one JSON object per line, flushed as it goes."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+
+    def write(self, answer: Answer) -> None:
+        self._file.write(json.dumps(answer_record(answer)) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from edge.capture import open_source
 from edge.config import EdgeConfig
 from edge.detect import make_detector
-from edge.officer import OfficerView
+from edge.officer import JsonLinesLog, OfficerView
 from edge.pipeline import CameraPipeline
 from edge.read import make_reader
 from edge.uplink import Answer, Uplink
@@ -38,7 +39,9 @@ class PatrolStats:
         )
 
 
-def run_patrol(config: EdgeConfig, source: str, token: str, max_frames: int | None = None) -> PatrolStats:
+def run_patrol(
+    config: EdgeConfig, source: str, token: str, max_frames: int | None = None, log_path: Path | None = None
+) -> PatrolStats:
     """Run one camera until its source ends; every read is answered before this returns."""
     from platepatrol.v1 import enforcement_pb2 as pb
 
@@ -47,6 +50,7 @@ def run_patrol(config: EdgeConfig, source: str, token: str, max_frames: int | No
         config.camera_id, make_detector(config.detector), make_reader(config.reader), config.tracker
     )
     view = OfficerView()
+    log = JsonLinesLog(log_path) if log_path else None
     stats = PatrolStats()
 
     def on_answer(answer: Answer) -> None:
@@ -54,6 +58,8 @@ def run_patrol(config: EdgeConfig, source: str, token: str, max_frames: int | No
         name = pb.Outcome.Name(answer.verdict.outcome)
         stats.outcomes[name] = stats.outcomes.get(name, 0) + 1
         view.show(answer)
+        if log:
+            log.write(answer)
 
     uplink = Uplink(config.backend, token, config.device_id, on_answer)
     started = time.monotonic()
@@ -68,5 +74,9 @@ def run_patrol(config: EdgeConfig, source: str, token: str, max_frames: int | No
         uplink.send(read)
         stats.reads += 1
     stats.seconds = time.monotonic() - started
-    uplink.close(config.verdict_timeout_s)
+    try:
+        uplink.close(config.verdict_timeout_s)
+    finally:
+        if log:
+            log.close()
     return stats

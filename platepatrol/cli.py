@@ -23,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+OWN_PACKAGES = frozenset({"platepatrol", "backend", "edge", "models", "calibration"})
 # (command, module holding a typer app, help): mounted lazily so a missing extra breaks only its own part.
 PARTS = (
     ("backend", "backend.cli", "the office: enforcement service and database"),
@@ -36,9 +37,10 @@ def _mount_parts() -> None:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as missing:
-            if missing.name and missing.name.split(".")[0] in {"platepatrol", "backend", "edge", "models"}:
+            missing_name = str(missing.name)
+            if not module_name.startswith(missing_name) and missing_name.split(".")[0] in OWN_PACKAGES:
                 raise  # our own code is broken: say so rather than blame an extra
-            app.add_typer(_missing_extra(name, str(missing.name)), name=name, help=f"{help_text} (not installed)")
+            app.add_typer(_missing_extra(name, missing_name), name=name, help=f"{help_text} (not installed)")
             continue
         app.add_typer(module.app, name=name, help=help_text)
 

@@ -62,3 +62,10 @@ def test_configs_are_frozen() -> None:
     config = BackendConfig()
     with pytest.raises(ValueError, match="frozen"):
         config.port = 1
+
+
+def test_the_documented_example_is_valid() -> None:
+    from tests.conftest import REPO
+
+    config = load_edge_config(REPO / "examples" / "edge.yaml")
+    assert config.device_id == "car-17" and config.detector.runtime == "onnx"

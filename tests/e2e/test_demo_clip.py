@@ -1,0 +1,88 @@
+"""End to end: a real backend process and a real edge process over loopback gRPC on the demo clip."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.enforcement.models import ReadRecord
+from backend.permits.demo import DEMO_PLATES, load_demo_seed
+from backend.storage.engine import make_engine
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+CLI = [sys.executable, "-c", "from platepatrol.cli import main; main()"]
+LISTENING = re.compile(r"backend listening on [^:]+:(\d+)")
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
+    done = subprocess.run(
+        [*CLI, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def office(tmp_path: Path) -> Iterator[tuple[dict[str, str], str, str]]:
+    """A seeded backend serving on a free port: (environment, address, device token)."""
+    env = {**os.environ, "PLATEPATROL_DATABASE_URL": f"sqlite:///{tmp_path / 'office.db'}"}
+    run(["backend", "seed-demo"], env)
+    token = run(["backend", "add-device", "demo-car"], env).strip()
+    server = subprocess.Popen(
+        [*CLI, "backend", "serve", "--port", "0"], env=env, cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert server.stdout is not None
+    match = LISTENING.search(server.stdout.readline())
+    assert match, "the backend did not say where it listens"
+    yield env, f"127.0.0.1:{match.group(1)}", token
+    server.terminate()
+    assert server.wait(timeout=30) == 0  # a clean shutdown on SIGTERM
+
+
+def test_the_demo_clip_gets_verdicts_that_match_the_seeded_permits(
+    office: tuple[dict[str, str], str, str], tmp_path: Path
+) -> None:
+    env, address, token = office
+    journal = tmp_path / "verdicts.jsonl"
+    output = run(
+        [
+            "edge",
+            "run",
+            "--source",
+            "demo/patrol.mp4",
+            "--backend",
+            address,
+            "--device-id",
+            "demo-car",
+            "--log",
+            str(journal),
+        ],
+        {**env, "PLATEPATROL_DEVICE_TOKEN": token},
+        timeout=900,
+    )
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    seed = load_demo_seed(DEMO_PLATES)
+    assert records, "no read came back"
+    for record in records:
+        if record["plate"] in seed.permitted:
+            assert (record["outcome"], record["reason"]) == ("PERMITTED", "VALID_PERMIT"), record
+        elif record["plate"] in seed.expired:
+            assert (record["outcome"], record["reason"]) == ("VIOLATION", "EXPIRED"), record
+        else:
+            assert (record["outcome"], record["reason"]) == ("VIOLATION", "NO_PERMIT"), record
+    outcomes = {record["outcome"] for record in records}
+    assert {"PERMITTED", "VIOLATION"} <= outcomes
+    # every verdict line was printed, and every read is stored once in the office
+    assert sum(" PERMITTED " in line or " VIOLATION " in line for line in output.splitlines()) == len(records)
+    with make_engine(env["PLATEPATROL_DATABASE_URL"]).connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(ReadRecord)) == len(records)
