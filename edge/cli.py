@@ -22,11 +22,12 @@ def run(
     device_id: Annotated[str | None, typer.Option(help="device id, as registered with add-device")] = None,
     max_frames: Annotated[int | None, typer.Option(min=1, help="stop after this many frames")] = None,
     log: Annotated[Path | None, typer.Option(help="append every read and verdict to this JSON-lines file")] = None,
+    outbox: Annotated[Path | None, typer.Option(help="SQLite outbox file (default var/edge/outbox.db)")] = None,
 ) -> None:
     """Read plates from SOURCE, stream them to the backend and print each verdict as it comes back."""
     from edge.config import load_edge_config
     from edge.patrol import run_patrol
 
-    settings = load_edge_config(config, backend=backend, camera_id=camera_id, device_id=device_id)
+    settings = load_edge_config(config, backend=backend, camera_id=camera_id, device_id=device_id, outbox=outbox)
     stats = run_patrol(settings, source, token.strip(), max_frames, log)
     typer.echo(stats.summary())

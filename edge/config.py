@@ -43,6 +43,7 @@ class EdgeConfig(StrictModel):
     camera_id: str = Field(default="front", pattern=r"^[A-Za-z0-9._-]{1,64}$")
     backend: str = Field(default="127.0.0.1:50051", pattern=r"^[^\s:]+:\d{1,5}$", description="HOST:PORT")
     verdict_timeout_s: float = Field(default=30.0, gt=0, description="how long to wait for the last verdicts")
+    outbox: Path = Field(default=Path("var/edge/outbox.db"), description="SQLite file of reads not yet answered")
     detector: DetectorConfig = DetectorConfig()
     reader: ReaderConfig = ReaderConfig()
     tracker: TrackerConfig = TrackerConfig()

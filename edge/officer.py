@@ -1,8 +1,9 @@
-"""What the officer sees: one line per verdict, violations loud."""
+"""What the officer sees: one line per verdict, violations loud; and a JSON-lines log of every verdict."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -14,13 +15,17 @@ from platepatrol.v1 import enforcement_pb2 as pb
 STYLES = {pb.PERMITTED: "green", pb.VIOLATION: "bold red", pb.NEEDS_REVIEW: "yellow", pb.ERROR: "magenta"}
 
 
+def _captured_at(read: pb.PlateRead) -> datetime:
+    return read.captured_at.ToDatetime(tzinfo=UTC).astimezone()
+
+
 def verdict_line(answer: Answer) -> str:
     """time, camera, plate, confidence, outcome, reason, round-trip ms."""
     read, verdict = answer.read, answer.verdict
+    trip = f"{answer.round_trip_ms:6.1f} ms" if answer.round_trip_ms is not None else "  resent"
     return (
-        f"{read.captured_at.astimezone().strftime('%H:%M:%S')}  {read.camera_id:<8} {read.text:<12} "
-        f"{read.confidence:4.2f}  {pb.Outcome.Name(verdict.outcome):<12} {pb.Reason.Name(verdict.reason):<16} "
-        f"{answer.round_trip_ms:6.1f} ms"
+        f"{_captured_at(read).strftime('%H:%M:%S')}  {read.camera_id:<8} {read.plate_text:<12} "
+        f"{read.confidence:4.2f}  {pb.Outcome.Name(verdict.outcome):<12} {pb.Reason.Name(verdict.reason):<16} {trip}"
     )
 
 
@@ -30,7 +35,8 @@ class OfficerView:
 
     def show(self, answer: Answer) -> None:
         style = STYLES.get(answer.verdict.outcome, "")
-        self._console.print(f"[{style}]{escape(verdict_line(answer))}[/]" if style else escape(verdict_line(answer)))
+        line = escape(verdict_line(answer))
+        self._console.print(f"[{style}]{line}[/]" if style else line)
 
 
 def answer_record(answer: Answer) -> dict[str, object]:
@@ -39,17 +45,16 @@ def answer_record(answer: Answer) -> dict[str, object]:
     return {
         "read_id": read.read_id,
         "camera_id": read.camera_id,
-        "captured_at": read.captured_at.isoformat(),
-        "plate": read.text,
+        "captured_at": _captured_at(read).isoformat(),
+        "plate": read.plate_text,
         "confidence": round(read.confidence, 4),
         "alternatives": [alt.text for alt in read.alternatives],
         "frames_voted": read.frames_voted,
-        "box": read.box.as_list(),
         "outcome": pb.Outcome.Name(verdict.outcome),
         "reason": pb.Reason.Name(verdict.reason),
         "sentence": verdict.sentence,
         "permit_id": verdict.permit_id,
-        "round_trip_ms": round(answer.round_trip_ms, 2),
+        "round_trip_ms": None if answer.round_trip_ms is None else round(answer.round_trip_ms, 2),
     }
 
 

@@ -1,4 +1,5 @@
-"""The patrol loop: a camera's frames through the pipeline, reads over the uplink, verdicts to the officer."""
+"""The patrol loop: a camera's frames through the pipeline, reads through the outbox and uplink, verdicts to
+the officer."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from edge.capture import open_source
 from edge.config import EdgeConfig
 from edge.detect import make_detector
 from edge.officer import JsonLinesLog, OfficerView
+from edge.outbox import Outbox
 from edge.pipeline import CameraPipeline
 from edge.read import make_reader
-from edge.uplink import Answer, Uplink
+from edge.uplink import Answer, Uplink, raise_if_failed
+from edge.wire import read_to_proto
+from platepatrol.errors import UserError
+from platepatrol.v1 import enforcement_pb2 as pb
 
 
 @dataclass
@@ -27,6 +32,12 @@ class PatrolStats:
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
+
+    def count(self, answer: Answer) -> None:
+        if answer.round_trip_ms is not None:
+            self.round_trips_ms.append(answer.round_trip_ms)
+        name = pb.Outcome.Name(answer.verdict.outcome)
+        self.outcomes[name] = self.outcomes.get(name, 0) + 1
 
     def summary(self) -> str:
         trips = sorted(self.round_trips_ms)
@@ -42,41 +53,47 @@ class PatrolStats:
 def run_patrol(
     config: EdgeConfig, source: str, token: str, max_frames: int | None = None, log_path: Path | None = None
 ) -> PatrolStats:
-    """Run one camera until its source ends; every read is answered before this returns."""
-    from platepatrol.v1 import enforcement_pb2 as pb
-
+    """Run one camera until its source ends, then wait for the verdicts still due."""
     frames = open_source(source, config.camera_id)  # fails fast on a bad source, before models load
     pipeline = CameraPipeline(
         config.camera_id, make_detector(config.detector), make_reader(config.reader), config.tracker
     )
     view = OfficerView()
-    log = JsonLinesLog(log_path) if log_path else None
+    journal = JsonLinesLog(log_path) if log_path else None
     stats = PatrolStats()
 
     def on_answer(answer: Answer) -> None:
-        stats.round_trips_ms.append(answer.round_trip_ms)
-        name = pb.Outcome.Name(answer.verdict.outcome)
-        stats.outcomes[name] = stats.outcomes.get(name, 0) + 1
+        stats.count(answer)
         view.show(answer)
-        if log:
-            log.write(answer)
+        if journal:
+            journal.write(answer)
 
-    uplink = Uplink(config.backend, token, config.device_id, on_answer)
+    outbox = Outbox(config.outbox)
+    uplink = Uplink(config.backend, token, outbox, on_answer)
     started = time.monotonic()
-    for frame in frames:
-        for read in pipeline.process(frame):
-            uplink.send(read)
-            stats.reads += 1
-        stats.frames += 1
-        if max_frames is not None and stats.frames >= max_frames:
-            break
-    for read in pipeline.finish():
-        uplink.send(read)
-        stats.reads += 1
-    stats.seconds = time.monotonic() - started
     try:
-        uplink.close(config.verdict_timeout_s)
+        for frame in frames:
+            for read in pipeline.process(frame):
+                uplink.send(read_to_proto(read, config.device_id))
+                stats.reads += 1
+            stats.frames += 1
+            raise_if_failed(uplink)
+            if max_frames is not None and stats.frames >= max_frames:
+                break
+        for read in pipeline.finish():
+            uplink.send(read_to_proto(read, config.device_id))
+            stats.reads += 1
+        stats.seconds = time.monotonic() - started
+        waiting = uplink.close(config.verdict_timeout_s)
+        raise_if_failed(uplink)
     finally:
-        if log:
-            log.close()
+        uplink.close(0)
+        outbox.close()
+        if journal:
+            journal.close()
+    if waiting:
+        raise UserError(
+            f"{waiting} reads got no verdict within {config.verdict_timeout_s:g} s; "
+            f"they are kept in {config.outbox} and sent on the next run"
+        )
     return stats

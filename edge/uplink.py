@@ -1,9 +1,15 @@
-"""The link to the backend: one long-lived bidirectional gRPC stream of reads out and verdicts back."""
+"""The link to the backend: one long-lived bidirectional gRPC stream, fed from the outbox.
+
+The stream sends every read waiting in the outbox, oldest first; each verdict settles its read. When the link
+drops, the uplink reconnects with backoff and sends again whatever is still waiting: the backend answers a
+repeated read id with the verdict it already gave, so a resend is harmless.
+"""
 
 from __future__ import annotations
 
+import enum
 import logging
-import queue
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,22 +17,41 @@ from dataclasses import dataclass
 
 import grpc
 
-from edge.types import VotedRead
-from edge.wire import read_to_proto
+from edge.outbox import Outbox
 from platepatrol.errors import UserError
 from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 
-_END = None  # put on the request queue to close the stream
+# Errors that more tries cannot fix: stop and say so, keeping the reads in the outbox.
+FATAL_CODES = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
+IDLE_POLL_S = 0.5
+
+
+class LinkState(enum.StrEnum):
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    FAILED = "failed"
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True)
 class Answer:
-    read: VotedRead
+    read: pb.PlateRead
     verdict: pb.Verdict
-    round_trip_ms: float
+    round_trip_ms: float | None  # None for a read sent before this process started
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first_s: float = 0.5
+    max_s: float = 15.0
+
+    def delay(self, attempt: int) -> float:
+        """Exponential, with jitter so a fleet does not reconnect in step."""
+        return float(min(self.max_s, self.first_s * 2**attempt) * random.uniform(0.8, 1.2))
 
 
 def describe_rpc_error(error: grpc.RpcError, target: str) -> str:
@@ -40,90 +65,137 @@ def describe_rpc_error(error: grpc.RpcError, target: str) -> str:
 
 
 class Uplink:
-    """Sends reads as they are voted and hands each verdict, with its round trip, to `on_answer`."""
+    """Sends the outbox's reads to the backend and hands each verdict, with its round trip, to `on_answer`."""
 
     def __init__(
         self,
         target: str,
         token: str,
-        device_id: str,
+        outbox: Outbox,
         on_answer: Callable[[Answer], None],
-        connect_timeout_s: float = 10.0,
+        backoff: Backoff | None = None,
+        connect_timeout_s: float = 5.0,
     ) -> None:
         self._target = target
-        self._device_id = device_id
+        self._metadata = (("authorization", f"Bearer {token}"),)
+        self._outbox = outbox
         self._on_answer = on_answer
-        self._channel = grpc.insecure_channel(target)
-        try:
-            grpc.channel_ready_future(self._channel).result(timeout=connect_timeout_s)
-        except grpc.FutureTimeoutError:
-            self._channel.close()
-            raise UserError(f"cannot reach the backend at {target} within {connect_timeout_s:g} s") from None
-        self._requests: queue.Queue[pb.PlateRead | None] = queue.Queue()
-        self._pending: dict[str, tuple[VotedRead, float]] = {}
-        self._lock = threading.Lock()
-        self._all_answered = threading.Condition(self._lock)
+        self._backoff = backoff or Backoff()
+        self._connect_timeout_s = connect_timeout_s
+        self._state = LinkState.CONNECTING
         self._failure: str | None = None
-        stub = pb_grpc.EnforcementStub(self._channel)
-        responses = stub.StreamReads(self._outgoing(), metadata=(("authorization", f"Bearer {token}"),))
-        self._receiver = threading.Thread(target=self._receive, args=(responses,), name="uplink", daemon=True)
-        self._receiver.start()
+        self._sent_at: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)  # a new read to send, a verdict settled, or stop
+        self._stopping = threading.Event()
+        self._call: grpc.RpcContext | None = None
+        self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
+        self._thread.start()
+
+    @property
+    def state(self) -> LinkState:
+        return self._state
 
     @property
     def failure(self) -> str | None:
-        """Why the stream died, or None while it is healthy."""
+        """Why the uplink gave up, or None while it keeps trying."""
         return self._failure
 
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._pending)
+    def send(self, read: pb.PlateRead) -> None:
+        """Queue `read`: it is in the outbox before this returns, and sent as soon as the link allows."""
+        self._outbox.put(read.read_id, read.SerializeToString())
+        with self._wake:
+            self._wake.notify_all()
 
-    def send(self, read: VotedRead) -> None:
-        if self._failure:
-            raise UserError(self._failure)
-        with self._lock:
-            self._pending[read.read_id] = (read, time.monotonic())
-        self._requests.put(read_to_proto(read, self._device_id))
-
-    def close(self, timeout_s: float) -> None:
-        """Wait up to `timeout_s` for the verdicts still due, then end the stream."""
+    def close(self, timeout_s: float) -> int:
+        """Wait up to `timeout_s` for every read to be answered, then stop. Returns the reads still waiting
+        (they stay in the outbox for the next run)."""
         deadline = time.monotonic() + timeout_s
+        with self._wake:
+            while self._outbox.depth() and self._state is not LinkState.FAILED and time.monotonic() < deadline:
+                self._wake.wait(timeout=min(IDLE_POLL_S, max(0.0, deadline - time.monotonic())))
+        self._stopping.set()
+        with self._wake:
+            self._wake.notify_all()
+            call = self._call
+        if call is not None:
+            call.cancel()
+        self._thread.join(timeout=10)
+        if self._state is not LinkState.FAILED:
+            self._state = LinkState.CLOSED
+        return self._outbox.depth()
+
+    def _run(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            channel = grpc.insecure_channel(self._target)
+            try:
+                grpc.channel_ready_future(channel).result(timeout=self._connect_timeout_s)
+                attempt = 0 if self._stream(channel) else attempt
+            except grpc.FutureTimeoutError:
+                log.warning("backend %s unreachable; reads wait in the outbox", self._target)
+            except grpc.RpcError as error:
+                if error.code() in FATAL_CODES:
+                    self._fail(describe_rpc_error(error, self._target))
+                    return
+                if not self._stopping.is_set():
+                    log.warning("%s; reconnecting", describe_rpc_error(error, self._target))
+            finally:
+                channel.close()
+            if self._stopping.is_set():
+                return
+            self._state = LinkState.OFFLINE
+            self._stopping.wait(self._backoff.delay(attempt))
+            attempt += 1
+
+    def _stream(self, channel: grpc.Channel) -> bool:
+        """Run one stream until it ends; True if it delivered at least one verdict."""
+        stub = pb_grpc.EnforcementStub(channel)
+        responses = stub.StreamReads(self._outgoing(), metadata=self._metadata)
         with self._lock:
-            while self._pending and not self._failure and time.monotonic() < deadline:
-                self._all_answered.wait(timeout=max(0.0, deadline - time.monotonic()))
-            unanswered = len(self._pending)
-        self._requests.put(_END)
-        self._receiver.join(timeout=5)
-        self._channel.close()
-        if self._failure:
-            raise UserError(self._failure)
-        if unanswered:
-            raise UserError(f"{unanswered} reads got no verdict within {timeout_s:g} s")
+            self._call = responses
+        delivered = False
+        for verdict in responses:
+            if not delivered:
+                self._state = LinkState.ONLINE
+            delivered = True
+            self._settle(verdict)
+        return delivered
 
     def _outgoing(self) -> Iterator[pb.PlateRead]:
-        while (message := self._requests.get()) is not _END:
-            assert message is not None
-            yield message
+        """Every read in the outbox, oldest first, then each new one as it arrives, until stopped."""
+        last_seq = 0
+        while not self._stopping.is_set():
+            batch = self._outbox.pending(after_seq=last_seq)
+            if not batch:
+                with self._wake:
+                    self._wake.wait(timeout=IDLE_POLL_S)
+                continue
+            for pending in batch:
+                last_seq = pending.seq
+                with self._lock:
+                    self._sent_at[pending.read_id] = time.monotonic()
+                yield pb.PlateRead.FromString(pending.message)
+            self._state = LinkState.ONLINE
 
-    def _receive(self, responses: Iterator[pb.Verdict]) -> None:
-        try:
-            for verdict in responses:
-                self._deliver(verdict)
-        except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.CANCELLED:
-                self._failure = describe_rpc_error(error, self._target)
-                log.error("%s", self._failure)
-        finally:
-            with self._lock:
-                self._all_answered.notify_all()
+    def _settle(self, verdict: pb.Verdict) -> None:
+        read_bytes = self._outbox.settle(verdict.read_id, verdict.SerializeToString())
+        with self._wake:
+            sent_at = self._sent_at.pop(verdict.read_id, None)
+            self._wake.notify_all()
+        if read_bytes is None:
+            return  # a second answer to a resent read: the first one settled it
+        round_trip = (time.monotonic() - sent_at) * 1000.0 if sent_at is not None else None
+        self._on_answer(Answer(pb.PlateRead.FromString(read_bytes), verdict, round_trip))
 
-    def _deliver(self, verdict: pb.Verdict) -> None:
-        with self._lock:
-            sent = self._pending.pop(verdict.read_id, None)
-            self._all_answered.notify_all()
-        if sent is None:
-            log.warning("verdict for unknown read %r ignored", verdict.read_id)
-            return
-        read, sent_at = sent
-        self._on_answer(Answer(read, verdict, (time.monotonic() - sent_at) * 1000.0))
+    def _fail(self, reason: str) -> None:
+        log.error("%s", reason)
+        self._failure = reason
+        self._state = LinkState.FAILED
+        with self._wake:
+            self._wake.notify_all()
+
+
+def raise_if_failed(uplink: Uplink) -> None:
+    if uplink.failure:
+        raise UserError(uplink.failure)

@@ -1,85 +1,142 @@
-"""The uplink against a real backend over loopback gRPC."""
+"""The uplink against a real backend over loopback gRPC, including the link going down and coming back."""
 
 from __future__ import annotations
 
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
+import grpc
 import pytest
 
 from backend.config import BackendConfig
 from backend.devices.tokens import add_device
+from backend.enforcement.wire import datetime_to_timestamp
 from backend.server import build_server
+from backend.storage.base import utc_now
 from backend.storage.engine import make_engine, make_session_factory
-from edge.pipeline import encode_evidence
-from edge.types import Box, Candidate, VotedRead
-from edge.uplink import Answer, Uplink
-from platepatrol.errors import UserError
+from edge.outbox import Outbox
+from edge.uplink import Answer, Backoff, LinkState, Uplink
 from platepatrol.v1 import enforcement_pb2 as pb
-from tests.backend.factories import add_permit
-from tests.edge.builders import T0, observation
+from tests.backend.factories import JPEG, add_permit
+
+FAST = Backoff(first_s=0.05, max_s=0.2)
+
+
+@dataclass
+class Office:
+    url: str
+    token: str
+    port: int = 0
+    server: grpc.Server | None = None
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.server, self.port = build_server(BackendConfig(database_url=self.url, port=self.port))
+        self.server.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop(grace=None).wait()
+            self.server = None
 
 
 @pytest.fixture
-def backend(fresh_database_url: Callable[[], str]) -> Iterator[tuple[str, str]]:
+def office(fresh_database_url: Callable[[], str]) -> Iterator[Office]:
     url = fresh_database_url()
-    server, port = build_server(BackendConfig(database_url=url, port=0))
-    server.start()
     engine = make_engine(url)
+    from backend.storage.migrate import upgrade_to_head
+
+    upgrade_to_head(engine)
     with make_session_factory(engine)() as session:
         token = add_device(session, "car-1")
         add_permit(session, "B123ABC")
     engine.dispose()
-    yield f"127.0.0.1:{port}", token
-    server.stop(grace=None)
+    running = Office(url, token)
+    running.start()
+    yield running
+    running.stop()
 
 
-def voted(text: str) -> VotedRead:
-    from backend.storage.base import utc_now
+@dataclass
+class Collected:
+    answers: list[Answer] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    return VotedRead(
+    def __call__(self, answer: Answer) -> None:
+        with self.lock:
+            self.answers.append(answer)
+
+    def outcomes(self) -> dict[str, int]:
+        with self.lock:
+            return {a.read.read_id: a.verdict.outcome for a in self.answers}
+
+
+def plate_read(text: str, captured_days_ago: float = 0.0) -> pb.PlateRead:
+    return pb.PlateRead(
         read_id=str(uuid.uuid4()),
+        device_id="car-1",
         camera_id="front",
-        captured_at=utc_now(),
-        text=text,
+        captured_at=datetime_to_timestamp(utc_now() - timedelta(days=captured_days_ago, seconds=1)),
+        plate_text=text,
         confidence=0.9,
-        char_confidences=(0.9,) * len(text),
-        alternatives=(Candidate("8123ABC", 0.1),),
-        frames_voted=3,
-        crop_jpeg=encode_evidence(observation(text).crop),
-        box=Box(0, 0, 10, 5),
+        frames_voted=2,
+        evidence=pb.Evidence(crop_jpeg=JPEG),
     )
 
 
-def test_every_read_gets_its_verdict(backend: tuple[str, str]) -> None:
-    target, token = backend
-    answers: list[Answer] = []
-    lock = threading.Lock()
-
-    def collect(answer: Answer) -> None:
-        with lock:
-            answers.append(answer)
-
-    uplink = Uplink(target, token, "car-1", collect)
-    reads = [voted("B123ABC"), voted("ZZ999"), replace(voted("X1"), captured_at=T0.replace(year=2001))]
+def test_every_read_gets_its_verdict(office: Office, tmp_path: Path) -> None:
+    collected, outbox = Collected(), Outbox(tmp_path / "outbox.db")
+    uplink = Uplink(office.target, office.token, outbox, collected, FAST)
+    reads = [plate_read("B123ABC"), plate_read("ZZ999"), plate_read("X1", captured_days_ago=9000)]
     for read in reads:
         uplink.send(read)
-    uplink.close(timeout_s=20)
-    outcomes = {a.read.read_id: a.verdict.outcome for a in answers}
-    assert outcomes == {reads[0].read_id: pb.PERMITTED, reads[1].read_id: pb.VIOLATION, reads[2].read_id: pb.ERROR}
-    assert all(a.round_trip_ms > 0 for a in answers)
+    assert uplink.close(timeout_s=20) == 0
+    assert collected.outcomes() == {
+        reads[0].read_id: pb.PERMITTED,
+        reads[1].read_id: pb.VIOLATION,
+        reads[2].read_id: pb.ERROR,
+    }
+    assert all(a.round_trip_ms is not None and a.round_trip_ms > 0 for a in collected.answers)
+    assert outbox.depth() == 0 and outbox.verdict(reads[0].read_id) is not None
 
 
-def test_a_refused_token_is_one_clear_error(backend: tuple[str, str]) -> None:
-    target, _ = backend
-    uplink = Uplink(target, "ppd_forged", "car-1", lambda _answer: None)
-    with pytest.raises(UserError, match="refused the device token"):
-        uplink.send(voted("B123ABC"))
-        uplink.close(timeout_s=10)
+def test_reads_wait_out_a_dead_link_and_none_is_lost(office: Office, tmp_path: Path) -> None:
+    office.stop()
+    collected, outbox = Collected(), Outbox(tmp_path / "outbox.db")
+    uplink = Uplink(office.target, office.token, outbox, collected, FAST, connect_timeout_s=0.2)
+    reads = [plate_read("B123ABC") for _ in range(5)]
+    for read in reads:
+        uplink.send(read)
+    assert outbox.depth() == 5 and uplink.state is not LinkState.ONLINE
+    office.start()  # the link comes back on the same address
+    assert uplink.close(timeout_s=30) == 0
+    assert set(collected.outcomes()) == {r.read_id for r in reads}
 
 
-def test_an_unreachable_backend() -> None:
-    with pytest.raises(UserError, match="cannot reach the backend"):
-        Uplink("127.0.0.1:9", "ppd_x", "car-1", lambda _answer: None, connect_timeout_s=0.5)
+def test_reads_left_by_a_stopped_run_are_sent_by_the_next(office: Office, tmp_path: Path) -> None:
+    office.stop()
+    first = Uplink(office.target, office.token, Outbox(tmp_path / "outbox.db"), Collected(), FAST, 0.2)
+    read = plate_read("B123ABC")
+    first.send(read)
+    assert first.close(timeout_s=0.5) == 1  # gave up: the read stays in the outbox
+    office.start()
+    collected = Collected()
+    second = Uplink(office.target, office.token, Outbox(tmp_path / "outbox.db"), collected, FAST)
+    assert second.close(timeout_s=20) == 0
+    assert collected.outcomes() == {read.read_id: pb.PERMITTED}
+
+
+def test_a_refused_token_fails_and_keeps_the_reads(office: Office, tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.db")
+    uplink = Uplink(office.target, "ppd_forged", outbox, Collected(), FAST)
+    uplink.send(plate_read("B123ABC"))
+    assert uplink.close(timeout_s=10) == 1
+    assert uplink.state is LinkState.FAILED
+    assert uplink.failure is not None and "refused the device token" in uplink.failure
