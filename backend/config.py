@@ -32,6 +32,7 @@ class BackendConfig(StrictModel):
     workers: int = Field(default=16, ge=1, le=256, description="threads serving gRPC calls")
     auto_migrate: bool = Field(default=True, description="bring the schema to head at start-up")
     review_below_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    watch_poll_s: float = Field(default=0.5, gt=0, le=60, description="how often permit watchers look for changes")
     limits: ReadLimits = ReadLimits()
 
 

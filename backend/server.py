@@ -43,7 +43,7 @@ def build_server(config: BackendConfig) -> tuple[grpc.Server, int]:
         ],
     )
     enforcement_pb2_grpc.add_EnforcementServicer_to_server(
-        EnforcementServicer(service, sessions, config.limits), server
+        EnforcementServicer(service, sessions, config.limits, config.watch_poll_s), server
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

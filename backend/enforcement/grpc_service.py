@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 
 import grpc
@@ -15,12 +16,14 @@ from backend.devices.tokens import device_for_token
 from backend.enforcement.service import EnforcementService
 from backend.enforcement.wire import (
     InvalidReadError,
+    change_to_proto,
     error_verdict,
     plate_from_text,
     read_from_proto,
     timestamp_to_datetime,
     verdict_to_proto,
 )
+from backend.permits.watch import watch
 from backend.storage.base import utc_now
 from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
@@ -39,10 +42,17 @@ def bearer_token(context: grpc.ServicerContext) -> str:
 
 
 class EnforcementServicer(pb_grpc.EnforcementServicer):
-    def __init__(self, service: EnforcementService, sessions: sessionmaker[Session], limits: ReadLimits) -> None:
+    def __init__(
+        self,
+        service: EnforcementService,
+        sessions: sessionmaker[Session],
+        limits: ReadLimits,
+        watch_poll_s: float = 0.5,
+    ) -> None:
         self._service = service
         self._sessions = sessions
         self._limits = limits
+        self._watch_poll_s = watch_poll_s
 
     def _authenticate(self, context: grpc.ServicerContext) -> Device:
         token = bearer_token(context)
@@ -72,6 +82,15 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
             log.exception("database error answering read %s", read.read_id)
             # The edge keeps the read in its outbox and resends it when the stream is back.
             context.abort(grpc.StatusCode.UNAVAILABLE, "the permit database is unavailable; resend later")
+
+    def WatchPermits(  # noqa: N802
+        self, request: pb.WatchRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.PermitChange]:
+        self._authenticate(context)
+        ended = threading.Event()
+        context.add_callback(ended.set)  # the car hung up or the server is stopping
+        for change in watch(self._sessions, request.after_change_id, self._watch_poll_s, ended):
+            yield change_to_proto(change)
 
     def CheckPlate(self, request: pb.PlateQuery, context: grpc.ServicerContext) -> pb.Verdict:  # noqa: N802
         self._authenticate(context)

@@ -14,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from backend.config import ReadLimits
 from backend.enforcement.outcomes import Outcome, Reason
 from backend.enforcement.reads import Alternative, GpsPoint, IncomingRead, VerdictOut
+from backend.permits.watch import Change
 from platepatrol.plates import MAX_PLATE_LENGTH, normalise_plate
 from platepatrol.v1 import enforcement_pb2 as pb
 
@@ -183,3 +184,24 @@ def outcome_from_proto(value: int) -> Outcome:
 
 def reason_from_proto(value: int) -> Reason:
     return Reason(pb.Reason.Name(value))  # type: ignore[arg-type]
+
+
+def change_to_proto(change: Change) -> pb.PermitChange:
+    message = pb.PermitChange(
+        change_id=change.change_id, snapshot=change.snapshot, snapshot_complete=change.snapshot_complete
+    )
+    if change.permit is not None:
+        permit = change.permit
+        message.permit.CopyFrom(
+            pb.PermitEntry(
+                permit_id=permit.permit_id,
+                revision=permit.revision,
+                code=permit.code,
+                plates=list(permit.plates),
+                zone_id=permit.zone_id or "",
+                valid_from=datetime_to_timestamp(permit.valid_from),
+                valid_until=datetime_to_timestamp(permit.valid_until),
+                active=permit.active,
+            )
+        )
+    return message

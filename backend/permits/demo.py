@@ -68,7 +68,5 @@ def _upsert_permit(session: Session, plate: str, code: str, valid_from: datetime
     if permit is None:
         permit = Permit(code=code, holder_name="Demo holder", status=PermitStatus.ACTIVE)
         session.add(permit)
-    else:
-        permit.revision += 1
     permit.valid_from, permit.valid_until = valid_from, valid_until
     permit.vehicles = [_vehicle(session, plate)]

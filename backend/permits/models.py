@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.storage.base import Base, UTCDateTime, new_id, utc_now
@@ -67,3 +67,27 @@ class Permit(Base):
 
     vehicles: Mapped[list[Vehicle]] = relationship(secondary=permit_vehicles, back_populates="permits")
     zone: Mapped[Zone | None] = relationship()
+
+
+class PermitRevision(Base):
+    """Every version of every permit, written in the same transaction as the change (see `revisions.py`).
+
+    The auto-increment id orders all changes: edges watch it to keep their offline copy current, and
+    "was this plate permitted at that moment, as known then?" is answered from these rows.
+    """
+
+    __tablename__ = "permit_revisions"
+    __table_args__ = (Index("ix_permit_revisions_permit", "permit_id", "revision", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    permit_id: Mapped[str] = mapped_column(String(36))
+    revision: Mapped[int]
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    plates: Mapped[list[str]] = mapped_column(JSON)
+    zone_id: Mapped[str | None] = mapped_column(String(36))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[PermitStatus] = mapped_column(
+        Enum(PermitStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )

@@ -312,3 +312,106 @@ class Verdict(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Verdict: _TypeAlias = Verdict  # noqa: Y015
+
+@_typing.final
+class WatchRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_CHANGE_ID_FIELD_NUMBER: _builtins.int
+    after_change_id: _builtins.int
+    """0: start with a snapshot of every permit. Otherwise: only the changes after this change id."""
+    def __init__(
+        self,
+        *,
+        after_change_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_change_id", b"after_change_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchRequest: _TypeAlias = WatchRequest  # noqa: Y015
+
+@_typing.final
+class PermitEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERMIT_ID_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    PLATES_FIELD_NUMBER: _builtins.int
+    ZONE_ID_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    permit_id: _builtins.str
+    revision: _builtins.int
+    code: _builtins.str
+    zone_id: _builtins.str
+    """empty: valid in every zone"""
+    active: _builtins.bool
+    """false: suspended or revoked"""
+    @_builtins.property
+    def plates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """normalised"""
+
+    @_builtins.property
+    def valid_from(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def valid_until(self) -> _timestamp_pb2.Timestamp:
+        """exclusive"""
+
+    def __init__(
+        self,
+        *,
+        permit_id: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        code: _builtins.str = ...,
+        plates: _abc.Iterable[_builtins.str] | None = ...,
+        zone_id: _builtins.str = ...,
+        valid_from: _timestamp_pb2.Timestamp | None = ...,
+        valid_until: _timestamp_pb2.Timestamp | None = ...,
+        active: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "permit_id", b"permit_id", "plates", b"plates", "revision", b"revision", "valid_from", b"valid_from", "valid_until", b"valid_until", "zone_id", b"zone_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PermitEntry: _TypeAlias = PermitEntry  # noqa: Y015
+
+@_typing.final
+class PermitChange(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGE_ID_FIELD_NUMBER: _builtins.int
+    PERMIT_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_COMPLETE_FIELD_NUMBER: _builtins.int
+    change_id: _builtins.int
+    """orders all changes; resume after the last one seen"""
+    snapshot: _builtins.bool
+    """part of the initial snapshot"""
+    snapshot_complete: _builtins.bool
+    """the snapshot is whole: from here on, only changes"""
+    @_builtins.property
+    def permit(self) -> Global___PermitEntry:
+        """the permit as it is after the change (absent on the snapshot marker)"""
+
+    def __init__(
+        self,
+        *,
+        change_id: _builtins.int = ...,
+        permit: Global___PermitEntry | None = ...,
+        snapshot: _builtins.bool = ...,
+        snapshot_complete: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["permit", b"permit"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_id", b"change_id", "permit", b"permit", "snapshot", b"snapshot", "snapshot_complete", b"snapshot_complete"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PermitChange: _TypeAlias = PermitChange  # noqa: Y015

@@ -46,6 +46,11 @@ class EnforcementStub:
                 request_serializer=platepatrol_dot_v1_dot_enforcement__pb2.PlateQuery.SerializeToString,
                 response_deserializer=platepatrol_dot_v1_dot_enforcement__pb2.Verdict.FromString,
                 _registered_method=True)
+        self.WatchPermits = channel.unary_stream(
+                '/platepatrol.v1.Enforcement/WatchPermits',
+                request_serializer=platepatrol_dot_v1_dot_enforcement__pb2.WatchRequest.SerializeToString,
+                response_deserializer=platepatrol_dot_v1_dot_enforcement__pb2.PermitChange.FromString,
+                _registered_method=True)
 
 
 class EnforcementServicer:
@@ -68,6 +73,14 @@ class EnforcementServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchPermits(self, request, context):
+        """The permit table for the car's offline copy: a snapshot of every permit, then every change as it
+        is committed. Resume after a dropped link with the last change id seen.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EnforcementServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -80,6 +93,11 @@ def add_EnforcementServicer_to_server(servicer, server):
                     servicer.CheckPlate,
                     request_deserializer=platepatrol_dot_v1_dot_enforcement__pb2.PlateQuery.FromString,
                     response_serializer=platepatrol_dot_v1_dot_enforcement__pb2.Verdict.SerializeToString,
+            ),
+            'WatchPermits': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchPermits,
+                    request_deserializer=platepatrol_dot_v1_dot_enforcement__pb2.WatchRequest.FromString,
+                    response_serializer=platepatrol_dot_v1_dot_enforcement__pb2.PermitChange.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -138,6 +156,33 @@ class Enforcement:
             '/platepatrol.v1.Enforcement/CheckPlate',
             platepatrol_dot_v1_dot_enforcement__pb2.PlateQuery.SerializeToString,
             platepatrol_dot_v1_dot_enforcement__pb2.Verdict.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchPermits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/platepatrol.v1.Enforcement/WatchPermits',
+            platepatrol_dot_v1_dot_enforcement__pb2.WatchRequest.SerializeToString,
+            platepatrol_dot_v1_dot_enforcement__pb2.PermitChange.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,10 @@ class EnforcementStub:
     """
     CheckPlate: _grpc.UnaryUnaryMultiCallable[_enforcement_pb2.PlateQuery, _enforcement_pb2.Verdict]
     """One plate typed by an officer or sent by another system."""
+    WatchPermits: _grpc.UnaryStreamMultiCallable[_enforcement_pb2.WatchRequest, _enforcement_pb2.PermitChange]
+    """The permit table for the car's offline copy: a snapshot of every permit, then every change as it
+    is committed. Resume after a dropped link with the last change id seen.
+    """
 
 @_typing.type_check_only
 class EnforcementAsyncStub(EnforcementStub):
@@ -57,6 +61,10 @@ class EnforcementAsyncStub(EnforcementStub):
     """
     CheckPlate: _aio.UnaryUnaryMultiCallable[_enforcement_pb2.PlateQuery, _enforcement_pb2.Verdict]  # type: ignore[assignment]
     """One plate typed by an officer or sent by another system."""
+    WatchPermits: _aio.UnaryStreamMultiCallable[_enforcement_pb2.WatchRequest, _enforcement_pb2.PermitChange]  # type: ignore[assignment]
+    """The permit table for the car's offline copy: a snapshot of every permit, then every change as it
+    is committed. Resume after a dropped link with the last change id seen.
+    """
 
 class EnforcementServicer(metaclass=_abc_1.ABCMeta):
     """Enforcement answers plate reads against the live permit table.
@@ -80,5 +88,15 @@ class EnforcementServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_enforcement_pb2.Verdict, _abc.Awaitable[_enforcement_pb2.Verdict]]:
         """One plate typed by an officer or sent by another system."""
+
+    @_abc_1.abstractmethod
+    def WatchPermits(
+        self,
+        request: _enforcement_pb2.WatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_enforcement_pb2.PermitChange], _abc.AsyncIterator[_enforcement_pb2.PermitChange]]:
+        """The permit table for the car's offline copy: a snapshot of every permit, then every change as it
+        is committed. Resume after a dropped link with the last change id seen.
+        """
 
 def add_EnforcementServicer_to_server(servicer: EnforcementServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

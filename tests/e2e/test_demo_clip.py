@@ -66,6 +66,8 @@ def test_the_demo_clip_gets_verdicts_that_match_the_seeded_permits(
             "demo-car",
             "--log",
             str(journal),
+            "--outbox",
+            str(tmp_path / "outbox.db"),
         ],
         {**env, "PLATEPATROL_DEVICE_TOKEN": token},
         timeout=900,

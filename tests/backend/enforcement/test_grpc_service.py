@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from backend.config import BackendConfig, ReadLimits
 from backend.devices.tokens import add_device
 from backend.enforcement.wire import datetime_to_timestamp
+from backend.permits.models import Permit, PermitStatus
 from backend.server import build_server
 from backend.storage.base import utc_now
 from backend.storage.engine import make_engine, make_session_factory
@@ -22,10 +23,11 @@ from tests.backend.factories import JPEG, add_permit
 
 
 class Office:
-    def __init__(self, channel: grpc.Channel, token: str) -> None:
+    def __init__(self, channel: grpc.Channel, token: str, database_url: str) -> None:
         self.stub = pb_grpc.EnforcementStub(channel)
         self.channel = channel
         self.auth = (("authorization", f"Bearer {token}"),)
+        self.database_url = database_url
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def office(fresh_database_url: Callable[[], str]) -> Iterator[Office]:
         add_permit(session, "B123ABC")
     engine.dispose()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    yield Office(channel, token)
+    yield Office(channel, token, url)
     channel.close()
     server.stop(grace=None)
 
@@ -110,3 +112,22 @@ def test_health_check_reports_serving(office: Office) -> None:
     health = health_pb2_grpc.HealthStub(office.channel)
     reply = health.Check(health_pb2.HealthCheckRequest(service="platepatrol.v1.Enforcement"), timeout=10)
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_watch_permits_sends_a_snapshot_then_changes(office: Office) -> None:
+    stream = office.stub.WatchPermits(pb.WatchRequest(), metadata=office.auth, timeout=30)
+    first = next(stream)
+    assert first.snapshot and list(first.permit.plates) == ["B123ABC"] and first.permit.active
+    marker = next(stream)
+    assert marker.snapshot_complete
+    engine = make_engine(office.database_url)
+    with make_session_factory(engine)() as session:
+        permit = session.get(Permit, first.permit.permit_id)
+        assert permit is not None
+        permit.status = PermitStatus.REVOKED
+        session.commit()
+    engine.dispose()
+    change = next(stream)  # committed by another connection, seen by the watcher
+    assert (change.permit.permit_id, change.permit.revision, change.permit.active) == (first.permit.permit_id, 2, False)
+    assert change.change_id > marker.change_id
+    stream.cancel()

@@ -50,7 +50,7 @@ def test_a_permit_change_is_seen_by_the_next_verdict(sessions: sessionmaker[Sess
     car = device(session)
     permit = add_permit(session, "B123ABC")
     assert service.answer(incoming_read("r1", "B123ABC"), car).outcome is Outcome.PERMITTED
-    permit.status, permit.revision = PermitStatus.SUSPENDED, 2
+    permit.status = PermitStatus.SUSPENDED
     session.commit()
     verdict = service.answer(incoming_read("r2", "B123ABC"), car)
     assert (verdict.outcome, verdict.reason, verdict.permit_revision) == (Outcome.VIOLATION, Reason.SUSPENDED, 2)
