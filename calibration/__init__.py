@@ -1,4 +1,9 @@
-"""Camera calibration for the rig: lens intrinsics, mount geometry and reader confidence.
+"""Camera calibration for the rig: lens intrinsics and distortion, mount geometry, and where on the kerb a read is.
 
-Not built yet: see the calibration issue. The edge runs uncalibrated until then.
+- `intrinsics`: checkerboard photos -> `camera.yaml` (camera matrix, distortion, reprojection error).
+- `undistort`: `Undistorter.from_file("camera.yaml").undistort(frame)`, precomputed maps, at capture.
+- `mount`: the camera's pose on the car -> `mount.yaml`; `GroundMapper` places a pixel on the ground beside
+  the car and `ground_to_world` turns that offset, the GPS fix and the heading into the parked car's position.
+
+Reader-confidence calibration (DESIGN section 6) is not built yet.
 """

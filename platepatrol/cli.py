@@ -38,7 +38,7 @@ def _mount_parts() -> None:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as missing:
             missing_name = str(missing.name)
-            if not module_name.startswith(missing_name) and missing_name.split(".")[0] in OWN_PACKAGES:
+            if not module_name.startswith(missing_name) and missing_name.split(".", maxsplit=1)[0] in OWN_PACKAGES:
                 raise  # our own code is broken: say so rather than blame an extra
             app.add_typer(_missing_extra(name, missing_name), name=name, help=f"{help_text} (not installed)")
             continue

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Enum, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.enforcement.outcomes import Outcome, Reason
 from backend.storage.base import Base, UTCDateTime, utc_now
+from platepatrol.verdicts import Outcome, Reason
 
 
 def _string_enum(enum_type: type[Outcome] | type[Reason]) -> Enum:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from backend.enforcement.outcomes import Outcome, Reason
+from platepatrol.verdicts import Outcome, Reason
 
 
 @dataclass(frozen=True)
@@ -39,27 +39,6 @@ class IncomingRead:
     gps: GpsPoint | None
     crop_jpeg: bytes
     context_jpeg: bytes | None
-
-
-@dataclass(frozen=True)
-class PermitView:
-    """What the rules need to know of a permit, as it was when it was read from the table."""
-
-    id: str
-    code: str
-    zone_id: str | None
-    valid_from: datetime
-    valid_until: datetime
-    active: bool
-    revision: int
-
-
-@dataclass(frozen=True)
-class Decision:
-    outcome: Outcome
-    reason: Reason
-    sentence: str
-    permit: PermitView | None = None
 
 
 @dataclass(frozen=True)

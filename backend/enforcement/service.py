@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.devices.models import Device
 from backend.enforcement.models import ReadRecord, VerdictRecord
-from backend.enforcement.reads import Decision, IncomingRead, PermitView, VerdictOut
-from backend.enforcement.rules import decide
+from backend.enforcement.reads import IncomingRead, VerdictOut
 from backend.permits.models import Permit, PermitStatus, Vehicle
 from backend.storage.base import utc_now
+from platepatrol.verdicts import Decision, PermitView, decide
 
 
 def permits_for_plate(session: Session, plate: str) -> list[PermitView]:

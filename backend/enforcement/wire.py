@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from backend.config import ReadLimits
-from backend.enforcement.outcomes import Outcome, Reason
 from backend.enforcement.reads import Alternative, GpsPoint, IncomingRead, VerdictOut
 from backend.permits.watch import Change
 from platepatrol.plates import MAX_PLATE_LENGTH, normalise_plate
 from platepatrol.v1 import enforcement_pb2 as pb
+from platepatrol.verdicts import Outcome, Reason
 
 READ_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 CAMERA_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

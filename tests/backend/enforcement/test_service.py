@@ -6,10 +6,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.devices.models import Device
 from backend.devices.tokens import add_device
 from backend.enforcement.models import ReadRecord, VerdictRecord
-from backend.enforcement.outcomes import Outcome, Reason
 from backend.enforcement.service import EnforcementService
 from backend.permits.models import PermitStatus
 from backend.storage.base import utc_now
+from platepatrol.verdicts import Outcome, Reason
 from tests.backend.factories import JPEG, add_permit, incoming_read
 
 

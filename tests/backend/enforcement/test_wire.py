@@ -4,7 +4,6 @@ import pytest
 from google.protobuf.message import Message
 
 from backend.config import ReadLimits
-from backend.enforcement.outcomes import Outcome, Reason
 from backend.enforcement.reads import VerdictOut
 from backend.enforcement.wire import (
     InvalidReadError,
@@ -15,6 +14,7 @@ from backend.enforcement.wire import (
     verdict_to_proto,
 )
 from platepatrol.v1 import enforcement_pb2 as pb
+from platepatrol.verdicts import Outcome, Reason
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 100

@@ -3,11 +3,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.enforcement.outcomes import Outcome, Reason
 from backend.enforcement.service import EnforcementService
 from backend.permits.demo import DEMO_PLATES, load_demo_seed, seed_demo
 from backend.storage.base import utc_now
 from platepatrol.errors import UserError
+from platepatrol.verdicts import Outcome, Reason
 
 
 def test_the_shipped_demo_has_every_kind_of_plate() -> None:

@@ -1,16 +1,59 @@
-"""The verdict rules: pure functions from a plate, a time and the plate's permits to a decision.
+"""The verdict rules every part answers by: pure functions from a plate, a time and the plate's permits to
+a decision. The backend decides with them against the live table; the car, while offline, against its copy.
 
 A wrong ticket is the worst failure this product can have, so anything uncertain goes to a person
-(NEEDS_REVIEW) rather than becoming a VIOLATION.
+(NEEDS_REVIEW) rather than becoming a VIOLATION. Outcomes and reasons mirror the `platepatrol.v1` enums.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from backend.enforcement.outcomes import Outcome, Reason
-from backend.enforcement.reads import Decision, PermitView
+
+class Outcome(enum.StrEnum):
+    PERMITTED = "PERMITTED"
+    VIOLATION = "VIOLATION"
+    NEEDS_REVIEW = "NEEDS_REVIEW"
+    ERROR = "ERROR"
+
+
+class Reason(enum.StrEnum):
+    VALID_PERMIT = "VALID_PERMIT"
+    NO_PERMIT = "NO_PERMIT"
+    EXPIRED = "EXPIRED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    SUSPENDED = "SUSPENDED"
+    WRONG_ZONE = "WRONG_ZONE"
+    OUTSIDE_HOURS = "OUTSIDE_HOURS"
+    OVERTIME = "OVERTIME"
+    HOTLIST = "HOTLIST"
+    LOW_CONFIDENCE = "LOW_CONFIDENCE"
+    AMBIGUOUS_MATCH = "AMBIGUOUS_MATCH"
+    INVALID_READ = "INVALID_READ"
+
+
+@dataclass(frozen=True)
+class PermitView:
+    """What the rules need to know of a permit, as it was when it was read from the table."""
+
+    id: str
+    code: str
+    zone_id: str | None
+    valid_from: datetime
+    valid_until: datetime
+    active: bool
+    revision: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reason: Reason
+    sentence: str
+    permit: PermitView | None = None
 
 
 def _when(moment: datetime) -> str:

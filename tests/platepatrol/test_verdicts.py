@@ -2,9 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backend.enforcement.outcomes import Outcome, Reason
-from backend.enforcement.reads import PermitView
-from backend.enforcement.rules import decide
+from platepatrol.verdicts import Outcome, PermitView, Reason, decide
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -1,0 +1,65 @@
+"""`platepatrol models ...`: train, evaluate and export PlatePatrol's models.
+
+Heavy imports (torch, ultralytics) happen inside the commands so `platepatrol --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Train, evaluate and export PlatePatrol's models.", no_args_is_help=True)
+
+DEFAULT_DETECTOR_CONFIG = Path("models/detector/train.yaml")
+
+
+@app.command("train-detector")
+def train_detector_command(
+    config: Annotated[Path, typer.Option(help="Training config YAML.", exists=True, dir_okay=False)] = (
+        DEFAULT_DETECTOR_CONFIG
+    ),
+    resume: Annotated[bool, typer.Option(help="Continue the interrupted run from its last.pt.")] = False,
+) -> None:
+    """Train the licence-plate detector from a model YAML (checkpoints every epoch)."""
+    from models.training.detector import train_detector
+
+    weights = train_detector(config, resume=resume)
+    typer.echo(f"weights: {weights}")
+
+
+@app.command("export-detector")
+def export_detector_command(
+    weights: Annotated[Path, typer.Option(help="ultralytics checkpoint (.pt).", exists=True, dir_okay=False)],
+    out: Annotated[Path, typer.Option(help="Where to write the .onnx file.")],
+    height: Annotated[int, typer.Option(help="Input height, a multiple of 32.")] = 384,
+    width: Annotated[int, typer.Option(help="Input width, a multiple of 32.")] = 640,
+) -> None:
+    """Export the detector to ONNX (fixed input, onnxslim-simplified, no NMS inside)."""
+    from models.training.detector import export_detector
+
+    path = export_detector(weights, out, imgsz=(height, width))
+    typer.echo(f"onnx: {path}")
+
+
+@app.command("val-detector")
+def val_detector_command(
+    weights: Annotated[Path, typer.Option(help="ultralytics checkpoint (.pt).", exists=True, dir_okay=False)],
+    config: Annotated[Path, typer.Option(help="Training config naming the held-out videos.", exists=True)] = (
+        DEFAULT_DETECTOR_CONFIG
+    ),
+    imgsz: Annotated[int, typer.Option(help="Validation image size.")] = 640,
+) -> None:
+    """Measure precision, recall and mAP50 on the config's held-out videos (ultralytics val)."""
+    from models.training.config import load_config
+    from models.training.dataset import build_yolo_dataset
+    from models.training.detector import evaluate_detector
+
+    cfg = load_config(config)
+    data_yaml = build_yolo_dataset(cfg.data_root, cfg.dataset_dir, cfg.train_videos, cfg.val_videos)
+    m = evaluate_detector(weights, data_yaml, imgsz=imgsz, threads=cfg.threads)
+    typer.echo(f"videos: {', '.join(cfg.val_videos)}")
+    typer.echo(
+        f"precision: {m.precision:.4f}\nrecall: {m.recall:.4f}\nmap50: {m.map50:.4f}\nmap50_95: {m.map50_95:.4f}"
+    )

@@ -1,0 +1,1 @@
+"""Training and export code for PlatePatrol's models (needs the `train` extra: ultralytics, onnx, onnxslim)."""

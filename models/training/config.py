@@ -1,0 +1,122 @@
+"""The detector's training config: a strict pydantic model read from YAML (models/detector/train.yaml)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
+
+# Everything we generate outside the repo (datasets, runs, ultralytics settings) lives here.
+CACHE_DIR = Path(os.environ.get("PLATEPATROL_CACHE", "~/.cache/platepatrol")).expanduser()
+
+
+class Augmentation(BaseModel):
+    """The ultralytics augmentation settings we set on purpose; every other one keeps its default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mosaic: float = Field(1.0, ge=0, le=1)
+    close_mosaic: int = Field(3, ge=0, description="last N epochs without mosaic")
+    scale: float = Field(0.3, ge=0, le=1, description="zoom gain; small plates vanish below ~0.5x")
+    translate: float = Field(0.1, ge=0, le=1)
+    degrees: float = Field(0.0, ge=0, le=180)
+    fliplr: float = Field(0.5, ge=0, le=1)
+    hsv_h: float = Field(0.015, ge=0, le=1)
+    hsv_s: float = Field(0.7, ge=0, le=1)
+    hsv_v: float = Field(0.4, ge=0, le=1)
+
+
+class DetectorTrainConfig(BaseModel):
+    """Everything one detector training run depends on, so a run is reproducible from this file alone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field("plate_yolo", pattern=r"^[A-Za-z0-9_.-]+$")
+    architecture: str = Field("yolov8n.yaml", pattern=r"\.yaml$", description="ultralytics model YAML, no weights")
+    data_root: Path = Field(description="ro_dashcam folder: images/, annotations/, frames.csv")
+    dataset_dir: Path = CACHE_DIR / "datasets" / "ro_dashcam"
+    runs_dir: Path = CACHE_DIR / "runs" / "detector"
+    output: Path = Field(Path("models/detector/plate_yolo.pt"), description="where the final checkpoint is copied")
+    train_videos: list[str] = Field(min_length=1)
+    val_videos: list[str] = Field(min_length=1)
+    imgsz: PositiveInt = 640
+    epochs: PositiveInt = 15
+    batch: PositiveInt = 16
+    nbs: PositiveInt = Field(16, description="nominal batch; = batch means one optimizer step per batch")
+    workers: int = Field(2, ge=0)
+    threads: PositiveInt = Field(2, description="torch CPU threads")
+    device: str = "cpu"
+    seed: int = 0
+    deterministic: bool = True
+    optimizer: Literal["SGD", "Adam", "AdamW", "auto"] = "AdamW"
+    lr0: PositiveFloat = 0.002
+    lrf: PositiveFloat = 0.01
+    cos_lr: bool = False
+    warmup_epochs: float = Field(1.0, ge=0)
+    warmup_bias_lr: float = Field(0.0, ge=0, description="ultralytics' 0.1 suits SGD, far too high for AdamW")
+    patience: PositiveInt = 100
+    cache: Literal["ram", "disk", "none"] = "ram"
+    plots: bool = False
+    augmentation: Augmentation = Augmentation()
+
+    @field_validator("data_root", "dataset_dir", "runs_dir", "output")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @model_validator(mode="after")
+    def _videos_disjoint(self) -> DetectorTrainConfig:
+        # A video in both splits would leak near-duplicate frames into the held-out metrics.
+        shared = set(self.train_videos) & set(self.val_videos)
+        if shared:
+            raise ValueError(f"videos in both train and val: {sorted(shared)}")
+        return self
+
+    @property
+    def run_dir(self) -> Path:
+        return self.runs_dir / self.name
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.run_dir / "weights" / "last.pt"
+
+
+def load_config(path: Path) -> DetectorTrainConfig:
+    """Read a training config; relative paths in it resolve against the current directory (the repo root)."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return DetectorTrainConfig.model_validate(raw)
+
+
+def ultralytics_train_args(config: DetectorTrainConfig, data_yaml: Path) -> dict[str, object]:
+    """Map our config onto `YOLO.train()` keyword arguments."""
+    return {
+        "data": str(data_yaml),
+        "imgsz": config.imgsz,
+        "epochs": config.epochs,
+        "batch": config.batch,
+        "nbs": config.nbs,
+        "workers": config.workers,
+        "device": config.device,
+        "seed": config.seed,
+        "deterministic": config.deterministic,
+        "optimizer": config.optimizer,
+        "lr0": config.lr0,
+        "lrf": config.lrf,
+        "cos_lr": config.cos_lr,
+        "warmup_epochs": config.warmup_epochs,
+        "warmup_bias_lr": config.warmup_bias_lr,
+        "patience": config.patience,
+        "cache": False if config.cache == "none" else config.cache,
+        "plots": config.plots,
+        "project": str(config.runs_dir.resolve()),
+        "name": config.name,
+        "exist_ok": True,  # the run dir is ours; a fresh run clears it first
+        "save": True,  # last.pt every epoch is what makes resume possible
+        "single_cls": True,
+        **config.augmentation.model_dump(),
+    }

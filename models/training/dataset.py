@@ -1,0 +1,216 @@
+"""Turn the ro_dashcam frames (Pascal VOC boxes) into an ultralytics YOLO dataset, split by video.
+
+The output folder holds symlinks to the original images (the data never enters the repo), one YOLO label file
+per image and a data.yaml. Frames of one video never land in both splits: consecutive frames are near-duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+CLASS_NAMES: tuple[str, ...] = ("license-plate",)
+
+
+@dataclass(frozen=True)
+class VocBox:
+    """A box in pixels, corners as Pascal VOC writes them."""
+
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+
+
+@dataclass(frozen=True)
+class YoloBox:
+    """A box as YOLO label files want it: centre and size, each a fraction of the image size."""
+
+    cx: float
+    cy: float
+    w: float
+    h: float
+
+
+@dataclass(frozen=True)
+class VocAnnotation:
+    filename: str
+    width: int
+    height: int
+    boxes: tuple[tuple[str, VocBox], ...]  # (class name, box)
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: str
+    video: str
+
+
+def clip_box(box: VocBox, width: int, height: int) -> VocBox:
+    """Clip a box to the image; hand-drawn boxes sometimes poke a pixel outside."""
+    return VocBox(
+        xmin=min(max(box.xmin, 0.0), width),
+        ymin=min(max(box.ymin, 0.0), height),
+        xmax=min(max(box.xmax, 0.0), width),
+        ymax=min(max(box.ymax, 0.0), height),
+    )
+
+
+def voc_to_yolo(box: VocBox, width: int, height: int) -> YoloBox | None:
+    """Convert a VOC pixel box to a normalised YOLO box; None if nothing of it lies inside the image."""
+    b = clip_box(box, width, height)
+    w, h = b.xmax - b.xmin, b.ymax - b.ymin
+    if w <= 0 or h <= 0:
+        return None
+    return YoloBox(cx=(b.xmin + w / 2) / width, cy=(b.ymin + h / 2) / height, w=w / width, h=h / height)
+
+
+def yolo_line(class_id: int, box: YoloBox) -> str:
+    """One line of a YOLO label file."""
+    return f"{class_id} {box.cx:.6f} {box.cy:.6f} {box.w:.6f} {box.h:.6f}"
+
+
+def parse_voc(xml_text: str) -> VocAnnotation:
+    """Parse one Pascal VOC annotation document."""
+    root = ET.fromstring(xml_text)
+    size = root.find("size")
+    if size is None:
+        raise ValueError("VOC annotation without <size>")
+    boxes = tuple((_text(obj, "name"), _bndbox(obj)) for obj in root.iter("object"))
+    return VocAnnotation(
+        filename=_text(root, "filename"),
+        width=int(float(_text(size, "width"))),
+        height=int(float(_text(size, "height"))),
+        boxes=boxes,
+    )
+
+
+def _text(node: ET.Element, tag: str) -> str:
+    child = node.find(tag)
+    if child is None or child.text is None:
+        raise ValueError(f"VOC annotation: <{node.tag}> lacks <{tag}>")
+    return child.text.strip()
+
+
+def _bndbox(obj: ET.Element) -> VocBox:
+    bb = obj.find("bndbox")
+    if bb is None:
+        raise ValueError("VOC <object> without <bndbox>")
+    return VocBox(*(float(_text(bb, k)) for k in ("xmin", "ymin", "xmax", "ymax")))
+
+
+def yolo_label_text(annotation: VocAnnotation, class_names: Iterable[str] = CLASS_NAMES) -> str:
+    """The label file for one image; unknown classes are an error rather than silently dropped."""
+    ids = {name: i for i, name in enumerate(class_names)}
+    lines = []
+    for name, box in annotation.boxes:
+        if name not in ids:
+            raise ValueError(f"{annotation.filename}: unknown class {name!r}")
+        yolo = voc_to_yolo(box, annotation.width, annotation.height)
+        if yolo is not None:
+            lines.append(yolo_line(ids[name], yolo))
+    return "".join(f"{line}\n" for line in lines)
+
+
+def read_frames(csv_path: Path) -> list[Frame]:
+    """Read frames.csv (image,video,second,original_split)."""
+    with csv_path.open(newline="", encoding="utf-8") as f:
+        return [Frame(image=row["image"], video=row["video"]) for row in csv.DictReader(f)]
+
+
+def split_by_video(frames: Iterable[Frame], splits: Mapping[str, Iterable[str]]) -> dict[str, list[Frame]]:
+    """Group frames into named splits by their video; frames of videos in no split are left out."""
+    video_to_split: dict[str, str] = {}
+    for split, videos in splits.items():
+        for video in videos:
+            if video in video_to_split:
+                raise ValueError(f"video {video!r} is in splits {video_to_split[video]!r} and {split!r}")
+            video_to_split[video] = split
+    out: dict[str, list[Frame]] = {split: [] for split in splits}
+    for frame in frames:
+        if frame.video in video_to_split:
+            out[video_to_split[frame.video]].append(frame)
+    return {split: sorted(fs, key=lambda f: f.image) for split, fs in out.items()}
+
+
+def build_yolo_dataset(
+    data_root: Path,
+    out_dir: Path,
+    train_videos: Iterable[str],
+    val_videos: Iterable[str],
+) -> Path:
+    """Write (or bring up to date) the YOLO dataset for ro_dashcam in out_dir and return its data.yaml.
+
+    Idempotent: files already right are not touched, so a val run can rebuild it while a training run reads it.
+    """
+    data_root = data_root.resolve()
+    frames = read_frames(data_root / "frames.csv")
+    splits = split_by_video(frames, {"train": list(train_videos), "val": list(val_videos)})
+    for split, split_frames in splits.items():
+        if not split_frames:
+            raise ValueError(f"split {split!r} has no frames in {data_root / 'frames.csv'}")
+    for split, split_frames in splits.items():
+        _sync_split(data_root, out_dir, split, split_frames)
+    return _write_data_yaml(out_dir, sorted({f.video for f in splits["val"]}))
+
+
+def _sync_split(data_root: Path, out_dir: Path, split: str, frames: list[Frame]) -> None:
+    images, labels = out_dir / "images" / split, out_dir / "labels" / split
+    links = {frame.image: data_root / "images" / frame.image for frame in frames}
+    texts = {f"{Path(frame.image).stem}.txt": _label_for(data_root, frame) for frame in frames}
+    _sync_links(images, links)
+    _sync_texts(labels, texts)
+
+
+def _label_for(data_root: Path, frame: Frame) -> str:
+    if not (data_root / "images" / frame.image).is_file():
+        raise FileNotFoundError(data_root / "images" / frame.image)
+    xml_path = data_root / "annotations" / f"{Path(frame.image).stem}.xml"
+    # A frame without an annotation file is a background frame: an empty label file says so.
+    return yolo_label_text(parse_voc(xml_path.read_text(encoding="utf-8"))) if xml_path.is_file() else ""
+
+
+def _sync_links(folder: Path, links: Mapping[str, Path]) -> None:
+    """Make `folder` hold exactly the symlinks `links` (name -> target); stale frames would leak across splits."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in folder.iterdir():
+        if entry.name not in links:
+            entry.unlink()
+    for name, target in links.items():
+        link = folder / name
+        if link.is_symlink() and link.readlink() == target:
+            continue
+        link.unlink(missing_ok=True)
+        link.symlink_to(target)
+
+
+def _sync_texts(folder: Path, texts: Mapping[str, str]) -> None:
+    """Make `folder` hold exactly the text files `texts` (name -> content)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in folder.iterdir():
+        if entry.name not in texts:
+            entry.unlink()
+    for name, text in texts.items():
+        path = folder / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+
+
+def _write_data_yaml(out_dir: Path, val_videos: list[str]) -> Path:
+    data = {
+        "path": str(out_dir.resolve()),
+        "train": "images/train",
+        "val": "images/val",
+        "names": dict(enumerate(CLASS_NAMES)),
+        "val_videos": val_videos,  # ignored by ultralytics; says what the val metrics were measured on
+    }
+    data_yaml = out_dir / "data.yaml"
+    text = yaml.safe_dump(data, sort_keys=False)
+    if not data_yaml.is_file() or data_yaml.read_text(encoding="utf-8") != text:
+        data_yaml.write_text(text, encoding="utf-8")
+    return data_yaml

@@ -1,0 +1,159 @@
+"""Train, evaluate and export the licence-plate detector with ultralytics, fully offline.
+
+ultralytics reads its environment at import time, so every public function here calls `configure_offline()`
+before it imports ultralytics; nothing at module level imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from models.training.config import CACHE_DIR, DetectorTrainConfig, load_config, ultralytics_train_args
+from models.training.dataset import build_yolo_dataset
+
+log = logging.getLogger(__name__)
+
+ULTRALYTICS_CONFIG_DIR = CACHE_DIR / "ultralytics"
+DEFAULT_EXPORT_IMGSZ = (384, 640)  # (height, width): 16:9 frames letterboxed with little padding
+DEFAULT_OPSET = 17  # well inside what onnxruntime 1.31 runs
+
+
+@dataclass(frozen=True)
+class DetectionMetrics:
+    """ultralytics val metrics; precision and recall are at the confidence that maximises F1."""
+
+    precision: float
+    recall: float
+    map50: float
+    map50_95: float
+
+
+def configure_offline(config_dir: Path = ULTRALYTICS_CONFIG_DIR) -> None:
+    """Keep ultralytics off the network: no DNS probe, no run-time pip, no font download."""
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "false"
+    os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
+    font = config_dir / "Ultralytics" / "Arial.ttf"
+    if not font.exists():
+        # train() and val() fetch Arial.ttf for their plots unless one is there; any TTF will do.
+        import matplotlib
+
+        font.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf", font)
+
+
+def set_threads(threads: int) -> None:
+    """Use `threads` torch CPU threads, also inside ultralytics (it resets them to cpu_count - 1 per device)."""
+    import torch
+    from ultralytics.utils import torch_utils
+
+    torch.set_num_threads(threads)
+    torch_utils.NUM_THREADS = threads  # type: ignore[attr-defined]
+
+
+def train_detector(config: Path, resume: bool = False) -> Path:
+    """Train (or resume) the detector described by `config` and copy its final checkpoint to `config.output`."""
+    cfg = load_config(config)
+    data_yaml = build_yolo_dataset(cfg.data_root, cfg.dataset_dir, cfg.train_videos, cfg.val_videos)
+    configure_offline()
+    set_threads(cfg.threads)
+    if resume:
+        _resume(cfg, data_yaml)
+    else:
+        _train_fresh(cfg, data_yaml)
+    return _publish(cfg.last_checkpoint, cfg.output)
+
+
+def _train_fresh(cfg: DetectorTrainConfig, data_yaml: Path) -> None:
+    from ultralytics import YOLO
+
+    # ultralytics appends to an existing results.csv, so a fresh run starts from an empty folder.
+    shutil.rmtree(cfg.run_dir, ignore_errors=True)
+    YOLO(cfg.architecture).train(**ultralytics_train_args(cfg, data_yaml))
+
+
+def _resume(cfg: DetectorTrainConfig, data_yaml: Path) -> None:
+    from ultralytics import YOLO
+
+    last = cfg.last_checkpoint
+    if not last.exists():
+        raise FileNotFoundError(f"nothing to resume: {last} does not exist; train without --resume first")
+    if _is_finished(last):
+        log.info("%s is a finished run; publishing it as it is", last)
+        return
+    # Every other setting comes from the checkpoint, so a resumed run continues exactly the one it was.
+    YOLO(str(last)).train(resume=True, data=str(data_yaml), workers=cfg.workers)
+
+
+def _is_finished(checkpoint: Path) -> bool:
+    """ultralytics strips the optimizer state from last.pt when a run ends."""
+    import torch
+
+    ckpt: dict[str, Any] = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    return ckpt.get("optimizer") is None
+
+
+def _publish(checkpoint: Path, output: Path) -> Path:
+    """Copy the final checkpoint (optimizer already stripped by ultralytics) to where the repo keeps it."""
+    if not _is_finished(checkpoint):
+        raise RuntimeError(f"{checkpoint} still carries optimizer state: the run did not finish")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(checkpoint, output)
+    return output
+
+
+def evaluate_detector(
+    weights: Path, data_yaml: Path, imgsz: int = 640, batch: int = 16, threads: int = 2
+) -> DetectionMetrics:
+    """Run ultralytics val on the `val` split of `data_yaml` (IoU 0.5 for mAP50)."""
+    configure_offline()
+    set_threads(threads)
+    from ultralytics import YOLO
+
+    with tempfile.TemporaryDirectory() as tmp:  # val writes a run folder we do not keep
+        result = YOLO(str(weights)).val(
+            data=str(data_yaml), imgsz=imgsz, batch=batch, device="cpu", plots=False, project=tmp, name="val"
+        )
+    box = result.box
+    return DetectionMetrics(
+        precision=float(box.mp), recall=float(box.mr), map50=float(box.map50), map50_95=float(box.map)
+    )
+
+
+def export_detector(
+    weights: Path, out: Path, imgsz: tuple[int, int] = DEFAULT_EXPORT_IMGSZ, opset: int = DEFAULT_OPSET
+) -> Path:
+    """Export to ONNX at a fixed (height, width) input, simplified with onnxslim, without NMS in the graph."""
+    if any(side % 32 for side in imgsz):
+        raise ValueError(f"imgsz {imgsz} must be multiples of the model's stride 32")
+    configure_offline()
+    from ultralytics import YOLO
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # ultralytics writes the .onnx beside the weights; stage them so the source folder is left untouched.
+        staged = Path(tmp) / weights.name
+        shutil.copyfile(weights, staged)
+        exported = YOLO(str(staged)).export(
+            format="onnx", imgsz=list(imgsz), opset=opset, simplify=True, dynamic=False, batch=1, device="cpu"
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(exported, out)
+    _check_onnx(out, imgsz)
+    return out
+
+
+def _check_onnx(path: Path, imgsz: tuple[int, int]) -> None:
+    """Fail loudly if the exported graph does not take the (1, 3, H, W) input we asked for."""
+    import onnx
+
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    if dims != [1, 3, *imgsz]:
+        raise RuntimeError(f"{path}: input shape {dims}, expected {[1, 3, *imgsz]}")
