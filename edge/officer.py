@@ -22,7 +22,12 @@ def _captured_at(read: pb.PlateRead) -> datetime:
 def verdict_line(answer: Answer) -> str:
     """time, camera, plate, confidence, outcome, reason, round-trip ms."""
     read, verdict = answer.read, answer.verdict
-    trip = f"{answer.round_trip_ms:6.1f} ms" if answer.round_trip_ms is not None else "  resent"
+    if verdict.provisional:
+        trip = "provisional"
+    elif answer.round_trip_ms is None:
+        trip = "  resent"
+    else:
+        trip = f"{answer.round_trip_ms:6.1f} ms"
     return (
         f"{_captured_at(read).strftime('%H:%M:%S')}  {read.camera_id:<8} {read.plate_text:<12} "
         f"{read.confidence:4.2f}  {pb.Outcome.Name(verdict.outcome):<12} {pb.Reason.Name(verdict.reason):<16} {trip}"
@@ -54,6 +59,7 @@ def answer_record(answer: Answer) -> dict[str, object]:
         "reason": pb.Reason.Name(verdict.reason),
         "sentence": verdict.sentence,
         "permit_id": verdict.permit_id,
+        "provisional": verdict.provisional,
         "round_trip_ms": None if answer.round_trip_ms is None else round(answer.round_trip_ms, 2),
     }
 

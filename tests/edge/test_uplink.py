@@ -140,3 +140,32 @@ def test_a_refused_token_fails_and_keeps_the_reads(office: Office, tmp_path: Pat
     assert uplink.close(timeout_s=10) == 1
     assert uplink.state is LinkState.FAILED
     assert uplink.failure is not None and "refused the device token" in uplink.failure
+
+
+def test_the_permit_copy_follows_the_office(office: Office) -> None:
+    import time
+
+    from backend.permits.models import Permit, PermitStatus
+    from edge.permit_cache import PermitCache
+    from edge.permit_watch import PermitWatcher
+    from platepatrol.verdicts import Outcome, Reason
+
+    cache = PermitCache()
+    watcher = PermitWatcher(office.target, office.token, cache, FAST)
+    deadline = time.monotonic() + 20
+    while not cache.ready and time.monotonic() < deadline:
+        time.sleep(0.05)
+    decision = cache.decide("B123ABC", utc_now())
+    assert decision is not None and decision.outcome is Outcome.PERMITTED
+    engine = make_engine(office.url)
+    with make_session_factory(engine)() as session:
+        permit = session.get(Permit, decision.permit.id if decision.permit else "")
+        assert permit is not None
+        permit.status = PermitStatus.REVOKED
+        session.commit()
+    engine.dispose()
+    while (d := cache.decide("B123ABC", utc_now())) is not None and d.outcome is Outcome.PERMITTED:
+        assert time.monotonic() < deadline, "the change never reached the copy"
+        time.sleep(0.05)
+    watcher.stop()
+    assert d is not None and d.reason is Reason.SUSPENDED
