@@ -1,9 +1,17 @@
-"""Frames from a camera: a video file, an RTSP/HTTP URL, a USB device number, or a folder of images."""
+"""Frames from a camera: a video file, an RTSP/HTTP URL, a USB device number, or a folder of images.
+
+Each camera of the rig is a `CameraFeed`: a thread that reads frames into a bounded queue. A live camera never
+waits for the pipeline: when the queue is full the oldest frame is dropped and counted. A recording is read no
+faster than it is processed, so none of it is skipped.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,12 +41,23 @@ def load_image(path: Path) -> Image:
     return np.asarray(image, dtype=np.uint8)
 
 
-def open_source(source: str, camera_id: str) -> Iterator[Frame]:
+def is_live(source: str) -> bool:
+    """Streams and devices are live; files and folders are recordings."""
+    return "://" in source or source.isdigit()
+
+
+@dataclass(frozen=True)
+class Source:
+    frames: Iterator[Frame]
+    fps: float | None  # the recording's own frame rate, when it has one
+
+
+def open_source(source: str, camera_id: str) -> Source:
     """Frames of `source`, stamped with the time they were read. Fails at once, with a clear message,
     when the source cannot be opened or yields no frame."""
     path = Path(source)
     if path.is_dir():
-        return _folder_frames(path, camera_id)
+        return Source(_folder_frames(path, camera_id), None)
     if source.isdigit():
         return _capture_frames(cv2.VideoCapture(int(source)), source, camera_id)
     if "://" not in source and not path.exists():
@@ -50,13 +69,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _capture_frames(capture: cv2.VideoCapture, source: str, camera_id: str) -> Iterator[Frame]:
+def _capture_frames(capture: cv2.VideoCapture, source: str, camera_id: str) -> Source:
     if not capture.isOpened():
         raise UserError(f"source {source}: cannot be opened as a video, stream or camera")
     ok, image = capture.read()
     if not ok or image is None:
         capture.release()
         raise UserError(f"source {source}: no readable frames")
+    fps = capture.get(cv2.CAP_PROP_FPS)
 
     def frames() -> Iterator[Frame]:
         nonlocal ok, image
@@ -69,7 +89,7 @@ def _capture_frames(capture: cv2.VideoCapture, source: str, camera_id: str) -> I
         finally:
             capture.release()
 
-    return frames()
+    return Source(frames(), fps if fps and fps > 0 else None)
 
 
 def _folder_frames(folder: Path, camera_id: str) -> Iterator[Frame]:
@@ -89,3 +109,91 @@ def _folder_frames(folder: Path, camera_id: str) -> Iterator[Frame]:
             index += 1
 
     return frames()
+
+
+class FrameRateCap:
+    """Lets through at most `max_fps` frames a second: by wall time for live cameras, by the recording's own
+    clock for files (every n-th frame), so a recording is thinned the same however fast it is read."""
+
+    def __init__(self, max_fps: float | None, recording_fps: float | None, live: bool) -> None:
+        self._interval = 1.0 / max_fps if max_fps else 0.0
+        self._stride = max(1, round(recording_fps / max_fps)) if (max_fps and recording_fps and not live) else 1
+        self._live = live
+        self._last: datetime | None = None
+
+    def admits(self, frame: Frame) -> bool:
+        if not self._live:
+            return frame.index % self._stride == 0
+        if self._last is not None and (frame.captured_at - self._last).total_seconds() < self._interval:
+            return False
+        self._last = frame.captured_at
+        return True
+
+
+class CameraFeed:
+    """One camera read by its own thread into a bounded queue."""
+
+    def __init__(
+        self,
+        source: Source,
+        queue_size: int,
+        live: bool,
+        cap: FrameRateCap,
+        prepare: Callable[[Image], Image] | None = None,
+        on_frame: Callable[[], None] | None = None,
+    ) -> None:
+        self.dropped = 0
+        self.ended = False
+        self._queue: deque[Frame] = deque()
+        self._size = queue_size
+        self._live = live
+        self._cap = cap
+        self._prepare = prepare
+        self._notify = on_frame or (lambda: None)
+        self._space = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(source.frames,), name="camera", daemon=True)
+        self._thread.start()
+
+    def take(self) -> Frame | None:
+        with self._space:
+            frame = self._queue.popleft() if self._queue else None
+            self._space.notify_all()
+            return frame
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._space:
+            self._space.notify_all()
+        self._thread.join(timeout=5)
+
+    def _read(self, frames: Iterator[Frame]) -> None:
+        try:
+            for frame in frames:
+                if self._stopping.is_set():
+                    return
+                if not self._cap.admits(frame):
+                    continue
+                prepared = frame
+                if self._prepare is not None:
+                    prepared = Frame(frame.camera_id, frame.index, frame.captured_at, self._prepare(frame.image))
+                self._put(prepared)
+        except Exception:
+            log.exception("camera reader failed")
+        finally:
+            self.ended = True
+            self._notify()
+
+    def _put(self, frame: Frame) -> None:
+        with self._space:
+            if self._live and len(self._queue) >= self._size:
+                self._queue.popleft()  # the camera never waits: the oldest frame goes
+                self.dropped += 1
+            while not self._live and len(self._queue) >= self._size and not self._stopping.is_set():
+                self._space.wait(timeout=0.5)
+            self._queue.append(frame)
+        self._notify()

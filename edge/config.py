@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from platepatrol.config import StrictModel, load_config
 
@@ -36,18 +36,56 @@ class TrackerConfig(StrictModel):
     max_centre_shift: float = Field(default=2.5, gt=0.0, description="in plate widths, between matched frames")
     max_missed_frames: int = Field(default=8, ge=0, description="a track unseen this long is a finished pass")
     min_frames: int = Field(default=1, ge=1, description="shorter tracks are dropped as noise")
+    emit_after_frames: int = Field(default=3, ge=1, description="a pass read this often may be sent before it ends")
+    emit_confidence: float = Field(default=0.6, ge=0.0, le=1.0, description="...if its vote is this confident")
+
+
+class GpsConfig(StrictModel):
+    kind: Literal["none", "gpx", "nmea", "gpsd"] = "none"
+    path: Path | None = Field(default=None, description="GPX route, NMEA file, or serial device / pipe of NMEA")
+    host: str = Field(default="127.0.0.1", description="gpsd host")
+    port: int = Field(default=2947, ge=1, le=65535, description="gpsd port")
+    max_fix_age_s: float = Field(default=2.0, gt=0, description="a live fix older than this is no fix")
+
+
+class CameraConfig(StrictModel):
+    id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", description="names this camera in every read")
+    source: str = Field(min_length=1, description="video file, RTSP/HTTP URL, USB device number or image folder")
+    side: Literal["front", "rear", "left", "right"] = "front"
+    calibration: Path | None = Field(default=None, description="camera.yaml from `platepatrol calibrate intrinsics`")
+    max_fps: float | None = Field(default=None, gt=0, description="process at most this many frames per second")
+    queue_size: int = Field(default=4, ge=1, le=256, description="frames waiting; a live camera drops the oldest")
+    live: bool | None = Field(
+        default=None, description="drop frames when behind; default: yes for URLs and devices, no for files"
+    )
 
 
 class EdgeConfig(StrictModel):
     device_id: str = Field(default="car-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-    camera_id: str = Field(default="front", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    cameras: tuple[CameraConfig, ...] = Field(default=(), max_length=4, description="the rig: 1 to 4 cameras")
     backend: str = Field(default="127.0.0.1:50051", pattern=r"^[^\s:]+:\d{1,5}$", description="HOST:PORT")
     verdict_timeout_s: float = Field(default=30.0, gt=0, description="how long to wait for the last verdicts")
     outbox: Path = Field(default=Path("var/edge/outbox.db"), description="SQLite file of reads not yet answered")
     detector: DetectorConfig = DetectorConfig()
     reader: ReaderConfig = ReaderConfig()
     tracker: TrackerConfig = TrackerConfig()
+    gps: GpsConfig = GpsConfig()
+    metrics_port: int | None = Field(default=None, ge=0, le=65535, description="serve Prometheus metrics here")
+    beep_on_violation: bool = Field(default=True, description="a sound cue (terminal bell) for each violation")
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_ids(cls, cameras: tuple[CameraConfig, ...]) -> tuple[CameraConfig, ...]:
+        ids = [camera.id for camera in cameras]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"camera ids must be unique, got {ids}")
+        return cameras
 
 
-def load_edge_config(path: Path | None = None, **overrides: Any) -> EdgeConfig:
+def load_edge_config(
+    path: Path | None = None, source: str | None = None, camera_id: str | None = None, **overrides: Any
+) -> EdgeConfig:
+    """The config file with flags on top; `source` (with `camera_id`) replaces the rig with one camera."""
+    if source is not None:
+        overrides["cameras"] = [{"id": camera_id or "front", "source": source}]
     return load_config(EdgeConfig, path, overrides)

@@ -1,116 +1,197 @@
-"""The patrol loop: a camera's frames through the pipeline, reads through the outbox and uplink, verdicts to
-the officer."""
+"""The patrol: the rig's frames through each camera's pipeline, reads through the outbox and the uplink,
+verdicts to the officer; metrics and a permit copy alongside."""
 
 from __future__ import annotations
 
 import statistics
+import threading
 import time
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from edge.capture import open_source
 from edge.config import EdgeConfig
 from edge.detect import make_detector
-from edge.officer import JsonLinesLog, OfficerView
+from edge.gps import open_gps
+from edge.metrics import EdgeMetrics
+from edge.officer import JsonLinesLog, OfficerView, RigStatus
 from edge.offline import provisional_verdict
 from edge.outbox import Outbox
 from edge.permit_cache import PermitCache
 from edge.permit_watch import PermitWatcher
 from edge.pipeline import CameraPipeline
 from edge.read import make_reader
+from edge.rig import Rig
 from edge.types import VotedRead
 from edge.uplink import Answer, LinkState, Uplink, raise_if_failed
 from edge.wire import read_to_proto
 from platepatrol.errors import UserError
 from platepatrol.v1 import enforcement_pb2 as pb
 
+STATUS_EVERY_S = 0.5
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
 
 @dataclass
 class PatrolStats:
-    frames: int = 0
+    frames: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     reads: int = 0
     seconds: float = 0.0
     round_trips_ms: list[float] = field(default_factory=list)
-    outcomes: dict[str, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)  # capture of the completing frame -> verdict shown
+    outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     provisional: int = 0  # answered from the car's permit copy while offline
+    dropped: dict[str, int] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds else 0.0
-
-    def count(self, answer: Answer) -> None:
-        if answer.round_trip_ms is not None:
-            self.round_trips_ms.append(answer.round_trip_ms)
-        name = pb.Outcome.Name(answer.verdict.outcome)
-        self.outcomes[name] = self.outcomes.get(name, 0) + 1
+        return sum(self.frames.values()) / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
-        trips = sorted(self.round_trips_ms)
-        p95 = trips[min(len(trips) - 1, int(0.95 * len(trips)))] if trips else 0.0
-        mean = statistics.fmean(trips) if trips else 0.0
         outcomes = ", ".join(f"{name} {count}" for name, count in sorted(self.outcomes.items())) or "none"
         if self.provisional:
             outcomes += f" ({self.provisional} answered provisionally while offline)"
+        per_camera = ", ".join(f"{cam} {count}" for cam, count in self.frames.items())
+        trip = statistics.fmean(self.round_trips_ms) if self.round_trips_ms else 0.0
         return (
-            f"{self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} fps), {self.reads} reads, "
-            f"verdicts: {outcomes}; round trip mean {mean:.1f} ms, p95 {p95:.1f} ms"
+            f"{sum(self.frames.values())} frames ({per_camera}) in {self.seconds:.1f} s ({self.fps:.1f} fps), "
+            f"{self.reads} reads, verdicts: {outcomes}; round trip mean {trip:.1f} ms, "
+            f"p95 {percentile(self.round_trips_ms, 0.95):.1f} ms; "
+            f"capture to verdict p95 {percentile(self.latencies_ms, 0.95):.0f} ms"
         )
+
+
+class Patrol:
+    """Owns the rig's parts for one run and wires them together."""
+
+    def __init__(self, config: EdgeConfig, token: str, log_path: Path | None = None) -> None:
+        self.config = config
+        self.stats = PatrolStats()
+        self._rig = Rig(config.cameras)  # fails fast on a bad source, before the models load
+        detector, reader = make_detector(config.detector), make_reader(config.reader)
+        gps = open_gps(
+            config.gps.kind,
+            config.gps.path,
+            config.gps.host,
+            config.gps.port,
+            config.gps.max_fix_age_s,
+            start=datetime.now(UTC),
+        )
+        self._gps = gps
+        self._pipelines = {
+            camera.id: CameraPipeline(camera.id, detector, reader, config.tracker, gps) for camera in config.cameras
+        }
+        self.metrics = EdgeMetrics()
+        if config.metrics_port is not None:
+            self.metrics.serve(config.metrics_port)
+        self._view = OfficerView(beep=config.beep_on_violation)
+        self._journal = JsonLinesLog(log_path) if log_path else None
+        self._completed_at: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+        self._outbox = Outbox(config.outbox)
+        self._uplink = Uplink(config.backend, token, self._outbox, self._on_answer)
+        self._permits = PermitCache()
+        self._watcher = PermitWatcher(config.backend, token, self._permits)
+        self._recent_frames: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=30))
+
+    def run(self, max_frames: int | None = None) -> PatrolStats:
+        """Until every camera's source ends (or `max_frames`), then wait for the verdicts still due."""
+        started = last_status = time.monotonic()
+        try:
+            for frame in self._rig.frames():
+                for read in self._pipelines[frame.camera_id].process(frame):
+                    self._send(read)
+                self._count_frame(frame.camera_id)
+                raise_if_failed(self._uplink)
+                if time.monotonic() - last_status >= STATUS_EVERY_S:
+                    self._show_status()
+                    last_status = time.monotonic()
+                if max_frames is not None and sum(self.stats.frames.values()) >= max_frames:
+                    break
+            for pipeline in self._pipelines.values():
+                for read in pipeline.finish():
+                    self._send(read)
+            self.stats.seconds = time.monotonic() - started
+            waiting = self._uplink.close(self.config.verdict_timeout_s)
+            raise_if_failed(self._uplink)
+        finally:
+            self._close()
+        if waiting:
+            raise UserError(
+                f"{waiting} reads got no verdict within {self.config.verdict_timeout_s:g} s; "
+                f"they are kept in {self.config.outbox} and sent on the next run"
+            )
+        return self.stats
+
+    def _send(self, read: VotedRead) -> None:
+        message = read_to_proto(read, self.config.device_id)
+        with self._lock:
+            self._completed_at[read.read_id] = read.last_seen_at
+        self._uplink.send(message)
+        self.stats.reads += 1
+        self.metrics.reads.labels(read.camera_id).inc()
+        if self._uplink.state is LinkState.OFFLINE:
+            verdict = provisional_verdict(message, self._permits)
+            if verdict is not None:
+                self.stats.provisional += 1
+                self._present(Answer(message, verdict, None))
+
+    def _on_answer(self, answer: Answer) -> None:
+        """Runs on the uplink's thread for every verdict the backend returns."""
+        with self._lock:
+            completed_at = self._completed_at.pop(answer.read.read_id, None)
+            if answer.round_trip_ms is not None:
+                self.stats.round_trips_ms.append(answer.round_trip_ms)
+            self.stats.outcomes[pb.Outcome.Name(answer.verdict.outcome)] += 1
+            if completed_at is not None:
+                latency = (datetime.now(UTC) - completed_at).total_seconds()
+                self.stats.latencies_ms.append(latency * 1000.0)
+                self.metrics.latency.observe(latency)
+        self._present(answer)
+        if self._journal:
+            self._journal.write(answer)
+
+    def _present(self, answer: Answer) -> None:
+        self.metrics.verdicts.labels(pb.Outcome.Name(answer.verdict.outcome), str(answer.verdict.provisional)).inc()
+        self._view.show(answer)
+
+    def _count_frame(self, camera_id: str) -> None:
+        self.stats.frames[camera_id] += 1
+        self.metrics.frames.labels(camera_id).inc()
+        self._recent_frames[camera_id].append(time.monotonic())
+
+    def _show_status(self) -> None:
+        fps = {}
+        for camera_id, times in self._recent_frames.items():
+            span = times[-1] - times[0] if len(times) > 1 else 0.0
+            fps[camera_id] = (len(times) - 1) / span if span > 0 else 0.0
+            self.metrics.fps.labels(camera_id).set(fps[camera_id])
+        dropped = {camera.camera_id: camera.dropped for camera in self._rig.stats()}
+        for camera_id, count in dropped.items():
+            self.metrics.dropped.labels(camera_id).set(count)
+        depth = self._outbox.depth()
+        self.metrics.outbox_depth.set(depth)
+        self.metrics.link_up.set(1 if self._uplink.state is LinkState.ONLINE else 0)
+        self._view.status(RigStatus(self._uplink.state.value, depth, fps, dropped))
+
+    def _close(self) -> None:
+        self.stats.dropped = {camera.camera_id: camera.dropped for camera in self._rig.stats()}
+        self._rig.stop()
+        self._watcher.stop()
+        self._uplink.close(0)
+        self._outbox.close()
+        self._gps.close()
+        self._view.close()
+        if self._journal:
+            self._journal.close()
 
 
 def run_patrol(
-    config: EdgeConfig, source: str, token: str, max_frames: int | None = None, log_path: Path | None = None
+    config: EdgeConfig, token: str, max_frames: int | None = None, log_path: Path | None = None
 ) -> PatrolStats:
-    """Run one camera until its source ends, then wait for the verdicts still due."""
-    frames = open_source(source, config.camera_id)  # fails fast on a bad source, before models load
-    pipeline = CameraPipeline(
-        config.camera_id, make_detector(config.detector), make_reader(config.reader), config.tracker
-    )
-    view = OfficerView()
-    journal = JsonLinesLog(log_path) if log_path else None
-    stats = PatrolStats()
-
-    def on_answer(answer: Answer) -> None:
-        stats.count(answer)
-        view.show(answer)
-        if journal:
-            journal.write(answer)
-
-    outbox = Outbox(config.outbox)
-    uplink = Uplink(config.backend, token, outbox, on_answer)
-    permits = PermitCache()
-    watcher = PermitWatcher(config.backend, token, permits)
-
-    def send(read: VotedRead) -> None:
-        message = read_to_proto(read, config.device_id)
-        uplink.send(message)
-        stats.reads += 1
-        if uplink.state is LinkState.OFFLINE and (answer := provisional_verdict(message, permits)) is not None:
-            view.show(Answer(message, answer, None))
-            stats.provisional += 1
-
-    started = time.monotonic()
-    try:
-        for frame in frames:
-            for read in pipeline.process(frame):
-                send(read)
-            stats.frames += 1
-            raise_if_failed(uplink)
-            if max_frames is not None and stats.frames >= max_frames:
-                break
-        for read in pipeline.finish():
-            send(read)
-        stats.seconds = time.monotonic() - started
-        waiting = uplink.close(config.verdict_timeout_s)
-        raise_if_failed(uplink)
-    finally:
-        watcher.stop()
-        uplink.close(0)
-        outbox.close()
-        if journal:
-            journal.close()
-    if waiting:
-        raise UserError(
-            f"{waiting} reads got no verdict within {config.verdict_timeout_s:g} s; "
-            f"they are kept in {config.outbox} and sent on the next run"
-        )
-    return stats
+    return Patrol(config, token, log_path).run(max_frames)

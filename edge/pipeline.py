@@ -1,18 +1,24 @@
-"""Frames of one camera in, one voted read per vehicle pass out."""
+"""Frames of one camera in, one voted read per vehicle pass out.
+
+A pass is read as soon as its vote is confident enough (the officer sees the verdict while the car is still
+beside the vehicle), or when the pass ends; either way it yields exactly one read.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import cv2
 
 from edge.config import TrackerConfig
 from edge.detect import PlateDetector
+from edge.gps import GpsSource, NoGps
 from edge.observe import plates_in, sharpness
 from edge.read import PlateReader
 from edge.track import PlateTracker, Track
 from edge.types import Frame, Image, Observation, VotedRead
-from edge.vote import vote
+from edge.vote import Vote, vote
 
 EVIDENCE_JPEG_QUALITY = 90
 EVIDENCE_MAX_WIDTH = 480  # px; keeps the crop well under the backend's size limit
@@ -27,10 +33,7 @@ def encode_evidence(crop: Image) -> bytes:
     return encoded.tobytes()
 
 
-def voted_read(track: Track, camera_id: str) -> VotedRead | None:
-    result = vote(track.observations)
-    if result is None:
-        return None
+def voted_read(result: Vote, camera_id: str, last_seen_at: datetime, gps: GpsSource) -> VotedRead:
     evidence = result.evidence
     return VotedRead(
         read_id=str(uuid.uuid4()),
@@ -43,17 +46,28 @@ def voted_read(track: Track, camera_id: str) -> VotedRead | None:
         frames_voted=result.frames_voted,
         crop_jpeg=encode_evidence(evidence.crop),
         box=evidence.detection.box,
+        gps=gps.fix_at(evidence.captured_at),
+        last_seen_at=last_seen_at,
     )
 
 
 class CameraPipeline:
-    """Detect, read and track the plates of one camera's frames; `process` returns the passes that ended."""
+    """Detect, read and track the plates of one camera's frames; `process` returns the reads now due."""
 
-    def __init__(self, camera_id: str, detector: PlateDetector, reader: PlateReader, tracker: TrackerConfig) -> None:
+    def __init__(
+        self,
+        camera_id: str,
+        detector: PlateDetector,
+        reader: PlateReader,
+        tracker: TrackerConfig,
+        gps: GpsSource | None = None,
+    ) -> None:
         self.camera_id = camera_id
         self._detector = detector
         self._reader = reader
+        self._config = tracker
         self._tracker = PlateTracker(tracker)
+        self._gps = gps or NoGps()
 
     def process(self, frame: Frame) -> list[VotedRead]:
         observations = [
@@ -67,11 +81,24 @@ class CameraPipeline:
             )
             for plate in plates_in(frame.image, self._detector, self._reader)
         ]
-        return self._reads(self._tracker.update(frame.index, observations))
+        ended = self._tracker.update(frame.index, observations)
+        return self._reads(ended, final=True) + self._reads(self._tracker.open_tracks, final=False)
 
     def finish(self) -> list[VotedRead]:
-        return self._reads(self._tracker.flush())
+        return self._reads(self._tracker.flush(), final=True)
 
-    def _reads(self, tracks: list[Track]) -> list[VotedRead]:
-        reads = (voted_read(track, self.camera_id) for track in tracks)
-        return [read for read in reads if read is not None]
+    def _reads(self, tracks: list[Track], final: bool) -> list[VotedRead]:
+        reads = []
+        for track in tracks:
+            if track.emitted:
+                continue
+            result = vote(track.observations)
+            if result is None or not (final or self._confident(result)):
+                continue
+            track.emitted = True
+            reads.append(voted_read(result, self.camera_id, track.last.captured_at, self._gps))
+        return reads
+
+    def _confident(self, result: Vote) -> bool:
+        enough_frames = result.frames_voted >= self._config.emit_after_frames
+        return enough_frames and result.confidence >= self._config.emit_confidence

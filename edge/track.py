@@ -15,6 +15,7 @@ from edge.types import Box, Observation
 class Track:
     id: int
     observations: list[Observation] = field(default_factory=list)
+    emitted: bool = False  # its read has been sent; later frames of the pass add nothing
 
     @property
     def last(self) -> Observation:
@@ -60,6 +61,10 @@ class PlateTracker:
             if o not in used_observations:
                 self._open.append(Track(next(self._ids), [observation]))
         return self._close(lambda track: frame_index - track.last.frame_index > self._config.max_missed_frames)
+
+    @property
+    def open_tracks(self) -> list[Track]:
+        return list(self._open)
 
     def flush(self) -> list[Track]:
         """End every open track (the stream is over)."""

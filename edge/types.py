@@ -85,6 +85,16 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Fix:
+    latitude: float
+    longitude: float
+    fixed_at: datetime
+    accuracy_m: float | None = None
+    heading_deg: float | None = None
+    speed_mps: float | None = None
+
+
+@dataclass(frozen=True)
 class VotedRead:
     """One vehicle pass on one camera, voted across its frames into one read."""
 
@@ -98,3 +108,5 @@ class VotedRead:
     frames_voted: int
     crop_jpeg: bytes
     box: Box
+    gps: Fix | None  # where the car was at `captured_at`; None when there was no fix
+    last_seen_at: datetime  # capture time of the frame that completed this read (for latency)

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from edge.types import VotedRead
+from edge.types import Fix, VotedRead
 from platepatrol.v1 import enforcement_pb2 as pb
 
 
+def _timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def fix_to_proto(fix: Fix) -> pb.GpsFix:
+    return pb.GpsFix(
+        latitude=fix.latitude,
+        longitude=fix.longitude,
+        accuracy_m=fix.accuracy_m or 0.0,
+        heading_deg=fix.heading_deg or 0.0,
+        speed_mps=fix.speed_mps or 0.0,
+        fixed_at=_timestamp(fix.fixed_at),
+    )
+
+
 def read_to_proto(read: VotedRead, device_id: str) -> pb.PlateRead:
-    captured_at = Timestamp()
-    captured_at.FromDatetime(read.captured_at)
-    return pb.PlateRead(
+    message = pb.PlateRead(
         read_id=read.read_id,
         device_id=device_id,
         camera_id=read.camera_id,
-        captured_at=captured_at,
+        captured_at=_timestamp(read.captured_at),
         plate_text=read.text,
         confidence=read.confidence,
         char_confidences=list(read.char_confidences),
@@ -23,3 +40,6 @@ def read_to_proto(read: VotedRead, device_id: str) -> pb.PlateRead:
         frames_voted=read.frames_voted,
         evidence=pb.Evidence(crop_jpeg=read.crop_jpeg),
     )
+    if read.gps is not None:  # no fix: the field stays absent, never a made-up position
+        message.gps.CopyFrom(fix_to_proto(read.gps))
+    return message

@@ -47,9 +47,21 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_flags_override_file(tmp_path: Path) -> None:
     path = tmp_path / "edge.yaml"
-    path.write_text("camera_id: left\nbackend: office:50051\n")
-    config = load_edge_config(path, camera_id="rear", backend=None)
-    assert (config.camera_id, config.backend) == ("rear", "office:50051")
+    path.write_text("cameras: [{id: left, source: a.mp4}, {id: right, source: b.mp4}]\nbackend: office:50051\n")
+    assert [c.id for c in load_edge_config(path).cameras] == ["left", "right"]
+    config = load_edge_config(path, source="c.mp4", camera_id="rear", backend=None)
+    assert [(c.id, c.source) for c in config.cameras] == [("rear", "c.mp4")]
+    assert config.backend == "office:50051"
+
+
+def test_camera_ids_are_unique_and_at_most_four(tmp_path: Path) -> None:
+    path = tmp_path / "edge.yaml"
+    path.write_text("cameras: [{id: a, source: x}, {id: a, source: y}]\n")
+    with pytest.raises(UserError, match="camera ids must be unique"):
+        load_edge_config(path)
+    path.write_text("cameras: [" + ", ".join(f"{{id: c{i}, source: x}}" for i in range(5)) + "]\n")
+    with pytest.raises(UserError, match="cameras: Tuple should have at most 4 items"):
+        load_edge_config(path)
 
 
 def test_database_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,3 +81,4 @@ def test_the_documented_example_is_valid() -> None:
 
     config = load_edge_config(REPO / "examples" / "edge.yaml")
     assert config.device_id == "car-17" and config.detector.runtime == "onnx"
+    assert [camera.id for camera in config.cameras] == ["front", "right"] and config.gps.kind == "gpx"

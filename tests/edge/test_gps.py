@@ -1,0 +1,109 @@
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from edge.gps import NoGps, RouteReplay, bearing_deg, distance_m, gpsd_fix, gpx_points, nmea_fix, open_gps
+from edge.types import Fix
+from platepatrol.errors import UserError
+from tests.conftest import REPO
+
+START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+ROUTE_T0 = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def test_distance_and_bearing() -> None:
+    a = Fix(44.0, 26.0, START)
+    north = Fix(44.001, 26.0, START)
+    east = Fix(44.0, 26.001, START)
+    assert distance_m(a, north) == pytest.approx(111.2, rel=0.01)
+    assert bearing_deg(a, north) == pytest.approx(0.0, abs=0.1)
+    assert bearing_deg(a, east) == pytest.approx(90.0, abs=0.1)
+
+
+def test_replay_interpolates_in_step_with_the_patrol() -> None:
+    route = RouteReplay([Fix(44.0, 26.0, ROUTE_T0), Fix(44.001, 26.0, ROUTE_T0 + timedelta(seconds=10))], START)
+    fix = route.fix_at(START + timedelta(seconds=5))
+    assert fix is not None
+    assert (fix.latitude, fix.longitude) == pytest.approx((44.0005, 26.0))
+    assert fix.heading_deg == pytest.approx(0.0, abs=0.1)
+    assert fix.speed_mps == pytest.approx(11.12, rel=0.01)
+    assert fix.fixed_at == START + timedelta(seconds=5)
+
+
+@pytest.mark.parametrize("offset_s", [-1.0, 10.5])
+def test_no_fix_outside_the_recording(offset_s: float) -> None:
+    route = RouteReplay([Fix(44.0, 26.0, ROUTE_T0), Fix(44.001, 26.0, ROUTE_T0 + timedelta(seconds=10))], START)
+    assert route.fix_at(START + timedelta(seconds=offset_s)) is None
+
+
+def test_a_route_needs_two_points() -> None:
+    with pytest.raises(UserError, match="at least two"):
+        RouteReplay([Fix(44.0, 26.0, ROUTE_T0)], START)
+
+
+def test_the_demo_route_loads() -> None:
+    points = gpx_points(REPO / "demo" / "route.gpx")
+    assert len(points) >= 2 and all(44 < p.latitude < 45 for p in points)
+
+
+def test_bad_gpx_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "route.gpx"
+    bad.write_text("<gpx><trk>")
+    with pytest.raises(UserError, match="not valid GPX"):
+        gpx_points(bad)
+    with pytest.raises(UserError, match="No such file"):
+        gpx_points(tmp_path / "absent.gpx")
+
+
+RMC = "$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A"
+
+
+def sentence(body: str) -> str:
+    """An NMEA sentence with its checksum (XOR of the characters between $ and *)."""
+    checksum = 0
+    for char in body:
+        checksum ^= ord(char)
+    return f"${body}*{checksum:02X}"
+
+
+def test_nmea_rmc() -> None:
+    fix = nmea_fix(RMC)
+    assert fix is not None
+    assert (fix.latitude, fix.longitude) == pytest.approx((48.1173, 11.5166667))
+    assert fix.fixed_at == datetime(1994, 3, 23, 12, 35, 19, tzinfo=UTC)
+    assert fix.heading_deg == pytest.approx(84.4) and fix.speed_mps == pytest.approx(22.4 * 0.514444)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "garbage",
+        RMC.replace("*6A", "*00"),  # bad checksum
+        "$GPRMC,123519,V,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*7D",  # void: no fix
+    ],
+)
+def test_nmea_without_a_fix(line: str) -> None:
+    assert nmea_fix(line) is None
+
+
+def test_gpsd_reports() -> None:
+    fix = gpsd_fix(
+        '{"class":"TPV","mode":3,"time":"2026-11-25T12:00:00.000Z","lat":44.4,"lon":26.1,"track":90,"speed":5}'
+    )
+    assert fix is not None and (fix.latitude, fix.heading_deg, fix.speed_mps) == (44.4, 90.0, 5.0)
+    assert gpsd_fix('{"class":"TPV","mode":1}') is None  # no fix yet
+    assert gpsd_fix('{"class":"SKY"}') is None and gpsd_fix("{not json") is None
+
+
+def test_open_gps_from_config(tmp_path: Path) -> None:
+    assert isinstance(open_gps("none", None, "", 0, 2.0, START), NoGps)
+    nmea = tmp_path / "drive.nmea"
+    later = sentence("GPRMC,123529,A,4807.138,N,01131.000,E,022.4,084.4,230394,003.1,W")
+    assert sentence(RMC[1:-3]) == RMC
+    nmea.write_text(f"{RMC}\n{later}\n")
+    replay = open_gps("nmea", nmea, "", 0, 2.0, START)
+    assert replay.fix_at(START + timedelta(seconds=5)) is not None
+    with pytest.raises(UserError, match=r"needs gps\.path"):
+        open_gps("gpx", None, "", 0, 2.0, START)

@@ -1,0 +1,97 @@
+"""The per-camera pipeline with stand-in models: what matters here is tracking, voting and emission."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from edge.config import TrackerConfig
+from edge.gps import RouteReplay
+from edge.pipeline import CameraPipeline
+from edge.types import Box, Detection, Fix, Frame, Image, Reading
+from edge.wire import read_to_proto
+from tests.edge.builders import T0
+
+
+class ScriptedDetector:
+    """Finds the boxes scripted for a frame; the frame's number is written in its first pixel."""
+
+    def __init__(self, script: dict[int, list[Box]]) -> None:
+        self._script = script
+
+    def detect(self, image: Image) -> list[Detection]:
+        return [Detection(box, 0.9) for box in self._script.get(int(image[0, 0, 0]), [])]
+
+
+class ScriptedReader:
+    """Reads the text scripted for a crop's width (each test plate has its own width)."""
+
+    def __init__(self, texts: dict[int, list[tuple[str, float]]]) -> None:
+        self._texts = {width: iter(readings) for width, readings in texts.items()}
+
+    def read(self, crop: Image) -> Reading | None:
+        readings = self._texts.get(crop.shape[1])
+        text, confidence = next(readings, ("", 0.0)) if readings else ("", 0.0)
+        return Reading(text, confidence) if text else None
+
+
+def frame(index: int) -> Frame:
+    image = np.full((720, 1280, 3), 60, dtype=np.uint8)
+    image[0, 0, 0] = index
+    return Frame("front", index, T0 + timedelta(seconds=index / 10), image)
+
+
+PLATE = Box(400, 400, 500, 430)  # crops 116 px wide with the reader's margins
+CONFIG = TrackerConfig(max_missed_frames=2, emit_after_frames=3, emit_confidence=0.6)
+
+
+def run(pipeline: CameraPipeline, frames: int) -> list[tuple[int, str]]:
+    emitted = [(i, read.text) for i in range(frames) for read in pipeline.process(frame(i))]
+    return emitted + [(frames, read.text) for read in pipeline.finish()]
+
+
+def test_a_confident_pass_is_read_once_before_it_ends() -> None:
+    detector = ScriptedDetector({i: [PLATE] for i in range(8)})
+    reader = ScriptedReader({116: [("B123ABC", 0.9)] * 8})
+    assert run(CameraPipeline("front", detector, reader, CONFIG), 10) == [(2, "B123ABC")]
+
+
+def test_a_doubtful_pass_is_read_when_it_ends() -> None:
+    detector = ScriptedDetector({i: [PLATE] for i in range(4)})
+    reader = ScriptedReader({116: [("B123ABC", 0.5), ("8123ABC", 0.5), ("B123A8C", 0.5), ("B12EABC", 0.5)]})
+    # the frames disagree, so no early read; three frames after the plate is gone, one voted read
+    assert run(CameraPipeline("front", detector, reader, CONFIG), 10) == [(6, "B123ABC")]
+
+
+def test_two_vehicles_two_reads() -> None:
+    other = Box(900, 420, 1050, 465)  # a different width: the stand-in reader cannot read it
+    detector = ScriptedDetector({i: [PLATE, other] for i in range(5)})
+    reader = ScriptedReader({116: [("B123ABC", 0.9)] * 5})
+    reads = run(CameraPipeline("front", detector, reader, CONFIG), 6)
+    assert sorted(text for _, text in reads) == ["B123ABC"]  # the other plate was never readable: no read
+
+
+def test_reads_carry_the_fix_at_their_capture_time() -> None:
+    route = RouteReplay([Fix(44.0, 26.0, T0), Fix(44.001, 26.0, T0 + timedelta(seconds=10))], start=T0)
+    detector = ScriptedDetector({i: [PLATE] for i in range(3)})
+    reader = ScriptedReader({116: [("B1", 0.9)] * 3})
+    pipeline = CameraPipeline("front", detector, reader, CONFIG, route)
+    (read,) = [r for i in range(3) for r in pipeline.process(frame(i))]
+    assert read.gps is not None and read.gps.fixed_at == read.captured_at
+    assert read.gps == route.fix_at(read.captured_at)
+    message = read_to_proto(read, "car-1")
+    assert message.HasField("gps") and message.gps.latitude == read.gps.latitude
+    assert message.evidence.crop_jpeg.startswith(b"\xff\xd8")
+
+
+def test_no_fix_is_said_not_invented() -> None:
+    detector = ScriptedDetector({i: [PLATE] for i in range(3)})
+    reader = ScriptedReader({116: [("B1", 0.9)] * 3})
+    pipeline = CameraPipeline("front", detector, reader, CONFIG)
+    (read,) = [r for i in range(3) for r in pipeline.process(frame(i))]
+    assert read.gps is None and not read_to_proto(read, "car-1").HasField("gps")
+    stamp = Timestamp()
+    stamp.FromDatetime(read.captured_at)
+    assert read_to_proto(read, "car-1").captured_at == stamp
