@@ -38,6 +38,7 @@ class TrackerConfig(StrictModel):
     min_frames: int = Field(default=1, ge=1, description="shorter tracks are dropped as noise")
     emit_after_frames: int = Field(default=3, ge=1, description="a pass read this often may be sent before it ends")
     emit_confidence: float = Field(default=0.6, ge=0.0, le=1.0, description="...if its vote is this confident")
+    max_reads_per_pass: int = Field(default=12, ge=1, description="frames of a pass read at most; the rest only track")
 
 
 class GpsConfig(StrictModel):

@@ -40,11 +40,15 @@ def sharpness(crop: Image) -> float:
     return float(cv2.Laplacian(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
 
 
+def read_plate(crop: Image, detection: Detection, reader: PlateReader) -> Reading | None:
+    """The reader's text for a plate-shaped crop; None for shapes no plate has."""
+    aspect = detection.box.width / max(detection.box.height, 1.0)
+    return reader.read(crop) if crop.size > 0 and MIN_ASPECT <= aspect <= MAX_ASPECT else None
+
+
 def plates_in(image: Image, detector: PlateDetector, reader: PlateReader) -> list[PlateInImage]:
     found = []
     for detection in detector.detect(image):
         crop = crop_plate(image, detection.box)
-        aspect = detection.box.width / max(detection.box.height, 1.0)
-        readable = crop.size > 0 and MIN_ASPECT <= aspect <= MAX_ASPECT
-        found.append(PlateInImage(detection, reader.read(crop) if readable else None, crop))
+        found.append(PlateInImage(detection, read_plate(crop, detection, reader), crop))
     return found

@@ -14,7 +14,7 @@ import cv2
 from edge.config import TrackerConfig
 from edge.detect import PlateDetector
 from edge.gps import GpsSource, NoGps
-from edge.observe import plates_in, sharpness
+from edge.observe import crop_plate, read_plate, sharpness
 from edge.read import PlateReader
 from edge.track import PlateTracker, Track
 from edge.types import Frame, Image, Observation, VotedRead
@@ -70,19 +70,22 @@ class CameraPipeline:
         self._gps = gps or NoGps()
 
     def process(self, frame: Frame) -> list[VotedRead]:
-        observations = [
-            Observation(
-                frame_index=frame.index,
-                captured_at=frame.captured_at,
-                detection=plate.detection,
-                reading=plate.reading,
-                crop=plate.crop,
-                sharpness=sharpness(plate.crop),
-            )
-            for plate in plates_in(frame.image, self._detector, self._reader)
-        ]
+        detections = self._detector.detect(frame.image)
+        owners = self._tracker.assign([detection.box for detection in detections])
+        observations = []
+        for detection, owner in zip(detections, owners, strict=True):
+            crop = crop_plate(frame.image, detection.box)
+            # Reading is the costly step: a pass already sent, or read often enough, needs no more of it.
+            reading = read_plate(crop, detection, self._reader) if self._worth_reading(owner) else None
+            observations.append(Observation(frame.index, frame.captured_at, detection, reading, crop, sharpness(crop)))
         ended = self._tracker.update(frame.index, observations)
         return self._reads(ended, final=True) + self._reads(self._tracker.open_tracks, final=False)
+
+    def _worth_reading(self, track: Track | None) -> bool:
+        if track is None:
+            return True
+        readings = sum(1 for observation in track.observations if observation.reading is not None)
+        return not track.emitted and readings < self._config.max_reads_per_pass
 
     def finish(self) -> list[VotedRead]:
         return self._reads(self._tracker.flush(), final=True)

@@ -43,23 +43,29 @@ class PlateTracker:
         self._open: list[Track] = []
         self._ids = itertools.count(1)
 
-    def update(self, frame_index: int, observations: list[Observation]) -> list[Track]:
+    def assign(self, boxes: list[Box]) -> list[Track | None]:
+        """The open track each box continues (None: a new vehicle), matching the best pairs first."""
         pairs = []
         for t, track in enumerate(self._open):
-            for o, observation in enumerate(observations):
-                score = _match_score(track.last.detection.box, observation.detection.box, self._config)
+            for b, box in enumerate(boxes):
+                score = _match_score(track.last.detection.box, box, self._config)
                 if score is not None:
-                    pairs.append((score, t, o))
+                    pairs.append((score, t, b))
+        owners: list[Track | None] = [None] * len(boxes)
         used_tracks: set[int] = set()
-        used_observations: set[int] = set()
-        for _score, t, o in sorted(pairs, reverse=True):
-            if t not in used_tracks and o not in used_observations:
-                self._open[t].observations.append(observations[o])
+        for _score, t, b in sorted(pairs, reverse=True):
+            if t not in used_tracks and owners[b] is None:
+                owners[b] = self._open[t]
                 used_tracks.add(t)
-                used_observations.add(o)
-        for o, observation in enumerate(observations):
-            if o not in used_observations:
+        return owners
+
+    def update(self, frame_index: int, observations: list[Observation]) -> list[Track]:
+        owners = self.assign([observation.detection.box for observation in observations])
+        for observation, owner in zip(observations, owners, strict=True):
+            if owner is None:
                 self._open.append(Track(next(self._ids), [observation]))
+            else:
+                owner.observations.append(observation)
         return self._close(lambda track: frame_index - track.last.frame_index > self._config.max_missed_frames)
 
     @property

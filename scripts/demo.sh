@@ -19,5 +19,4 @@ backend_pid=$!
 trap 'kill "$backend_pid" 2>/dev/null || true; wait "$backend_pid" 2>/dev/null || true' EXIT
 
 echo "== the edge on demo/patrol.mp4 (time, camera, plate, confidence, outcome, reason, round trip)"
-PLATEPATROL_DEVICE_TOKEN="$token" platepatrol edge run \
-  --source demo/patrol.mp4 --backend "127.0.0.1:$port" --device-id demo-car --outbox "$work/outbox.db"
+PLATEPATROL_DEVICE_TOKEN="$token" platepatrol edge run --config demo/edge.yaml --backend "127.0.0.1:$port"

@@ -58,12 +58,10 @@ def test_the_demo_clip_gets_verdicts_that_match_the_seeded_permits(
         [
             "edge",
             "run",
-            "--source",
-            "demo/patrol.mp4",
+            "--config",
+            "demo/edge.yaml",
             "--backend",
             address,
-            "--device-id",
-            "demo-car",
             "--log",
             str(journal),
             "--outbox",
@@ -82,6 +80,7 @@ def test_the_demo_clip_gets_verdicts_that_match_the_seeded_permits(
             assert (record["outcome"], record["reason"]) == ("VIOLATION", "EXPIRED"), record
         else:
             assert (record["outcome"], record["reason"]) == ("VIOLATION", "NO_PERMIT"), record
+    assert all(record["gps"] is not None for record in records), "the demo route covers the whole clip"
     outcomes = {record["outcome"] for record in records}
     assert {"PERMITTED", "VIOLATION"} <= outcomes
     # every verdict line was printed, and every read is stored once in the office

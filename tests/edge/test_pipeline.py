@@ -95,3 +95,28 @@ def test_no_fix_is_said_not_invented() -> None:
     stamp = Timestamp()
     stamp.FromDatetime(read.captured_at)
     assert read_to_proto(read, "car-1").captured_at == stamp
+
+
+class CountingReader(ScriptedReader):
+    def __init__(self, texts: dict[int, list[tuple[str, float]]]) -> None:
+        super().__init__(texts)
+        self.calls = 0
+
+    def read(self, crop: Image) -> Reading | None:
+        self.calls += 1
+        return super().read(crop)
+
+
+def test_a_pass_already_sent_is_not_read_again() -> None:
+    detector = ScriptedDetector({i: [PLATE] for i in range(20)})
+    reader = CountingReader({116: [("B123ABC", 0.9)] * 20})
+    assert run(CameraPipeline("front", detector, reader, CONFIG), 25) == [(2, "B123ABC")]
+    assert reader.calls == 3  # read until the pass was confident, then only tracked
+
+
+def test_a_long_doubtful_pass_is_read_a_bounded_number_of_times() -> None:
+    detector = ScriptedDetector({i: [PLATE] for i in range(30)})
+    reader = CountingReader({116: [("B123ABC", 0.3)] * 30})
+    config = TrackerConfig(max_missed_frames=2, emit_after_frames=3, emit_confidence=0.6, max_reads_per_pass=5)
+    assert run(CameraPipeline("front", detector, reader, config), 35) == [(32, "B123ABC")]
+    assert reader.calls == 5
