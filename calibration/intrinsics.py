@@ -27,6 +27,7 @@ DEFAULT_MIN_IMAGES = 10
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 PREVIEW_MARK = ".undistorted"  # previews written beside the photos are not photos to calibrate from
 SEARCH_MAX_SIDE = 1600  # bigger photos are searched scaled down, then refined at full size
+HINT_SAMPLES = 3  # photos searched for a miscounted board size, when no photo shows the one given
 HIGH_RMS_FACTOR = 3.0
 HIGH_RMS_FLOOR_PX = 1.0
 _SUBPIX_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 0.001)
@@ -112,22 +113,34 @@ def load_images(paths: Iterable[Path]) -> Iterator[tuple[str, Image | None]]:
 
 def find_board(image: Image, board: BoardSpec) -> Corners | None:
     """The board's inner corners to sub-pixel accuracy, or None when the whole board is not in view."""
+    return _search(image, board)[0]
+
+
+def _search(image: Image, board: BoardSpec) -> tuple[Corners | None, tuple[int, int] | None]:
+    """(corners, None) when found; (None, (cols, rows) seen) when the photo shows a board with more corners."""
     grey = _grey(image)
     scale = min(1.0, SEARCH_MAX_SIDE / max(grey.shape))
     small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1.0 else grey
     flags = cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE
     found, corners = cv2.findChessboardCorners(small, board.pattern_size, flags=flags)
     if not found:
+        # The sector-based detector copes with blur and glare, but would also take part of a bigger board:
+        # let it report a bigger one, so a wrong --board is rejected rather than half used.
         sector_flags = cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_EXHAUSTIVE | cv2.CALIB_CB_ACCURACY
-        found, corners = cv2.findChessboardCornersSB(small, board.pattern_size, flags=sector_flags)
+        found, corners, meta = cv2.findChessboardCornersSBWithMeta(
+            small, board.pattern_size, sector_flags | cv2.CALIB_CB_LARGER
+        )
+        seen = np.asarray(meta).shape[:2] if found and meta is not None else (0, 0)
+        if seen[0] * seen[1] > board.corner_count:
+            return None, (max(seen), min(seen))
     if not found or corners is None:
-        return None
+        return None, None
     points = np.asarray(corners, dtype=np.float32).reshape(-1, 1, 2)
     if scale < 1.0:
         points = ((points + 0.5) / scale - 0.5).astype(np.float32)
     half_window = _subpix_half_window(points, board)
     refined = cv2.cornerSubPix(grey, points, (half_window, half_window), (-1, -1), _SUBPIX_CRITERIA)
-    return np.asarray(refined, dtype=np.float32).reshape(-1, 1, 2)
+    return np.asarray(refined, dtype=np.float32).reshape(-1, 1, 2), None
 
 
 def _grey(image: Image) -> Image:
@@ -154,6 +167,7 @@ def detect_views(
     rejected: list[Rejection] = []
     sizes: dict[tuple[int, int], list[str]] = {}
     hint_samples: list[Image] = []
+    bigger: list[tuple[int, int]] = []
     for name, image in images:
         if image is None:
             rejected.append(Rejection(name, "not a readable image"))
@@ -162,11 +176,14 @@ def detect_views(
         sizes.setdefault(size, []).append(name)
         if len(sizes) > 1:
             continue  # the set is unusable; keep going only to name every odd size
-        corners = find_board(image, board)
-        if corners is None:
+        corners, seen = _search(image, board)
+        if seen is not None:
+            bigger.append(seen)
+            rejected.append(Rejection(name, f"shows a board with more corners ({seen[0]}x{seen[1]} seen)"))
+        elif corners is None:
             rejected.append(Rejection(name, f"no {board.size_text} board found"))
-            if len(hint_samples) < 2:
-                hint_samples.append(image)
+            if len(hint_samples) < HINT_SAMPLES:
+                hint_samples.append(_grey(image))
         else:
             views.append(BoardView(name, corners))
     if len(sizes) > 1:
@@ -176,7 +193,7 @@ def detect_views(
         unreadable = _names([r.image for r in rejected])
         raise UserError(f"none of the images could be read ({unreadable})" if rejected else "no images given")
     if not views:
-        raise UserError(_no_board_message(board, hint_samples, len(rejected)))
+        raise UserError(_no_board_message(board, hint_samples, bigger, len(rejected)))
     return views, rejected, next(iter(sizes))
 
 
@@ -185,23 +202,26 @@ def _names(names: list[str], limit: int = 6) -> str:
     return f"{shown} and {len(names) - limit} more" if len(names) > limit else shown
 
 
-def _no_board_message(board: BoardSpec, samples: list[Image], count: int) -> str:
+def _no_board_message(board: BoardSpec, samples: list[Image], bigger: list[tuple[int, int]], count: int) -> str:
     message = (
         f"no {board.size_text} board found in any of the {count} images. "
         f"COLSxROWS counts inner corners (where four squares meet), not squares: a board of "
         f"{board.cols + 1} x {board.rows + 1} squares is {board.size_text}"
     )
-    for cols, rows in _nearby_sizes(board):
-        guess = BoardSpec(cols, rows, board.square_mm)
-        if any(find_board(sample, guess) is not None for sample in samples):
-            return f"{message}; these photos show a {guess.size_text} board: try --board {guess.size_text}"
+    if bigger:
+        cols, rows = max(bigger, key=lambda size: size[0] * size[1])
+        return f"{message}; these photos show a bigger board ({cols}x{rows} seen): try --board {cols}x{rows}"
+    flags = cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE
+    for cols, rows in _smaller_sizes(board):
+        if any(cv2.findChessboardCorners(sample, (cols, rows), flags=flags)[0] for sample in samples):
+            return f"{message}; these photos show a {cols}x{rows} board: try --board {cols}x{rows}"
     return f"{message}; also check the whole board, with its white border, is in each photo"
 
 
-def _nearby_sizes(board: BoardSpec) -> list[tuple[int, int]]:
+def _smaller_sizes(board: BoardSpec) -> list[tuple[int, int]]:
+    """Likely miscounts of a board smaller than given (a bigger one is reported by the detector itself)."""
     cols, rows = board.cols, board.rows
-    guesses = [(cols - 1, rows - 1), (cols + 1, rows + 1), (cols - 1, rows), (cols, rows - 1)]
-    guesses += [(cols + 1, rows), (cols, rows + 1), (cols - 2, rows - 2), (cols + 2, rows + 2)]
+    guesses = [(cols - 1, rows - 1), (cols - 1, rows), (cols, rows - 1), (cols - 2, rows - 2)]
     return [(c, r) for c, r in guesses if c >= 3 and r >= 3]
 
 
@@ -218,9 +238,10 @@ def calibrate_views(
         total = len(views) + len(rejected)
         why = "; ".join(f"{r.image} ({r.reason})" for r in rejected[:12])
         more = f" and {len(rejected) - 12} more" if len(rejected) > 12 else ""
+        rejections = f" Rejected: {why}{more}." if rejected else ""
         raise UserError(
             f"only {len(views)} of {total} images show the whole {board.size_text} board; at least "
-            f"{max(min_images, 3)} are needed. Rejected: {why}{more}. "
+            f"{max(min_images, 3)} are needed.{rejections} "
             "Take more photos with the whole board in view, sharp and from varied angles"
         )
     objects = [board.object_points()] * len(views)
@@ -231,7 +252,7 @@ def calibrate_views(
         objects, corners, image_size, start_matrix, start_coeffs, flags=flags, criteria=_CALIB_CRITERIA
     )
     matrix = np.asarray(fitted_matrix, dtype=np.float64)
-    coeffs = np.asarray(fitted_coeffs, dtype=np.float64).ravel()
+    coeffs = np.asarray(fitted_coeffs, dtype=np.float64).ravel()[: 8 if rational else 5]  # the rest stay 0
     std = np.asarray(std_intrinsics, dtype=np.float64).ravel()
     per_image = tuple(
         (view.image, round(_view_rms(view, board, rvec, tvec, matrix, coeffs), 4))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from platepatrol.config import StrictModel, load_config
 
@@ -54,11 +54,18 @@ class CameraConfig(StrictModel):
     source: str = Field(min_length=1, description="video file, RTSP/HTTP URL, USB device number or image folder")
     side: Literal["front", "rear", "left", "right"] = "front"
     calibration: Path | None = Field(default=None, description="camera.yaml from `platepatrol calibrate intrinsics`")
+    mount: Path | None = Field(default=None, description="mount.yaml from `platepatrol calibrate mount`")
     max_fps: float | None = Field(default=None, gt=0, description="process at most this many frames per second")
     queue_size: int = Field(default=4, ge=1, le=256, description="frames waiting; a live camera drops the oldest")
     live: bool | None = Field(
         default=None, description="drop frames when behind; default: yes for URLs and devices, no for files"
     )
+
+    @model_validator(mode="after")
+    def _mount_needs_lens(self) -> CameraConfig:
+        if self.mount is not None and self.calibration is None:
+            raise ValueError(f"camera {self.id}: a mount file needs the camera's calibration file too")
+        return self
 
 
 class EdgeConfig(StrictModel):

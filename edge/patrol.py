@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge.config import EdgeConfig
+from calibration.mount import GroundMapper
+from edge.config import CameraConfig, EdgeConfig
 from edge.detect import make_detector
 from edge.gps import open_gps
 from edge.metrics import EdgeMetrics
@@ -20,7 +21,7 @@ from edge.offline import provisional_verdict
 from edge.outbox import Outbox
 from edge.permit_cache import PermitCache
 from edge.permit_watch import PermitWatcher
-from edge.pipeline import CameraPipeline
+from edge.pipeline import CameraPipeline, Locator, mount_locator
 from edge.read import make_reader
 from edge.rig import Rig
 from edge.types import VotedRead
@@ -66,6 +67,12 @@ class PatrolStats:
         )
 
 
+def locator_for(camera: CameraConfig) -> Locator | None:
+    if camera.mount is None or camera.calibration is None:
+        return None
+    return mount_locator(GroundMapper.from_files(camera.calibration, camera.mount))
+
+
 class Patrol:
     """Owns the rig's parts for one run and wires them together."""
 
@@ -84,7 +91,8 @@ class Patrol:
         )
         self._gps = gps
         self._pipelines = {
-            camera.id: CameraPipeline(camera.id, detector, reader, config.tracker, gps) for camera in config.cameras
+            camera.id: CameraPipeline(camera.id, detector, reader, config.tracker, gps, locator_for(camera))
+            for camera in config.cameras
         }
         self.metrics = EdgeMetrics()
         if config.metrics_port is not None:

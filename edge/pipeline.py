@@ -7,17 +7,19 @@ beside the vehicle), or when the pass ends; either way it yields exactly one rea
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 import cv2
 
+from calibration.mount import GroundMapper
 from edge.config import TrackerConfig
 from edge.detect import PlateDetector
 from edge.gps import GpsSource, NoGps
 from edge.observe import crop_plate, read_plate, sharpness
 from edge.read import PlateReader
 from edge.track import PlateTracker, Track
-from edge.types import Frame, Image, Observation, VotedRead
+from edge.types import Box, Fix, Frame, Image, Observation, VotedRead
 from edge.vote import Vote, vote
 
 EVIDENCE_JPEG_QUALITY = 90
@@ -33,8 +35,27 @@ def encode_evidence(crop: Image) -> bytes:
     return encoded.tobytes()
 
 
-def voted_read(result: Vote, camera_id: str, last_seen_at: datetime, gps: GpsSource) -> VotedRead:
+# Where the vehicle of a plate box is, from the car's fix: (lat, lon), or None when it cannot be told.
+Locator = Callable[[Box, Fix], tuple[float, float] | None]
+
+
+def mount_locator(mapper: GroundMapper) -> Locator:
+    """Places a plate with the camera's calibrated view; needs the fix's heading to turn car axes to the map."""
+
+    def locate(box: Box, fix: Fix) -> tuple[float, float] | None:
+        if fix.heading_deg is None:
+            return None
+        return mapper.place(box.centre, fix.latitude, fix.longitude, fix.heading_deg)
+
+    return locate
+
+
+def voted_read(
+    result: Vote, camera_id: str, last_seen_at: datetime, gps: GpsSource, locate: Locator | None = None
+) -> VotedRead:
     evidence = result.evidence
+    fix = gps.fix_at(evidence.captured_at)
+    box = evidence.detection.box
     return VotedRead(
         read_id=str(uuid.uuid4()),
         camera_id=camera_id,
@@ -45,8 +66,9 @@ def voted_read(result: Vote, camera_id: str, last_seen_at: datetime, gps: GpsSou
         alternatives=result.alternatives,
         frames_voted=result.frames_voted,
         crop_jpeg=encode_evidence(evidence.crop),
-        box=evidence.detection.box,
-        gps=gps.fix_at(evidence.captured_at),
+        box=box,
+        gps=fix,
+        vehicle_position=locate(box, fix) if (locate is not None and fix is not None) else None,
         last_seen_at=last_seen_at,
     )
 
@@ -61,6 +83,7 @@ class CameraPipeline:
         reader: PlateReader,
         tracker: TrackerConfig,
         gps: GpsSource | None = None,
+        locate: Locator | None = None,
     ) -> None:
         self.camera_id = camera_id
         self._detector = detector
@@ -68,6 +91,7 @@ class CameraPipeline:
         self._config = tracker
         self._tracker = PlateTracker(tracker)
         self._gps = gps or NoGps()
+        self._locate = locate
 
     def process(self, frame: Frame) -> list[VotedRead]:
         detections = self._detector.detect(frame.image)
@@ -99,7 +123,7 @@ class CameraPipeline:
             if result is None or not (final or self._confident(result)):
                 continue
             track.emitted = True
-            reads.append(voted_read(result, self.camera_id, track.last.captured_at, self._gps))
+            reads.append(voted_read(result, self.camera_id, track.last.captured_at, self._gps, self._locate))
         return reads
 
     def _confident(self, result: Vote) -> bool:

@@ -109,4 +109,5 @@ class VotedRead:
     crop_jpeg: bytes
     box: Box
     gps: Fix | None  # where the car was at `captured_at`; None when there was no fix
+    vehicle_position: tuple[float, float] | None  # (lat, lon) of the parked vehicle, when the mount is known
     last_seen_at: datetime  # capture time of the frame that completed this read (for latency)

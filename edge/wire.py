@@ -42,4 +42,7 @@ def read_to_proto(read: VotedRead, device_id: str) -> pb.PlateRead:
     )
     if read.gps is not None:  # no fix: the field stays absent, never a made-up position
         message.gps.CopyFrom(fix_to_proto(read.gps))
+    if read.vehicle_position is not None:
+        latitude, longitude = read.vehicle_position
+        message.vehicle_position.CopyFrom(pb.GeoPoint(latitude=latitude, longitude=longitude))
     return message

@@ -29,6 +29,7 @@ PARTS = (
     ("backend", "backend.cli", "the office: enforcement service and database"),
     ("edge", "edge.cli", "the patrol car: cameras to verdicts"),
     ("models", "models.cli", "train, export and evaluate our models"),
+    ("calibrate", "calibration.cli", "camera calibration: lens, mount, board"),
 )
 
 

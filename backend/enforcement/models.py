@@ -34,6 +34,8 @@ class ReadRecord(Base):
     gps_accuracy_m: Mapped[float | None] = mapped_column(Float)
     heading_deg: Mapped[float | None] = mapped_column(Float)
     speed_mps: Mapped[float | None] = mapped_column(Float)
+    vehicle_latitude: Mapped[float | None] = mapped_column(Float, comment="the parked vehicle, from the mount")
+    vehicle_longitude: Mapped[float | None] = mapped_column(Float)
     crop_jpeg: Mapped[bytes] = mapped_column(LargeBinary)
     context_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary)
 

@@ -37,6 +37,7 @@ class IncomingRead:
     alternatives: tuple[Alternative, ...]
     frames_voted: int
     gps: GpsPoint | None
+    vehicle_position: tuple[float, float] | None  # (lat, lon) of the parked vehicle, when the car could tell
     crop_jpeg: bytes
     context_jpeg: bytes | None
 

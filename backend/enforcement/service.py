@@ -128,6 +128,8 @@ def _read_record(read: IncomingRead, device: Device) -> ReadRecord:
         gps_accuracy_m=gps.accuracy_m if gps else None,
         heading_deg=gps.heading_deg if gps else None,
         speed_mps=gps.speed_mps if gps else None,
+        vehicle_latitude=read.vehicle_position[0] if read.vehicle_position else None,
+        vehicle_longitude=read.vehicle_position[1] if read.vehicle_position else None,
         crop_jpeg=read.crop_jpeg,
         context_jpeg=read.context_jpeg,
     )

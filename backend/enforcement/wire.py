@@ -72,15 +72,24 @@ def _capture_time(message: pb.PlateRead, limits: ReadLimits, now: datetime) -> d
     return captured_at
 
 
+def _check_position(latitude: float, longitude: float, field: str) -> None:
+    _check(math.isfinite(latitude) and -90 <= latitude <= 90, f"{field}.latitude {latitude} is out of range")
+    _check(math.isfinite(longitude) and -180 <= longitude <= 180, f"{field}.longitude {longitude} is out of range")
+
+
+def _vehicle_position(message: pb.PlateRead) -> tuple[float, float] | None:
+    if not message.HasField("vehicle_position"):
+        return None
+    point = message.vehicle_position
+    _check_position(point.latitude, point.longitude, "vehicle_position")
+    return point.latitude, point.longitude
+
+
 def _gps(message: pb.PlateRead) -> GpsPoint | None:
     if not message.HasField("gps"):
         return None
     fix = message.gps
-    _check(math.isfinite(fix.latitude) and -90 <= fix.latitude <= 90, f"gps.latitude {fix.latitude} is out of range")
-    _check(
-        math.isfinite(fix.longitude) and -180 <= fix.longitude <= 180,
-        f"gps.longitude {fix.longitude} is out of range",
-    )
+    _check_position(fix.latitude, fix.longitude, "gps")
     _check(math.isfinite(fix.accuracy_m) and fix.accuracy_m >= 0, "gps.accuracy_m must be 0 or more")
     return GpsPoint(
         latitude=fix.latitude,
@@ -147,6 +156,7 @@ def read_from_proto(message: pb.PlateRead, device_name: str, limits: ReadLimits,
         alternatives=alternatives,
         frames_voted=max(1, message.frames_voted),
         gps=_gps(message),
+        vehicle_position=_vehicle_position(message),
         crop_jpeg=crop,
         context_jpeg=context,
     )

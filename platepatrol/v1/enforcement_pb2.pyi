@@ -182,6 +182,7 @@ class PlateRead(_message.Message):
     FRAMES_VOTED_FIELD_NUMBER: _builtins.int
     GPS_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
+    VEHICLE_POSITION_FIELD_NUMBER: _builtins.int
     read_id: _builtins.str
     """unique, chosen by the edge (a UUID); a repeat is the same read"""
     device_id: _builtins.str
@@ -206,6 +207,12 @@ class PlateRead(_message.Message):
 
     @_builtins.property
     def evidence(self) -> Global___Evidence: ...
+    @_builtins.property
+    def vehicle_position(self) -> Global___GeoPoint:
+        """Where the parked vehicle is: the car's fix moved along the camera's calibrated view of the plate.
+        Absent when the camera has no mount calibration or the fix has no heading.
+        """
+
     def __init__(
         self,
         *,
@@ -220,14 +227,37 @@ class PlateRead(_message.Message):
         frames_voted: _builtins.int = ...,
         gps: Global___GpsFix | None = ...,
         evidence: Global___Evidence | None = ...,
+        vehicle_position: Global___GeoPoint | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["captured_at", b"captured_at", "evidence", b"evidence", "gps", b"gps"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["captured_at", b"captured_at", "evidence", b"evidence", "gps", b"gps", "vehicle_position", b"vehicle_position"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "camera_id", b"camera_id", "captured_at", b"captured_at", "char_confidences", b"char_confidences", "confidence", b"confidence", "device_id", b"device_id", "evidence", b"evidence", "frames_voted", b"frames_voted", "gps", b"gps", "plate_text", b"plate_text", "read_id", b"read_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "camera_id", b"camera_id", "captured_at", b"captured_at", "char_confidences", b"char_confidences", "confidence", b"confidence", "device_id", b"device_id", "evidence", b"evidence", "frames_voted", b"frames_voted", "gps", b"gps", "plate_text", b"plate_text", "read_id", b"read_id", "vehicle_position", b"vehicle_position"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PlateRead: _TypeAlias = PlateRead  # noqa: Y015
+
+@_typing.final
+class GeoPoint(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LATITUDE_FIELD_NUMBER: _builtins.int
+    LONGITUDE_FIELD_NUMBER: _builtins.int
+    latitude: _builtins.float
+    longitude: _builtins.float
+    def __init__(
+        self,
+        *,
+        latitude: _builtins.float = ...,
+        longitude: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["latitude", b"latitude", "longitude", b"longitude"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GeoPoint: _TypeAlias = GeoPoint  # noqa: Y015
 
 @_typing.final
 class PlateQuery(_message.Message):

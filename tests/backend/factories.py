@@ -48,6 +48,7 @@ def incoming_read(
         alternatives=(),
         frames_voted=3,
         gps=None,
+        vehicle_position=None,
         crop_jpeg=JPEG,
         context_jpeg=None,
     )

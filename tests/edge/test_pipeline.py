@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from edge.config import TrackerConfig
 from edge.gps import RouteReplay
-from edge.pipeline import CameraPipeline
+from edge.pipeline import CameraPipeline, mount_locator
 from edge.types import Box, Detection, Fix, Frame, Image, Reading
 from edge.wire import read_to_proto
 from tests.edge.builders import T0
@@ -120,3 +120,17 @@ def test_a_long_doubtful_pass_is_read_a_bounded_number_of_times() -> None:
     config = TrackerConfig(max_missed_frames=2, emit_after_frames=3, emit_confidence=0.6, max_reads_per_pass=5)
     assert run(CameraPipeline("front", detector, reader, config), 35) == [(32, "B123ABC")]
     assert reader.calls == 5
+
+
+def test_a_mounted_camera_places_the_vehicle_beside_the_car() -> None:
+    from calibration.mount import GroundMapper, Mount
+
+    # A right-facing camera 1.2 m up, looking 10 degrees down, no lens distortion.
+    mapper = GroundMapper(Mount("right", 1.2, 10.0), (1280, 720), [[900, 0, 640], [0, 900, 360], [0, 0, 1]])
+    locate = mount_locator(mapper)
+    heading_north = Fix(44.0, 26.0, T0, heading_deg=0.0)
+    position = locate(Box(600, 420, 680, 440), heading_north)
+    assert position is not None
+    latitude, longitude = position
+    assert longitude > 26.0 and abs(latitude - 44.0) < 2e-5  # to the right of a car driving north: east
+    assert locate(Box(600, 420, 680, 440), Fix(44.0, 26.0, T0)) is None  # no heading, no placement

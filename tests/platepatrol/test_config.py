@@ -82,3 +82,10 @@ def test_the_documented_example_is_valid() -> None:
     config = load_edge_config(REPO / "examples" / "edge.yaml")
     assert config.device_id == "car-17" and config.detector.runtime == "onnx"
     assert [camera.id for camera in config.cameras] == ["front", "right"] and config.gps.kind == "gpx"
+
+
+def test_a_mount_needs_the_lens_calibration(tmp_path: Path) -> None:
+    path = tmp_path / "edge.yaml"
+    path.write_text("cameras: [{id: left, source: a.mp4, mount: left-mount.yaml}]\n")
+    with pytest.raises(UserError, match="needs the camera's calibration file"):
+        load_edge_config(path)

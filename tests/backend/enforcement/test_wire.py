@@ -84,6 +84,7 @@ def test_gps_is_optional() -> None:
         ({"evidence": pb.Evidence(crop_jpeg=JPEG, context_jpeg=JPEG + b"\0" * 2000)}, "context_jpeg is 2104 bytes"),
         ({"gps": pb.GpsFix(latitude=91.0)}, "gps.latitude"),
         ({"gps": pb.GpsFix(longitude=-181.0)}, "gps.longitude"),
+        ({"vehicle_position": pb.GeoPoint(latitude=95.0)}, "vehicle_position.latitude"),
         ({"frames_voted": 10**6}, "frames_voted"),
     ],
 )
