@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from rich.console import Console
+
 from calibration.mount import GroundMapper
 from edge.config import CameraConfig, EdgeConfig
 from edge.detect import make_detector
@@ -76,7 +78,9 @@ def locator_for(camera: CameraConfig) -> Locator | None:
 class Patrol:
     """Owns the rig's parts for one run and wires them together."""
 
-    def __init__(self, config: EdgeConfig, token: str, log_path: Path | None = None) -> None:
+    def __init__(
+        self, config: EdgeConfig, token: str, log_path: Path | None = None, console: Console | None = None
+    ) -> None:
         self.config = config
         self.stats = PatrolStats()
         self._rig = Rig(config.cameras)  # fails fast on a bad source, before the models load
@@ -97,7 +101,7 @@ class Patrol:
         self.metrics = EdgeMetrics()
         if config.metrics_port is not None:
             self.metrics.serve(config.metrics_port)
-        self._view = OfficerView(beep=config.beep_on_violation)
+        self._view = OfficerView(console, beep=config.beep_on_violation)
         self._journal = JsonLinesLog(log_path) if log_path else None
         self._completed_at: dict[str, datetime] = {}
         self._lock = threading.Lock()

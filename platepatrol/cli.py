@@ -30,6 +30,7 @@ PARTS = (
     ("edge", "edge.cli", "the patrol car: cameras to verdicts"),
     ("models", "models.cli", "train, export and evaluate our models"),
     ("calibrate", "calibration.cli", "camera calibration: lens, mount, board"),
+    ("bench", "platepatrol.bench", "benchmarks that print JSON"),
 )
 
 

@@ -1,0 +1,107 @@
+"""`platepatrol bench edge`: frames per second and capture-to-verdict latency of the whole car, measured
+against a real backend on loopback (started in this process on a scratch SQLite file)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+from rich.console import Console
+
+from edge.config import CameraConfig, EdgeConfig
+from edge.patrol import Patrol, percentile
+from platepatrol.errors import UserError
+
+
+@dataclass(frozen=True)
+class EdgeBenchResult:
+    streams: int
+    width: int
+    height: int
+    frames: int
+    seconds: float
+    fps_total: float
+    fps_per_stream: float
+    reads: int
+    latency_p50_ms: float
+    latency_p95_ms: float
+    round_trip_p95_ms: float
+
+
+def resized_clip(source: Path, width: int, height: int, out: Path, max_frames: int) -> Path:
+    """The first `max_frames` frames of `source` at `width` x `height`, written as a new clip."""
+    capture = cv2.VideoCapture(str(source))
+    if not capture.isOpened():
+        raise UserError(f"cannot open {source}")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 10.0
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
+    written = 0
+    while written < max_frames:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        writer.write(cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR))
+        written += 1
+    capture.release()
+    writer.release()
+    return out
+
+
+def bench_edge(
+    source: Path, streams: int, width: int, height: int, max_frames: int, base: EdgeConfig
+) -> EdgeBenchResult:
+    from backend.config import BackendConfig
+    from backend.devices.tokens import add_device
+    from backend.permits.demo import DEMO_PLATES, load_demo_seed, seed_demo
+    from backend.server import build_server
+    from backend.storage.base import utc_now
+    from backend.storage.engine import make_engine, make_session_factory
+    from backend.storage.migrate import upgrade_to_head
+
+    with tempfile.TemporaryDirectory(prefix="platepatrol-bench-") as scratch:
+        folder = Path(scratch)
+        url = f"sqlite:///{folder / 'office.db'}"
+        engine = make_engine(url)
+        upgrade_to_head(engine)
+        with make_session_factory(engine)() as session:
+            seed_demo(session, utc_now(), load_demo_seed(DEMO_PLATES))
+            token = add_device(session, base.device_id)
+            session.commit()
+        engine.dispose()
+        server, port = build_server(BackendConfig(database_url=url, port=0))
+        server.start()
+        try:
+            clip = resized_clip(source, width, height, folder / "clip.mp4", max_frames)
+            cameras = tuple(CameraConfig(id=f"cam{i + 1}", source=str(clip)) for i in range(streams))
+            config = base.model_copy(
+                update={"cameras": cameras, "backend": f"127.0.0.1:{port}", "outbox": folder / "outbox.db"}
+            )
+            # Verdict lines go to stderr: stdout carries only the JSON result.
+            patrol = Patrol(config, token, console=Console(stderr=True, highlight=False))
+            started = time.monotonic()
+            stats = patrol.run()
+            seconds = time.monotonic() - started
+        finally:
+            server.stop(grace=None)
+    frames = sum(stats.frames.values())
+    return EdgeBenchResult(
+        streams=streams,
+        width=width,
+        height=height,
+        frames=frames,
+        seconds=round(seconds, 2),
+        fps_total=round(frames / stats.seconds, 2) if stats.seconds else 0.0,
+        fps_per_stream=round(frames / stats.seconds / streams, 2) if stats.seconds else 0.0,
+        reads=stats.reads,
+        latency_p50_ms=round(percentile(stats.latencies_ms, 0.5), 1),
+        latency_p95_ms=round(percentile(stats.latencies_ms, 0.95), 1),
+        round_trip_p95_ms=round(percentile(stats.round_trips_ms, 0.95), 1),
+    )
+
+
+def print_result(result: EdgeBenchResult) -> None:
+    print(json.dumps(result.__dict__), flush=True)

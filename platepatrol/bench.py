@@ -1,0 +1,35 @@
+"""`platepatrol bench ...`: benchmark commands that print JSON numbers (never timed tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Benchmarks: each prints one JSON object per measurement.", no_args_is_help=True)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@app.command()
+def edge(
+    source: Annotated[Path, typer.Option(help="a clip to play on every camera")] = REPO / "demo" / "patrol.mp4",
+    streams: Annotated[list[int], typer.Option(help="camera counts to measure")] = [1, 2],  # noqa: B006
+    size: Annotated[list[str], typer.Option(help="frame sizes WxH to measure")] = ["1280x720", "1920x1080"],  # noqa: B006
+    frames: Annotated[int, typer.Option(min=10, help="frames per camera")] = 108,
+    config: Annotated[Path | None, typer.Option(help="edge YAML config (detector, reader, tracker)")] = None,
+) -> None:
+    """Frames per second and capture-to-verdict latency of the whole car against a loopback backend."""
+    from edge.bench import bench_edge, print_result
+    from edge.config import load_edge_config
+    from platepatrol.errors import UserError
+
+    base = load_edge_config(config)
+    for dimensions in size:
+        try:
+            width, height = (int(part) for part in dimensions.lower().split("x"))
+        except ValueError:
+            raise UserError(f"--size {dimensions!r} must be WIDTHxHEIGHT, e.g. 1280x720") from None
+        for count in streams:
+            print_result(bench_edge(source, count, width, height, frames, base))
