@@ -41,7 +41,7 @@ def test_one_bad_source_fails_the_start(tmp_path: Path) -> None:
         CameraConfig(id="left", source=str(folder_of(tmp_path / "a", 1, 10))),
         CameraConfig(id="right", source=str(tmp_path / "absent.mp4")),
     ]
-    with pytest.raises(UserError, match="absent.mp4: no such file"):
+    with pytest.raises(UserError, match=r"absent\.mp4: no such file"):
         Rig(cameras)
 
 
