@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,31 @@ class ReadLimits(StrictModel):
     max_alternatives: int = Field(default=10, ge=0)
 
 
+class EnforcementPolicy(StrictModel):
+    """The city's rules of judgement; the rules themselves are in `platepatrol.verdicts`."""
+
+    review_below_confidence: float = Field(default=0.0, ge=0.0, le=1.0, description="weaker reads go to a person")
+    grace_minutes: float = Field(default=0.0, ge=0.0, le=24 * 60, description="a permit counts this long after it ends")
+    max_lookalike_changes: int = Field(default=2, ge=0, le=3, description="look-alike swaps tried per plate")
+    overtime_distance_m: float = Field(default=25.0, gt=0, description="a plate seen again this close is still there")
+    overtime_lookback_hours: float = Field(default=24.0, gt=0, le=24 * 7)
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(minutes=self.grace_minutes)
+
+    @property
+    def overtime_lookback(self) -> timedelta:
+        return timedelta(hours=self.overtime_lookback_hours)
+
+
 class BackendConfig(StrictModel):
     database_url: str = DEFAULT_DATABASE_URL
     host: str = "127.0.0.1"
     port: int = Field(default=50051, ge=0, le=65535, description="0 picks a free port")
     workers: int = Field(default=16, ge=1, le=256, description="threads serving gRPC calls")
     auto_migrate: bool = Field(default=True, description="bring the schema to head at start-up")
-    review_below_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    policy: EnforcementPolicy = EnforcementPolicy()
     watch_poll_s: float = Field(default=0.5, gt=0, le=60, description="how often permit watchers look for changes")
     limits: ReadLimits = ReadLimits()
 

@@ -34,7 +34,7 @@ def build_server(config: BackendConfig) -> tuple[grpc.Server, int]:
     if config.auto_migrate:
         upgrade_to_head(engine)
     sessions = make_session_factory(engine)
-    service = EnforcementService(sessions, config.review_below_confidence)
+    service = EnforcementService(sessions, config.policy)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers),
         options=[

@@ -10,7 +10,7 @@ from platepatrol.v1 import enforcement_pb2 as pb
 
 def provisional_verdict(read: pb.PlateRead, cache: PermitCache) -> pb.Verdict | None:
     """The answer the copy gives for `read`, marked provisional; None before the copy has a snapshot."""
-    decision = cache.decide(read.plate_text, read.captured_at.ToDatetime(tzinfo=UTC))
+    decision = cache.decide(read.plate_text, read.captured_at.ToDatetime(tzinfo=UTC), read.confidence)
     if decision is None:
         return None
     verdict = pb.Verdict(
@@ -21,7 +21,7 @@ def provisional_verdict(read: pb.PlateRead, cache: PermitCache) -> pb.Verdict | 
         plate_text=read.plate_text,
         permit_id=decision.permit.id if decision.permit else "",
         permit_revision=decision.permit.revision if decision.permit else 0,
-        zone_id=(decision.permit.zone_id or "") if decision.permit else "",
+        candidate_plate=decision.candidate or "",
         permit_data_age_s=cache.age_s() or 0.0,
         provisional=True,
     )

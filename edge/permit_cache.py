@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from platepatrol.v1 import enforcement_pb2 as pb
-from platepatrol.verdicts import Decision, PermitView, decide
+from platepatrol.hours import parse_hours
+from platepatrol.verdicts import Decision, PermitView, Policy, Seen, decide
 
 
 @dataclass(frozen=True)
@@ -19,15 +21,18 @@ class CachedPermit:
 
 
 def _view(entry: pb.PermitEntry) -> CachedPermit:
+    hours = [{"days": list(w.days), "start": w.start, "end": w.end} for w in entry.hours]
     return CachedPermit(
         PermitView(
             id=entry.permit_id,
             code=entry.code,
-            zone_id=entry.zone_id or None,
             valid_from=entry.valid_from.ToDatetime(tzinfo=UTC),
             valid_until=entry.valid_until.ToDatetime(tzinfo=UTC),
             active=entry.active,
             revision=entry.revision,
+            zone_ids=frozenset(entry.zone_ids),
+            hours=parse_hours(hours),
+            timezone=entry.timezone or "UTC",
         ),
         tuple(entry.plates),
     )
@@ -79,11 +84,16 @@ class PermitCache:
         with self._lock:
             return [self._permits[permit_id].view for permit_id in self._by_plate.get(plate, ())]
 
-    def decide(self, plate: str, at: datetime) -> Decision | None:
-        """What the backend would most likely say, from the copy; None before the first snapshot."""
+    def decide(self, plate: str, at: datetime, confidence: float = 1.0) -> Decision | None:
+        """What the backend would most likely say, from the copy; None before the first snapshot.
+        The car knows no zone shapes, hotlist or earlier sightings: the backend's verdict replaces this one."""
         if not self.ready:
             return None
-        return decide(plate, at, self.permits_for(plate))
+        lookup = self._lookup
+        return decide(Seen(plate, at, confidence), self.permits_for(plate), Policy(), lookup)
+
+    def _lookup(self, plates: Iterable[str]) -> dict[str, list[PermitView]]:
+        return {plate: self.permits_for(plate) for plate in plates}
 
     def _replace_all(self, permits: dict[str, CachedPermit]) -> None:
         self._permits = {}

@@ -1,5 +1,6 @@
-"""The verdict rules every part answers by: pure functions from a plate, a time and the plate's permits to
-a decision. The backend decides with them against the live table; the car, while offline, against its copy.
+"""The verdict rules every part answers by: pure functions from what a read saw (plate, time, zone, how long
+the vehicle has been there) and the permits that could cover it, to an explained decision. The backend decides
+with them against the live table; the car, while offline, against its copy.
 
 A wrong ticket is the worst failure this product can have, so anything uncertain goes to a person
 (NEEDS_REVIEW) rather than becoming a VIOLATION. Outcomes and reasons mirror the `platepatrol.v1` enums.
@@ -8,15 +9,18 @@ A wrong ticket is the worst failure this product can have, so anything uncertain
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 
 class Outcome(enum.StrEnum):
     PERMITTED = "PERMITTED"
     VIOLATION = "VIOLATION"
     NEEDS_REVIEW = "NEEDS_REVIEW"
+    ALERT = "ALERT"
     ERROR = "ERROR"
 
 
@@ -29,10 +33,35 @@ class Reason(enum.StrEnum):
     WRONG_ZONE = "WRONG_ZONE"
     OUTSIDE_HOURS = "OUTSIDE_HOURS"
     OVERTIME = "OVERTIME"
+    WITHIN_TIME_LIMIT = "WITHIN_TIME_LIMIT"
+    OUTSIDE_ZONES = "OUTSIDE_ZONES"
     HOTLIST = "HOTLIST"
     LOW_CONFIDENCE = "LOW_CONFIDENCE"
     AMBIGUOUS_MATCH = "AMBIGUOUS_MATCH"
     INVALID_READ = "INVALID_READ"
+
+
+# Characters a camera or an OCR confuses with each other on plates.
+LOOKALIKE_GROUPS = ("O0QD", "I1L", "B8", "S5", "Z2", "G6")
+_LOOKALIKES = {char: group.replace(char, "") for group in LOOKALIKE_GROUPS for char in group}
+
+
+@dataclass(frozen=True)
+class Window:
+    """Hours a permit applies: on `days` (0 = Monday ... 6 = Sunday), from `start` to `end` local time.
+    An `end` at or before `start` runs past midnight into the next day."""
+
+    days: frozenset[int]
+    start: time
+    end: time
+
+    def covers(self, local: datetime) -> bool:
+        moment = local.time()
+        if self.start < self.end:
+            return local.weekday() in self.days and self.start <= moment < self.end
+        evening = local.weekday() in self.days and moment >= self.start
+        morning = (local.weekday() - 1) % 7 in self.days and moment < self.end
+        return evening or morning
 
 
 @dataclass(frozen=True)
@@ -41,11 +70,62 @@ class PermitView:
 
     id: str
     code: str
-    zone_id: str | None
     valid_from: datetime
-    valid_until: datetime
+    valid_until: datetime  # exclusive
     active: bool
     revision: int
+    zone_ids: frozenset[str] = frozenset()  # empty: every zone
+    hours: tuple[Window, ...] = ()  # empty: at all hours
+    timezone: str = "UTC"
+
+    def in_force(self, at: datetime, grace: timedelta) -> bool:
+        return self.valid_from <= at < self.valid_until + grace
+
+    def covers_zone(self, zone: ZoneView | None) -> bool:
+        return zone is None or not self.zone_ids or zone.id in self.zone_ids
+
+    def covers_hours(self, at: datetime) -> bool:
+        local = at.astimezone(ZoneInfo(self.timezone))
+        return not self.hours or any(window.covers(local) for window in self.hours)
+
+    def covers(self, at: datetime, zone: ZoneView | None, grace: timedelta) -> bool:
+        return self.active and self.in_force(at, grace) and self.covers_zone(zone) and self.covers_hours(at)
+
+
+@dataclass(frozen=True)
+class ZoneView:
+    id: str
+    code: str
+    time_limit: timedelta | None = None  # anyone may park this long; permits exempt from the limit
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """An earlier read of the same plate near the same place: the start of the vehicle's stay."""
+
+    read_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a read says, as the rules need it."""
+
+    plate: str
+    at: datetime
+    confidence: float = 1.0
+    alternatives: tuple[str, ...] = ()
+    zone_known: bool = False  # the read had a position, so `zone` is a fact (None: in no zone)
+    zone: ZoneView | None = None
+    first_seen: Sighting | None = None
+    hotlist_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    review_below_confidence: float = 0.0
+    grace: timedelta = timedelta(0)
+    max_lookalike_changes: int = 2
 
 
 @dataclass(frozen=True)
@@ -54,66 +134,150 @@ class Decision:
     reason: Reason
     sentence: str
     permit: PermitView | None = None
+    zone: ZoneView | None = None
+    first_seen: Sighting | None = None  # the other read, for overtime
+    candidate: str | None = None  # the look-alike plate that holds a permit
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+# Finds the permits of other plates (for look-alikes): plate -> its permits.
+PermitLookup = Callable[[Iterable[str]], Mapping[str, Sequence[PermitView]]]
 
 
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _duration(span: timedelta) -> str:
+    minutes = round(span.total_seconds() / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def lookalike_variants(plate: str, max_changes: int = 2) -> set[str]:
+    """Every plate that differs from `plate` only by swapping up to `max_changes` look-alike characters."""
+    positions = [i for i, char in enumerate(plate) if char in _LOOKALIKES]
+    variants: set[str] = set()
+    for count in range(1, max_changes + 1):
+        for chosen in itertools.combinations(positions, count):
+            for swaps in itertools.product(*(_LOOKALIKES[plate[i]] for i in chosen)):
+                chars = list(plate)
+                for i, swap in zip(chosen, swaps, strict=True):
+                    chars[i] = swap
+                variants.add("".join(chars))
+    return variants
+
+
 def decide(
-    plate: str,
-    at: datetime,
+    seen: Seen,
     permits: Sequence[PermitView],
-    confidence: float = 1.0,
-    review_below_confidence: float = 0.0,
+    policy: Policy = Policy(),
+    lookalike_permits: PermitLookup | None = None,
 ) -> Decision:
-    """Judge `plate` seen at `at` against `permits` (all permits of the vehicle with that plate)."""
-    valid = [p for p in permits if p.active and p.valid_from <= at < p.valid_until]
-    if valid:
-        best = max(valid, key=lambda p: p.valid_until)
+    """Judge one read. `permits` are all the permits of the vehicle with that plate;
+    `lookalike_permits` finds those of other plates, asked only when the read is about to be a violation."""
+    plate, zone = seen.plate, seen.zone
+    if seen.hotlist_reason:
+        return Decision(Outcome.ALERT, Reason.HOTLIST, f"{plate} is on the hotlist: {seen.hotlist_reason}.", zone=zone)
+    if seen.zone_known and zone is None:
+        return Decision(Outcome.PERMITTED, Reason.OUTSIDE_ZONES, f"{plate} is parked outside every permit zone.")
+    covering = [p for p in permits if p.covers(seen.at, zone, policy.grace)]
+    if covering:
+        best = max(covering, key=lambda p: p.valid_until)
+        where = f" in zone {zone.code}" if zone else ""
         return Decision(
             Outcome.PERMITTED,
             Reason.VALID_PERMIT,
-            f"{plate} holds permit {best.code}, valid until {_when(best.valid_until)}.",
+            f"{plate} holds permit {best.code}{where}, valid until {_when(best.valid_until)}.",
             best,
+            zone,
         )
-    if confidence < review_below_confidence:
+    if zone is not None and zone.time_limit is not None:
+        stay = seen.at - seen.first_seen.at if seen.first_seen else timedelta(0)
+        if stay <= zone.time_limit:
+            return Decision(
+                Outcome.PERMITTED,
+                Reason.WITHIN_TIME_LIMIT,
+                f"{plate} has been seen here for {_duration(stay)}, within zone {zone.code}'s limit of "
+                f"{_duration(zone.time_limit)}.",
+                zone=zone,
+                first_seen=seen.first_seen,
+            )
+        assert seen.first_seen is not None
+        violation = Decision(
+            Outcome.VIOLATION,
+            Reason.OVERTIME,
+            f"{plate} was first seen here at {_when(seen.first_seen.at)}, {_duration(stay)} ago: over zone "
+            f"{zone.code}'s limit of {_duration(zone.time_limit)}, and no permit exempts it.",
+            zone=zone,
+            first_seen=seen.first_seen,
+        )
+    else:
+        violation = _why_not_permitted(seen, permits, policy.grace)
+    return _doubt(seen, violation, policy, lookalike_permits) or violation
+
+
+def _doubt(seen: Seen, violation: Decision, policy: Policy, lookalike_permits: PermitLookup | None) -> Decision | None:
+    """A review instead of a violation when the read may not say what it seems to."""
+    if seen.confidence < policy.review_below_confidence:
         return Decision(
             Outcome.NEEDS_REVIEW,
             Reason.LOW_CONFIDENCE,
-            f"{plate} has no valid permit, but the read's confidence {confidence:.2f} is below "
-            f"{review_below_confidence:.2f}: a person must check the plate.",
+            f"{violation.sentence} But the read's confidence {seen.confidence:.2f} is below "
+            f"{policy.review_below_confidence:.2f}: a person must check the plate.",
+            violation.permit,
+            seen.zone,
+            violation.first_seen,
         )
-    return _why_not_permitted(plate, at, permits)
+    if lookalike_permits is None:
+        return None
+    candidates = [alt for alt in seen.alternatives if alt != seen.plate]
+    candidates += sorted(lookalike_variants(seen.plate, policy.max_lookalike_changes) - set(candidates))
+    found = lookalike_permits(candidates)
+    for candidate in candidates:
+        covering = [p for p in found.get(candidate, ()) if p.covers(seen.at, seen.zone, policy.grace)]
+        if covering:
+            return Decision(
+                Outcome.NEEDS_REVIEW,
+                Reason.AMBIGUOUS_MATCH,
+                f"{seen.plate} has no valid permit, but {candidate}, which looks alike, holds permit "
+                f"{covering[0].code}: a person must check the plate.",
+                covering[0],
+                seen.zone,
+                candidate=candidate,
+            )
+    return None
 
 
-def _why_not_permitted(plate: str, at: datetime, permits: Sequence[PermitView]) -> Decision:
-    """The most telling reason a plate with no valid permit is in violation."""
-    covering = [p for p in permits if p.valid_from <= at < p.valid_until]
-    if covering:
-        permit = covering[0]
-        return Decision(
-            Outcome.VIOLATION,
-            Reason.SUSPENDED,
-            f"{plate}: permit {permit.code} covers this time but is suspended or revoked.",
-            permit,
+def _why_not_permitted(seen: Seen, permits: Sequence[PermitView], grace: timedelta) -> Decision:
+    """The most telling reason a plate with no covering permit is in violation."""
+    plate, at, zone = seen.plate, seen.at, seen.zone
+
+    def violation(reason: Reason, sentence: str, permit: PermitView | None = None) -> Decision:
+        return Decision(Outcome.VIOLATION, reason, sentence, permit, zone)
+
+    in_force = [p for p in permits if p.in_force(at, grace)]
+    if suspended := [p for p in in_force if not p.active]:
+        return violation(
+            Reason.SUSPENDED, f"{plate}: permit {suspended[0].code} is suspended or revoked.", suspended[0]
         )
-    expired = [p for p in permits if p.active and p.valid_until <= at]
-    if expired:
+    if elsewhere := [p for p in in_force if not p.covers_zone(zone)]:
+        assert zone is not None
+        return violation(
+            Reason.WRONG_ZONE, f"{plate}: permit {elsewhere[0].code} is not valid in zone {zone.code}.", elsewhere[0]
+        )
+    if off_hours := [p for p in in_force if not p.covers_hours(at)]:
+        return violation(
+            Reason.OUTSIDE_HOURS, f"{plate}: permit {off_hours[0].code} does not cover this day and hour.", off_hours[0]
+        )
+    if expired := [p for p in permits if p.active and p.valid_until + grace <= at]:
         permit = max(expired, key=lambda p: p.valid_until)
-        return Decision(
-            Outcome.VIOLATION,
-            Reason.EXPIRED,
-            f"{plate}: permit {permit.code} expired at {_when(permit.valid_until)}.",
-            permit,
+        return violation(
+            Reason.EXPIRED, f"{plate}: permit {permit.code} expired at {_when(permit.valid_until)}.", permit
         )
-    upcoming = [p for p in permits if p.active and p.valid_from > at]
-    if upcoming:
+    if upcoming := [p for p in permits if p.active and p.valid_from > at]:
         permit = min(upcoming, key=lambda p: p.valid_from)
-        return Decision(
-            Outcome.VIOLATION,
-            Reason.NOT_YET_VALID,
-            f"{plate}: permit {permit.code} starts only at {_when(permit.valid_from)}.",
-            permit,
+        return violation(
+            Reason.NOT_YET_VALID, f"{plate}: permit {permit.code} starts only at {_when(permit.valid_from)}.", permit
         )
-    return Decision(Outcome.VIOLATION, Reason.NO_PERMIT, f"{plate} has no permit.")
+    where = f" for zone {zone.code}" if zone else ""
+    return violation(Reason.NO_PERMIT, f"{plate} has no permit{where}.")

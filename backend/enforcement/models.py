@@ -41,6 +41,15 @@ class ReadRecord(Base):
 
     verdict: Mapped[VerdictRecord] = relationship(back_populates="read")
 
+    @property
+    def position(self) -> tuple[float, float] | None:
+        """Where the vehicle was: its placed position when the car could tell, else the car's fix."""
+        if self.vehicle_latitude is not None and self.vehicle_longitude is not None:
+            return self.vehicle_latitude, self.vehicle_longitude
+        if self.latitude is not None and self.longitude is not None:
+            return self.latitude, self.longitude
+        return None
+
 
 class VerdictRecord(Base):
     __tablename__ = "verdicts"
@@ -55,5 +64,7 @@ class VerdictRecord(Base):
     zone_id: Mapped[str | None] = mapped_column(String(36))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
     permit_data_age_s: Mapped[float] = mapped_column(Float, default=0.0)
+    first_seen_read_id: Mapped[str | None] = mapped_column(String(64), comment="overtime: the earlier read")
+    candidate_plate: Mapped[str | None] = mapped_column(String(12), comment="look-alike: the permitted plate")
 
     read: Mapped[ReadRecord] = relationship(back_populates="verdict")

@@ -41,6 +41,13 @@ class IncomingRead:
     crop_jpeg: bytes
     context_jpeg: bytes | None
 
+    @property
+    def position(self) -> tuple[float, float] | None:
+        """Where the vehicle was: its placed position when the car could tell, else the car's fix."""
+        if self.vehicle_position is not None:
+            return self.vehicle_position
+        return (self.gps.latitude, self.gps.longitude) if self.gps else None
+
 
 @dataclass(frozen=True)
 class VerdictOut:
@@ -56,3 +63,5 @@ class VerdictOut:
     zone_id: str | None
     decided_at: datetime
     permit_data_age_s: float
+    first_seen_read_id: str | None = None
+    candidate_plate: str | None = None

@@ -10,29 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.config import EnforcementPolicy
 from backend.devices.models import Device
+from backend.enforcement.lookups import first_sighting, hotlist_reason, permits_for_plates
 from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.reads import IncomingRead, VerdictOut
-from backend.permits.models import Permit, PermitStatus, Vehicle
+from backend.permits.zones import ZoneMap
 from backend.storage.base import utc_now
-from platepatrol.verdicts import Decision, PermitView, decide
-
-
-def permits_for_plate(session: Session, plate: str) -> list[PermitView]:
-    """Every permit of the vehicle registered as `plate`, as it is in the table right now."""
-    rows = session.scalars(select(Permit).join(Permit.vehicles).where(Vehicle.plate == plate))
-    return [
-        PermitView(
-            id=permit.id,
-            code=permit.code,
-            zone_id=permit.zone_id,
-            valid_from=permit.valid_from,
-            valid_until=permit.valid_until,
-            active=permit.status is PermitStatus.ACTIVE,
-            revision=permit.revision,
-        )
-        for permit in rows
-    ]
+from platepatrol.verdicts import Decision, Policy, Seen, decide
 
 
 def _verdict_out(read_id: str, plate: str, decision: Decision, decided_at: datetime, age_s: float) -> VerdictOut:
@@ -45,9 +30,11 @@ def _verdict_out(read_id: str, plate: str, decision: Decision, decided_at: datet
         sentence=decision.sentence,
         permit_id=permit.id if permit else None,
         permit_revision=permit.revision if permit else None,
-        zone_id=permit.zone_id if permit else None,
+        zone_id=decision.zone.id if decision.zone else None,
         decided_at=decided_at,
         permit_data_age_s=age_s,
+        first_seen_read_id=decision.first_seen.read_id if decision.first_seen else None,
+        candidate_plate=decision.candidate,
     )
 
 
@@ -63,21 +50,30 @@ def _stored_verdict(record: VerdictRecord, plate: str) -> VerdictOut:
         zone_id=record.zone_id,
         decided_at=record.decided_at,
         permit_data_age_s=record.permit_data_age_s,
+        first_seen_read_id=record.first_seen_read_id,
+        candidate_plate=record.candidate_plate,
     )
 
 
 class EnforcementService:
-    """The hot path behind the gRPC servicer. Stateless: every answer reads the live tables."""
+    """The hot path behind the gRPC servicer. Stateless but for a cache of zone shapes that checks the table
+    for changes on every call: every answer reads the live tables."""
 
-    def __init__(self, sessions: sessionmaker[Session], review_below_confidence: float = 0.0) -> None:
+    def __init__(self, sessions: sessionmaker[Session], policy: EnforcementPolicy | None = None) -> None:
         self._sessions = sessions
-        self._review_below_confidence = review_below_confidence
+        self._policy = policy or EnforcementPolicy()
+        self._rules = Policy(
+            review_below_confidence=self._policy.review_below_confidence,
+            grace=self._policy.grace,
+            max_lookalike_changes=self._policy.max_lookalike_changes,
+        )
+        self._zones = ZoneMap()
 
-    def check(self, plate: str, at: datetime) -> VerdictOut:
+    def check(self, plate: str, at: datetime, position: tuple[float, float] | None = None) -> VerdictOut:
         """Judge a plate typed by a person; nothing is stored."""
         with self._sessions() as session:
             looked_up = time.monotonic()
-            decision = decide(plate, at, permits_for_plate(session, plate))
+            decision = self._decide(session, plate, at, position)
             return _verdict_out("", plate, decision, utc_now(), time.monotonic() - looked_up)
 
     def answer(self, read: IncomingRead, device: Device) -> VerdictOut:
@@ -87,8 +83,14 @@ class EnforcementService:
             if stored is not None:
                 return stored
             looked_up = time.monotonic()
-            permits = permits_for_plate(session, read.plate)
-            decision = decide(read.plate, read.captured_at, permits, read.confidence, self._review_below_confidence)
+            decision = self._decide(
+                session,
+                read.plate,
+                read.captured_at,
+                read.position,
+                read.confidence,
+                tuple(alt.text for alt in read.alternatives),
+            )
             verdict = _verdict_out(read.read_id, read.plate, decision, utc_now(), time.monotonic() - looked_up)
             session.add(_read_record(read, device))
             session.add(_verdict_record(verdict))
@@ -102,6 +104,33 @@ class EnforcementService:
                     raise
                 return stored
             return verdict
+
+    def _decide(
+        self,
+        session: Session,
+        plate: str,
+        at: datetime,
+        position: tuple[float, float] | None,
+        confidence: float = 1.0,
+        alternatives: tuple[str, ...] = (),
+    ) -> Decision:
+        zone = self._zones.zone_at(session, *position) if position else None
+        first_seen = None
+        if zone is not None and zone.time_limit is not None and position is not None:
+            lookback = min(zone.time_limit * 4, self._policy.overtime_lookback)
+            first_seen = first_sighting(session, plate, at, position, self._policy.overtime_distance_m, lookback)
+        seen = Seen(
+            plate=plate,
+            at=at,
+            confidence=confidence,
+            alternatives=alternatives,
+            zone_known=position is not None,
+            zone=zone,
+            first_seen=first_seen,
+            hotlist_reason=hotlist_reason(session, plate, at),
+        )
+        permits = permits_for_plates(session, [plate]).get(plate, [])
+        return decide(seen, permits, self._rules, lambda plates: permits_for_plates(session, plates))
 
     @staticmethod
     def _stored(session: Session, read_id: str) -> VerdictOut | None:
@@ -146,4 +175,6 @@ def _verdict_record(verdict: VerdictOut) -> VerdictRecord:
         zone_id=verdict.zone_id,
         decided_at=verdict.decided_at,
         permit_data_age_s=verdict.permit_data_age_s,
+        first_seen_read_id=verdict.first_seen_read_id,
+        candidate_plate=verdict.candidate_plate,
     )

@@ -174,6 +174,8 @@ def verdict_to_proto(verdict: VerdictOut) -> pb.Verdict:
         zone_id=verdict.zone_id or "",
         decided_at=datetime_to_timestamp(verdict.decided_at),
         permit_data_age_s=verdict.permit_data_age_s,
+        first_seen_read_id=verdict.first_seen_read_id or "",
+        candidate_plate=verdict.candidate_plate or "",
     )
 
 
@@ -208,10 +210,12 @@ def change_to_proto(change: Change) -> pb.PermitChange:
                 revision=permit.revision,
                 code=permit.code,
                 plates=list(permit.plates),
-                zone_id=permit.zone_id or "",
                 valid_from=datetime_to_timestamp(permit.valid_from),
                 valid_until=datetime_to_timestamp(permit.valid_until),
                 active=permit.active,
+                zone_ids=list(permit.zone_ids),
+                hours=[pb.HoursWindow(days=w["days"], start=w["start"], end=w["end"]) for w in permit.hours],
+                timezone=permit.timezone,
             )
         )
     return message

@@ -1,9 +1,10 @@
-"""Tables of the permit system. A permit covers one or more vehicles, optionally limited to one zone."""
+"""Tables of the permit system. A permit of a type covers one or more vehicles in the type's zones and hours."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -44,7 +45,47 @@ class Zone(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(128))
-    geojson: Mapped[str] = mapped_column(Text, default="", comment="GeoJSON Polygon of the zone")
+    geojson: Mapped[str] = mapped_column(
+        Text, default="", comment="GeoJSON Polygon of the zone"
+    )  # or MultiPolygon; lon, lat
+    time_limit_minutes: Mapped[int | None] = mapped_column(comment="anyone may park this long; null: permits only")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+
+
+permit_type_zones = Table(
+    "permit_type_zones",
+    Base.metadata,
+    Column("permit_type_id", ForeignKey("permit_types.id", ondelete="CASCADE"), primary_key=True),
+    Column("zone_id", ForeignKey("zones.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class PermitType(Base):
+    """What a permit allows: the zones (none listed: every zone) and the days and hours (none: always)."""
+
+    __tablename__ = "permit_types"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    hours: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, comment='[{"days": [0..6], "start": "08:00", "end": "18:00"}], 0 = Monday'
+    )
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", comment="the hours' time zone (IANA)")
+
+    zones: Mapped[list[Zone]] = relationship(secondary=permit_type_zones)
+
+
+class HotlistEntry(Base):
+    """A plate to alert on (stolen, wanted, unpaid fines...), with the reason the officer is told."""
+
+    __tablename__ = "hotlist"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    plate: Mapped[str] = mapped_column(String(12), index=True)
+    reason: Mapped[str] = mapped_column(String(256))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Permit(Base):
@@ -54,7 +95,7 @@ class Permit(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     code: Mapped[str] = mapped_column(String(32), unique=True, comment="printed on the permit")
     holder_name: Mapped[str] = mapped_column(String(128), default="")
-    zone_id: Mapped[str | None] = mapped_column(ForeignKey("zones.id"), comment="null: valid in every zone")
+    type_id: Mapped[str | None] = mapped_column(ForeignKey("permit_types.id"), comment="null: every zone, always")
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime, comment="exclusive")
     status: Mapped[PermitStatus] = mapped_column(
@@ -66,7 +107,7 @@ class Permit(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
     vehicles: Mapped[list[Vehicle]] = relationship(secondary=permit_vehicles, back_populates="permits")
-    zone: Mapped[Zone | None] = relationship()
+    type: Mapped[PermitType | None] = relationship()
 
 
 class PermitRevision(Base):
@@ -85,7 +126,10 @@ class PermitRevision(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
     code: Mapped[str] = mapped_column(String(32))
     plates: Mapped[list[str]] = mapped_column(JSON)
-    zone_id: Mapped[str | None] = mapped_column(String(36))
+    # The type's terms as they were at this revision, so a later change to the type does not rewrite history.
+    zone_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hours: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[PermitStatus] = mapped_column(

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Event
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from backend.permits.models import Permit, PermitRevision, PermitStatus
+from backend.permits.models import Permit, PermitRevision, PermitStatus, PermitType
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,12 @@ class PermitState:
     revision: int
     code: str
     plates: tuple[str, ...]
-    zone_id: str | None
     valid_from: datetime
     valid_until: datetime
     active: bool
+    zone_ids: tuple[str, ...]
+    hours: tuple[dict[str, Any], ...]
+    timezone: str
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,18 @@ class Change:
 
 
 def _from_permit(permit: Permit) -> PermitState:
+    kind = permit.type
     return PermitState(
         permit.id,
         permit.revision,
         permit.code,
         tuple(sorted(v.plate for v in permit.vehicles)),
-        permit.zone_id,
         permit.valid_from,
         permit.valid_until,
         permit.status is PermitStatus.ACTIVE,
+        tuple(sorted(zone.id for zone in kind.zones)) if kind else (),
+        tuple(kind.hours) if kind else (),
+        kind.timezone if kind else "UTC",
     )
 
 
@@ -52,17 +58,23 @@ def _from_revision(row: PermitRevision) -> PermitState:
         row.revision,
         row.code,
         tuple(row.plates),
-        row.zone_id,
         row.valid_from,
         row.valid_until,
         row.status is PermitStatus.ACTIVE,
+        tuple(row.zone_ids),
+        tuple(row.hours),
+        row.timezone,
     )
 
 
 def snapshot(session: Session) -> Iterator[Change]:
     """Every permit as it is now, then the marker; all stamped with the newest change id they include."""
     latest = session.scalar(select(func.coalesce(func.max(PermitRevision.id), 0))) or 0
-    permits = session.scalars(select(Permit).options(selectinload(Permit.vehicles)).order_by(Permit.id))
+    permits = session.scalars(
+        select(Permit)
+        .options(selectinload(Permit.vehicles), selectinload(Permit.type).selectinload(PermitType.zones))
+        .order_by(Permit.id)
+    )
     for permit in permits:
         yield Change(latest, _from_permit(permit), snapshot=True)
     yield Change(latest, None, snapshot_complete=True)

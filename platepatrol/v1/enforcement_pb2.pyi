@@ -34,6 +34,8 @@ class _OutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Outcome.Value
     NEEDS_REVIEW: _Outcome.ValueType  # 3
     ERROR: _Outcome.ValueType  # 4
     """The read itself was refused (malformed); `sentence` says what is wrong."""
+    ALERT: _Outcome.ValueType  # 5
+    """The plate is on a hotlist (stolen, wanted...): tell the officer now; `sentence` gives the list's reason."""
 
 class Outcome(_Outcome, metaclass=_OutcomeEnumTypeWrapper): ...
 
@@ -43,6 +45,8 @@ VIOLATION: Outcome.ValueType  # 2
 NEEDS_REVIEW: Outcome.ValueType  # 3
 ERROR: Outcome.ValueType  # 4
 """The read itself was refused (malformed); `sentence` says what is wrong."""
+ALERT: Outcome.ValueType  # 5
+"""The plate is on a hotlist (stolen, wanted...): tell the officer now; `sentence` gives the list's reason."""
 Global___Outcome: _TypeAlias = Outcome  # noqa: Y015
 
 class _Reason:
@@ -64,6 +68,10 @@ class _ReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Reason.ValueTy
     NOT_YET_VALID: _Reason.ValueType  # 10
     SUSPENDED: _Reason.ValueType  # 11
     INVALID_READ: _Reason.ValueType  # 12
+    WITHIN_TIME_LIMIT: _Reason.ValueType  # 13
+    """no permit, but parked for less than the zone's time limit"""
+    OUTSIDE_ZONES: _Reason.ValueType  # 14
+    """the vehicle is in no permit zone"""
 
 class Reason(_Reason, metaclass=_ReasonEnumTypeWrapper): ...
 
@@ -80,6 +88,10 @@ AMBIGUOUS_MATCH: Reason.ValueType  # 9
 NOT_YET_VALID: Reason.ValueType  # 10
 SUSPENDED: Reason.ValueType  # 11
 INVALID_READ: Reason.ValueType  # 12
+WITHIN_TIME_LIMIT: Reason.ValueType  # 13
+"""no permit, but parked for less than the zone's time limit"""
+OUTSIDE_ZONES: Reason.ValueType  # 14
+"""the vehicle is in no permit zone"""
 Global___Reason: _TypeAlias = Reason  # noqa: Y015
 
 @_typing.final
@@ -303,6 +315,8 @@ class Verdict(_message.Message):
     DECIDED_AT_FIELD_NUMBER: _builtins.int
     PERMIT_DATA_AGE_S_FIELD_NUMBER: _builtins.int
     PROVISIONAL_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_READ_ID_FIELD_NUMBER: _builtins.int
+    CANDIDATE_PLATE_FIELD_NUMBER: _builtins.int
     read_id: _builtins.str
     outcome: Global___Outcome.ValueType
     reason: Global___Reason.ValueType
@@ -318,6 +332,10 @@ class Verdict(_message.Message):
     """how old the permit data behind the verdict was"""
     provisional: _builtins.bool
     """set by the edge for offline answers, never by the backend"""
+    first_seen_read_id: _builtins.str
+    """overtime: the earlier read of the same vehicle at the same place"""
+    candidate_plate: _builtins.str
+    """look-alike: the similar plate that holds a permit"""
     @_builtins.property
     def decided_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -334,10 +352,12 @@ class Verdict(_message.Message):
         decided_at: _timestamp_pb2.Timestamp | None = ...,
         permit_data_age_s: _builtins.float = ...,
         provisional: _builtins.bool = ...,
+        first_seen_read_id: _builtins.str = ...,
+        candidate_plate: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "outcome", b"outcome", "permit_data_age_s", b"permit_data_age_s", "permit_id", b"permit_id", "permit_revision", b"permit_revision", "plate_text", b"plate_text", "provisional", b"provisional", "read_id", b"read_id", "reason", b"reason", "sentence", b"sentence", "zone_id", b"zone_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_plate", b"candidate_plate", "decided_at", b"decided_at", "first_seen_read_id", b"first_seen_read_id", "outcome", b"outcome", "permit_data_age_s", b"permit_data_age_s", "permit_id", b"permit_id", "permit_revision", b"permit_revision", "plate_text", b"plate_text", "provisional", b"provisional", "read_id", b"read_id", "reason", b"reason", "sentence", b"sentence", "zone_id", b"zone_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -364,6 +384,36 @@ class WatchRequest(_message.Message):
 Global___WatchRequest: _TypeAlias = WatchRequest  # noqa: Y015
 
 @_typing.final
+class HoursWindow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DAYS_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    start: _builtins.str
+    """local time, "08:00" """
+    end: _builtins.str
+    """at or before start: runs past midnight"""
+    @_builtins.property
+    def days(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """0 = Monday ... 6 = Sunday"""
+
+    def __init__(
+        self,
+        *,
+        days: _abc.Iterable[_builtins.int] | None = ...,
+        start: _builtins.str = ...,
+        end: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "end", b"end", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HoursWindow: _TypeAlias = HoursWindow  # noqa: Y015
+
+@_typing.final
 class PermitEntry(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -371,17 +421,19 @@ class PermitEntry(_message.Message):
     REVISION_FIELD_NUMBER: _builtins.int
     CODE_FIELD_NUMBER: _builtins.int
     PLATES_FIELD_NUMBER: _builtins.int
-    ZONE_ID_FIELD_NUMBER: _builtins.int
     VALID_FROM_FIELD_NUMBER: _builtins.int
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
+    ZONE_IDS_FIELD_NUMBER: _builtins.int
+    HOURS_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
     permit_id: _builtins.str
     revision: _builtins.int
     code: _builtins.str
-    zone_id: _builtins.str
-    """empty: valid in every zone"""
     active: _builtins.bool
     """false: suspended or revoked"""
+    timezone: _builtins.str
+    """of the hours, IANA name"""
     @_builtins.property
     def plates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """normalised"""
@@ -392,6 +444,14 @@ class PermitEntry(_message.Message):
     def valid_until(self) -> _timestamp_pb2.Timestamp:
         """exclusive"""
 
+    @_builtins.property
+    def zone_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """none: valid in every zone"""
+
+    @_builtins.property
+    def hours(self) -> _containers.RepeatedCompositeFieldContainer[Global___HoursWindow]:
+        """none: at all hours"""
+
     def __init__(
         self,
         *,
@@ -399,14 +459,16 @@ class PermitEntry(_message.Message):
         revision: _builtins.int = ...,
         code: _builtins.str = ...,
         plates: _abc.Iterable[_builtins.str] | None = ...,
-        zone_id: _builtins.str = ...,
         valid_from: _timestamp_pb2.Timestamp | None = ...,
         valid_until: _timestamp_pb2.Timestamp | None = ...,
         active: _builtins.bool = ...,
+        zone_ids: _abc.Iterable[_builtins.str] | None = ...,
+        hours: _abc.Iterable[Global___HoursWindow] | None = ...,
+        timezone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "permit_id", b"permit_id", "plates", b"plates", "revision", b"revision", "valid_from", b"valid_from", "valid_until", b"valid_until", "zone_id", b"zone_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "hours", b"hours", "permit_id", b"permit_id", "plates", b"plates", "revision", b"revision", "timezone", b"timezone", "valid_from", b"valid_from", "valid_until", b"valid_until", "zone_ids", b"zone_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

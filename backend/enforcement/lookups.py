@@ -1,0 +1,88 @@
+"""What the rules need from the tables, read in the verdict's own transaction: permits, hotlist, sightings."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from backend.enforcement.models import ReadRecord
+from backend.permits.models import HotlistEntry, Permit, PermitStatus, PermitType, Vehicle
+from platepatrol.hours import parse_hours
+from platepatrol.verdicts import PermitView, Sighting
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def permit_view(permit: Permit) -> PermitView:
+    kind = permit.type
+    return PermitView(
+        id=permit.id,
+        code=permit.code,
+        valid_from=permit.valid_from,
+        valid_until=permit.valid_until,
+        active=permit.status is PermitStatus.ACTIVE,
+        revision=permit.revision,
+        zone_ids=frozenset(zone.id for zone in kind.zones) if kind else frozenset(),
+        hours=parse_hours(kind.hours) if kind else (),
+        timezone=kind.timezone if kind else "UTC",
+    )
+
+
+def permits_for_plates(session: Session, plates: Iterable[str]) -> dict[str, list[PermitView]]:
+    """Every permit of each plate's vehicle, as the table holds it right now."""
+    wanted = sorted(set(plates))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Vehicle.plate, Permit)
+        .join(Permit.vehicles)
+        .where(Vehicle.plate.in_(wanted))
+        .options(selectinload(Permit.type).selectinload(PermitType.zones))
+    )
+    found: dict[str, list[PermitView]] = defaultdict(list)
+    for plate, permit in rows:
+        found[plate].append(permit_view(permit))
+    return dict(found)
+
+
+def hotlist_reason(session: Session, plate: str, at: datetime) -> str | None:
+    reasons = session.scalars(
+        select(HotlistEntry.reason)
+        .where(HotlistEntry.plate == plate, HotlistEntry.added_at <= at)
+        .where(or_(HotlistEntry.expires_at.is_(None), HotlistEntry.expires_at > at))
+        .order_by(HotlistEntry.added_at)
+    ).all()
+    return "; ".join(reasons) or None
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lat2 = math.radians(a[0]), math.radians(b[0])
+    dlat, dlon = lat2 - lat1, math.radians(b[1] - a[1])
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+def first_sighting(
+    session: Session,
+    plate: str,
+    at: datetime,
+    position: tuple[float, float],
+    within_m: float,
+    lookback: timedelta,
+) -> Sighting | None:
+    """The earliest read of `plate` within `lookback` before `at` and `within_m` of `position`: where the
+    vehicle's stay began (the electronic chalk mark)."""
+    earlier: Sequence[ReadRecord] = session.scalars(
+        select(ReadRecord)
+        .where(ReadRecord.plate == plate, ReadRecord.captured_at >= at - lookback, ReadRecord.captured_at < at)
+        .order_by(ReadRecord.captured_at)
+    ).all()
+    for read in earlier:
+        if read.position is not None and distance_m(read.position, position) <= within_m:
+            return Sighting(read.id, read.captured_at)
+    return None

@@ -1,0 +1,85 @@
+"""Which zone a point is in: the zones' GeoJSON polygons in a spatial index, rebuilt when a zone changes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+import shapely
+from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.permits.models import Zone
+from platepatrol.errors import UserError
+from platepatrol.verdicts import ZoneView
+
+
+def parse_zone_geometry(geojson: str) -> BaseGeometry:
+    """A zone's area from GeoJSON (a Polygon or MultiPolygon, or a Feature of one), checked."""
+    try:
+        document = json.loads(geojson)
+    except json.JSONDecodeError as error:
+        raise UserError(f"zone GeoJSON is not JSON: {error}") from None
+    if isinstance(document, dict) and document.get("type") == "Feature":
+        document = document.get("geometry")
+    if not isinstance(document, dict) or document.get("type") not in ("Polygon", "MultiPolygon"):
+        raise UserError("zone GeoJSON must be a Polygon or MultiPolygon (or a Feature of one)")
+    try:
+        geometry = shape(document)
+    except (ValueError, TypeError, AttributeError, IndexError) as error:
+        raise UserError(f"zone GeoJSON has bad coordinates: {error}") from None
+    if geometry.is_empty or not geometry.is_valid:
+        raise UserError(f"zone polygon is not valid: {shapely.is_valid_reason(geometry)}")
+    min_lon, min_lat, max_lon, max_lat = geometry.bounds
+    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+        raise UserError("zone coordinates must be longitude, latitude in degrees")
+    return geometry
+
+
+@dataclass(frozen=True)
+class _Area:
+    view: ZoneView
+    geometry: BaseGeometry
+
+
+def zone_view(zone: Zone) -> ZoneView:
+    limit = timedelta(minutes=zone.time_limit_minutes) if zone.time_limit_minutes else None
+    return ZoneView(zone.id, zone.code, limit)
+
+
+class ZoneMap:
+    """Shared by every call of one backend process; it asks the table for a change on every lookup, so a
+    zone edited through any process is used by the next verdict."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: tuple[int, object] | None = None
+        self._areas: list[_Area] = []
+        self._index: shapely.STRtree | None = None
+
+    def zone_at(self, session: Session, latitude: float, longitude: float) -> ZoneView | None:
+        """The zone containing the point (the smallest one where zones overlap), or None."""
+        self._refresh(session)
+        with self._lock:
+            areas, index = self._areas, self._index
+        if index is None:
+            return None
+        point = Point(longitude, latitude)
+        inside = [areas[i] for i in index.query(point, predicate="intersects")]
+        return min(inside, key=lambda area: area.geometry.area).view if inside else None
+
+    def _refresh(self, session: Session) -> None:
+        count, latest = session.execute(select(func.count(Zone.id), func.max(Zone.updated_at))).one()
+        version = (int(count), latest)
+        with self._lock:
+            if version == self._version:
+                return
+        zones = session.scalars(select(Zone).where(Zone.geojson != "")).all()
+        areas = [_Area(zone_view(zone), parse_zone_geometry(zone.geojson)) for zone in zones]
+        index = shapely.STRtree([area.geometry for area in areas]) if areas else None
+        with self._lock:
+            self._areas, self._index, self._version = areas, index, version
