@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.hours import parse_hours
+from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.verdicts import Decision, PermitView, Policy, Seen, decide
 
 
