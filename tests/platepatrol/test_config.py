@@ -73,7 +73,7 @@ def test_database_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
 def test_configs_are_frozen() -> None:
     config = BackendConfig()
     with pytest.raises(ValueError, match="frozen"):
-        config.port = 1
+        config.port = 1  # type: ignore[misc]
 
 
 def test_the_documented_example_is_valid() -> None:
