@@ -85,3 +85,54 @@ def seed_demo(
     typer.echo(f"permitted: {' '.join(result.permitted)}")
     typer.echo(f"expired:   {' '.join(result.expired)}")
     typer.echo(f"no permit: {' '.join(result.unpermitted)}")
+
+
+@app.command("as-of")
+def as_of(
+    plate: Annotated[str, typer.Argument(help="the plate, as read or typed")],
+    moment: Annotated[str, typer.Argument(metavar="TIME", help="ISO 8601, e.g. 2026-11-25T14:30:00+02:00")],
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Was PLATE permitted at TIME, as the permit records stood then? Replays the revision history."""
+    from datetime import datetime
+
+    from backend.enforcement.wire import plate_from_text
+    from backend.permits.history import decide_as_of
+    from backend.storage.engine import make_engine, make_session_factory
+    from platepatrol.errors import UserError
+
+    try:
+        at = datetime.fromisoformat(moment)
+    except ValueError:
+        raise UserError(f"TIME {moment!r} is not an ISO 8601 time like 2026-11-25T14:30:00+02:00") from None
+    if at.tzinfo is None:
+        raise UserError(f"TIME {moment!r} needs a UTC offset (e.g. +00:00): a local time is ambiguous")
+    try:
+        normalised = plate_from_text(plate)
+    except ValueError as problem:
+        raise UserError(str(problem)) from None
+    engine = make_engine(_config(config, database_url).database_url)
+    with make_session_factory(engine)() as session:
+        decision, permits = decide_as_of(session, normalised, at)
+    typer.echo(f"{decision.outcome.value} {decision.reason.value}: {decision.sentence}")
+    for permit in permits:
+        state = "active" if permit.active else "suspended/revoked"
+        typer.echo(
+            f"  permit {permit.code} revision {permit.revision}: {permit.valid_from.isoformat()} to "
+            f"{permit.valid_until.isoformat()}, {state}"
+        )
+
+
+@app.command()
+def purge(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+    """Delete the reads the retention policy no longer allows us to keep (serve also does this on a schedule)."""
+    from backend.enforcement.retention import purge_reads
+    from backend.storage.base import utc_now
+    from backend.storage.engine import make_engine, make_session_factory
+
+    settings = _config(config, database_url)
+    engine = make_engine(settings.database_url)
+    with make_session_factory(engine)() as session:
+        count = purge_reads(session, utc_now(), settings.retention.keep_for)
+    typer.echo(f"purged {count} reads older than {settings.retention.keep_reads_hours:g} h")

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from platepatrol.config import StrictModel, load_config
 
@@ -44,6 +44,17 @@ class EnforcementPolicy(StrictModel):
         return timedelta(hours=self.overtime_lookback_hours)
 
 
+class RetentionPolicy(StrictModel):
+    keep_reads_hours: float = Field(
+        default=72.0, gt=0, description="reads that led to no violation are deleted after this long"
+    )
+    purge_every_minutes: float = Field(default=60.0, gt=0, description="how often the backend purges")
+
+    @property
+    def keep_for(self) -> timedelta:
+        return timedelta(hours=self.keep_reads_hours)
+
+
 class BackendConfig(StrictModel):
     database_url: str = DEFAULT_DATABASE_URL
     host: str = "127.0.0.1"
@@ -51,6 +62,22 @@ class BackendConfig(StrictModel):
     workers: int = Field(default=16, ge=1, le=256, description="threads serving gRPC calls")
     auto_migrate: bool = Field(default=True, description="bring the schema to head at start-up")
     policy: EnforcementPolicy = EnforcementPolicy()
+    retention: RetentionPolicy = RetentionPolicy()
+    tls_cert: Path | None = Field(default=None, description="PEM certificate chain: serve TLS instead of plaintext")
+    tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert")
+
+    @model_validator(mode="after")
+    def _checks(self) -> BackendConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        # Overtime needs the earlier, permitted reads of a stay: keep them at least as long as it looks back.
+        if self.retention.keep_reads_hours < self.policy.overtime_lookback_hours:
+            raise ValueError(
+                f"retention.keep_reads_hours ({self.retention.keep_reads_hours:g}) must be at least "
+                f"policy.overtime_lookback_hours ({self.policy.overtime_lookback_hours:g})"
+            )
+        return self
+
     watch_poll_s: float = Field(default=0.5, gt=0, le=60, description="how often permit watchers look for changes")
     limits: ReadLimits = ReadLimits()
 

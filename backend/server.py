@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from concurrent import futures
+from datetime import timedelta
 from types import FrameType
 
 import grpc
@@ -13,16 +14,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from backend.config import BackendConfig
-from backend.enforcement.grpc_service import EnforcementServicer
+from backend.enforcement.grpc_service import SERVICE_NAME, EnforcementServicer, add_enforcement_service
+from backend.enforcement.retention import RetentionSchedule
 from backend.enforcement.service import EnforcementService
 from backend.storage.engine import make_engine, make_session_factory
 from backend.storage.migrate import upgrade_to_head
 from platepatrol.errors import UserError
-from platepatrol.v1 import enforcement_pb2, enforcement_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAME = enforcement_pb2.DESCRIPTOR.services_by_name["Enforcement"].full_name
 # Reads carry JPEG evidence; the transport admits more than the per-read limits so an oversized
 # read gets an ERROR verdict for itself instead of breaking the whole stream.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -42,26 +42,41 @@ def build_server(config: BackendConfig) -> tuple[grpc.Server, int]:
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ],
     )
-    enforcement_pb2_grpc.add_EnforcementServicer_to_server(
-        EnforcementServicer(service, sessions, config.limits, config.watch_poll_s), server
-    )
+    add_enforcement_service(EnforcementServicer(service, sessions, config.limits, config.watch_poll_s), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in (SERVICE_NAME, ""):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    address = f"{config.host}:{config.port}"
+    port = server.add_secure_port(address, _tls(config)) if config.tls_cert else server.add_insecure_port(address)
     if port == 0:
         raise UserError(f"cannot listen on {config.host}:{config.port} (in use or not allowed)")
     return server, port
 
 
+def _tls(config: BackendConfig) -> grpc.ServerCredentials:
+    assert config.tls_cert is not None and config.tls_key is not None
+    try:
+        chain, key = config.tls_cert.read_bytes(), config.tls_key.read_bytes()
+    except OSError as error:
+        raise UserError(f"cannot read the TLS certificate or key: {error}") from None
+    return grpc.ssl_server_credentials([(key, chain)])
+
+
 def serve(config: BackendConfig) -> None:
-    """Serve until SIGINT or SIGTERM, then finish the calls in flight."""
+    """Serve until SIGINT or SIGTERM, then finish the calls in flight. Purges old reads on a schedule."""
     server, port = build_server(config)
+    retention = RetentionSchedule(
+        make_session_factory(make_engine(config.database_url)),
+        config.retention.keep_for,
+        timedelta(minutes=config.retention.purge_every_minutes),
+    )
     server.start()
+    retention.start()
     log.info("backend serving on %s:%d (database %s)", config.host, port, _redacted(config.database_url))
-    print(f"backend listening on {config.host}:{port}", flush=True)
+    scheme = "TLS" if config.tls_cert else "plaintext"
+    print(f"backend listening on {config.host}:{port} ({scheme})", flush=True)
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -70,6 +85,7 @@ def serve(config: BackendConfig) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     stopping.wait()
+    retention.stop()
     server.stop(grace=5).wait()
 
 

@@ -72,6 +72,7 @@ class EdgeConfig(StrictModel):
     device_id: str = Field(default="car-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     cameras: tuple[CameraConfig, ...] = Field(default=(), max_length=4, description="the rig: 1 to 4 cameras")
     backend: str = Field(default="127.0.0.1:50051", pattern=r"^[^\s:]+:\d{1,5}$", description="HOST:PORT")
+    tls_ca: Path | None = Field(default=None, description="PEM CA of the backend's certificate: connect with TLS")
     verdict_timeout_s: float = Field(default=30.0, gt=0, description="how long to wait for the last verdicts")
     outbox: Path = Field(default=Path("var/edge/outbox.db"), description="SQLite file of reads not yet answered")
     detector: DetectorConfig = DetectorConfig()

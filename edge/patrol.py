@@ -17,6 +17,7 @@ from calibration.mount import GroundMapper
 from edge.config import CameraConfig, EdgeConfig
 from edge.detect import make_detector
 from edge.gps import open_gps
+from edge.link import Link
 from edge.metrics import EdgeMetrics
 from edge.officer import JsonLinesLog, OfficerView, RigStatus
 from edge.offline import provisional_verdict
@@ -106,9 +107,10 @@ class Patrol:
         self._completed_at: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self._outbox = Outbox(config.outbox)
-        self._uplink = Uplink(config.backend, token, self._outbox, self._on_answer)
+        link = Link.to(config.backend, token, config.tls_ca)
+        self._uplink = Uplink(link, self._outbox, self._on_answer)
         self._permits = PermitCache()
-        self._watcher = PermitWatcher(config.backend, token, self._permits)
+        self._watcher = PermitWatcher(link, self._permits)
         self._recent_frames: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=30))
 
     def run(self, max_frames: int | None = None) -> PatrolStats:

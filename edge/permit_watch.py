@@ -7,6 +7,7 @@ import threading
 
 import grpc
 
+from edge.link import Link
 from edge.permit_cache import PermitCache
 from edge.uplink import FATAL_CODES, Backoff, describe_rpc_error
 from platepatrol.v1 import enforcement_pb2 as pb
@@ -16,9 +17,9 @@ log = logging.getLogger(__name__)
 
 
 class PermitWatcher:
-    def __init__(self, target: str, token: str, cache: PermitCache, backoff: Backoff | None = None) -> None:
-        self._target = target
-        self._metadata = (("authorization", f"Bearer {token}"),)
+    def __init__(self, link: Link, cache: PermitCache, backoff: Backoff | None = None) -> None:
+        self._link = link
+        self._target = link.target
         self._cache = cache
         self._backoff = backoff or Backoff()
         self._stopping = threading.Event()
@@ -37,12 +38,12 @@ class PermitWatcher:
     def _run(self) -> None:
         attempt = 0
         while not self._stopping.is_set():
-            channel = grpc.insecure_channel(self._target)
+            channel = self._link.channel()
             try:
                 stub = pb_grpc.EnforcementStub(channel)
                 # Resume where the copy stands; a snapshot only the first time.
                 stream = stub.WatchPermits(
-                    pb.WatchRequest(after_change_id=self._cache.last_change_id), metadata=self._metadata
+                    pb.WatchRequest(after_change_id=self._cache.last_change_id), metadata=self._link.metadata
                 )
                 with self._lock:
                     self._call = stream

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from edge.link import Link
 from edge.outbox import Outbox
 from platepatrol.errors import UserError
 from platepatrol.v1 import enforcement_pb2 as pb
@@ -69,15 +70,14 @@ class Uplink:
 
     def __init__(
         self,
-        target: str,
-        token: str,
+        link: Link,
         outbox: Outbox,
         on_answer: Callable[[Answer], None],
         backoff: Backoff | None = None,
         connect_timeout_s: float = 5.0,
     ) -> None:
-        self._target = target
-        self._metadata = (("authorization", f"Bearer {token}"),)
+        self._link = link
+        self._target = link.target
         self._outbox = outbox
         self._on_answer = on_answer
         self._backoff = backoff or Backoff()
@@ -128,7 +128,7 @@ class Uplink:
     def _run(self) -> None:
         attempt = 0
         while not self._stopping.is_set():
-            channel = grpc.insecure_channel(self._target)
+            channel = self._link.channel()
             try:
                 grpc.channel_ready_future(channel).result(timeout=self._connect_timeout_s)
                 attempt = 0 if self._stream(channel) else attempt
@@ -151,7 +151,7 @@ class Uplink:
     def _stream(self, channel: grpc.Channel) -> bool:
         """Run one stream until it ends; True if it delivered at least one verdict."""
         stub = pb_grpc.EnforcementStub(channel)
-        responses = stub.StreamReads(self._outgoing(), metadata=self._metadata)
+        responses = stub.StreamReads(self._outgoing(), metadata=self._link.metadata)
         with self._lock:
             self._call = responses
         delivered = False

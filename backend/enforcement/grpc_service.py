@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,8 +33,46 @@ from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Enforcement"].full_name
+
 AUTH_METADATA_KEY = "authorization"
 BEARER = "Bearer "
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """A message on the read stream that is not a PlateRead at all (bad bytes, bad UTF-8...)."""
+
+    problem: str
+
+
+def lenient_read(data: bytes) -> pb.PlateRead | Undecodable:
+    """Deserialise one read without failing the stream: a broken message becomes an error for itself."""
+    try:
+        return pb.PlateRead.FromString(data)
+    except DecodeError as error:
+        return Undecodable(f"the message is not a valid PlateRead ({error})")
+
+
+def add_enforcement_service(servicer: EnforcementServicer, server: grpc.Server) -> None:
+    """Register the service as the generated code does, but with a lenient read deserialiser: gRPC would
+    otherwise end the whole stream on one undecodable message."""
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
+        "StreamReads": grpc.stream_stream_rpc_method_handler(
+            servicer.StreamReads, request_deserializer=lenient_read, response_serializer=pb.Verdict.SerializeToString
+        ),
+        "CheckPlate": grpc.unary_unary_rpc_method_handler(
+            servicer.CheckPlate,
+            request_deserializer=pb.PlateQuery.FromString,
+            response_serializer=pb.Verdict.SerializeToString,
+        ),
+        "WatchPermits": grpc.unary_stream_rpc_method_handler(
+            servicer.WatchPermits,
+            request_deserializer=pb.WatchRequest.FromString,
+            response_serializer=pb.PermitChange.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
 
 
 def bearer_token(context: grpc.ServicerContext) -> str:
@@ -63,14 +104,17 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         return device
 
     def StreamReads(  # noqa: N802 (gRPC method name)
-        self, request_iterator: Iterator[pb.PlateRead], context: grpc.ServicerContext
+        self, request_iterator: Iterator[pb.PlateRead | Undecodable], context: grpc.ServicerContext
     ) -> Iterator[pb.Verdict]:
         device = self._authenticate(context)
         for message in request_iterator:
             yield self._answer(message, device, context)
 
-    def _answer(self, message: pb.PlateRead, device: Device, context: grpc.ServicerContext) -> pb.Verdict:
+    def _answer(self, message: pb.PlateRead | Undecodable, device: Device, context: grpc.ServicerContext) -> pb.Verdict:
         now = utc_now()
+        if isinstance(message, Undecodable):
+            log.info("refused an undecodable read from %s: %s", device.name, message.problem)
+            return error_verdict("", message.problem, now)
         try:
             read = read_from_proto(message, device.name, self._limits, now)
         except InvalidReadError as problem:

@@ -18,6 +18,7 @@ from backend.enforcement.wire import datetime_to_timestamp
 from backend.server import build_server
 from backend.storage.base import utc_now
 from backend.storage.engine import make_engine, make_session_factory
+from edge.link import Link
 from edge.outbox import Outbox
 from edge.uplink import Answer, Backoff, LinkState, Uplink
 from platepatrol.v1 import enforcement_pb2 as pb
@@ -93,7 +94,7 @@ def plate_read(text: str, captured_days_ago: float = 0.0) -> pb.PlateRead:
 
 def test_every_read_gets_its_verdict(office: Office, tmp_path: Path) -> None:
     collected, outbox = Collected(), Outbox(tmp_path / "outbox.db")
-    uplink = Uplink(office.target, office.token, outbox, collected, FAST)
+    uplink = Uplink(Link(office.target, office.token), outbox, collected, FAST)
     reads = [plate_read("B123ABC"), plate_read("ZZ999"), plate_read("X1", captured_days_ago=9000)]
     for read in reads:
         uplink.send(read)
@@ -110,7 +111,7 @@ def test_every_read_gets_its_verdict(office: Office, tmp_path: Path) -> None:
 def test_reads_wait_out_a_dead_link_and_none_is_lost(office: Office, tmp_path: Path) -> None:
     office.stop()
     collected, outbox = Collected(), Outbox(tmp_path / "outbox.db")
-    uplink = Uplink(office.target, office.token, outbox, collected, FAST, connect_timeout_s=0.2)
+    uplink = Uplink(Link(office.target, office.token), outbox, collected, FAST, connect_timeout_s=0.2)
     reads = [plate_read("B123ABC") for _ in range(5)]
     for read in reads:
         uplink.send(read)
@@ -122,20 +123,20 @@ def test_reads_wait_out_a_dead_link_and_none_is_lost(office: Office, tmp_path: P
 
 def test_reads_left_by_a_stopped_run_are_sent_by_the_next(office: Office, tmp_path: Path) -> None:
     office.stop()
-    first = Uplink(office.target, office.token, Outbox(tmp_path / "outbox.db"), Collected(), FAST, 0.2)
+    first = Uplink(Link(office.target, office.token), Outbox(tmp_path / "outbox.db"), Collected(), FAST, 0.2)
     read = plate_read("B123ABC")
     first.send(read)
     assert first.close(timeout_s=0.5) == 1  # gave up: the read stays in the outbox
     office.start()
     collected = Collected()
-    second = Uplink(office.target, office.token, Outbox(tmp_path / "outbox.db"), collected, FAST)
+    second = Uplink(Link(office.target, office.token), Outbox(tmp_path / "outbox.db"), collected, FAST)
     assert second.close(timeout_s=20) == 0
     assert collected.outcomes() == {read.read_id: pb.PERMITTED}
 
 
 def test_a_refused_token_fails_and_keeps_the_reads(office: Office, tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "outbox.db")
-    uplink = Uplink(office.target, "ppd_forged", outbox, Collected(), FAST)
+    uplink = Uplink(Link(office.target, "ppd_forged"), outbox, Collected(), FAST)
     uplink.send(plate_read("B123ABC"))
     assert uplink.close(timeout_s=10) == 1
     assert uplink.state is LinkState.FAILED
@@ -151,7 +152,7 @@ def test_the_permit_copy_follows_the_office(office: Office) -> None:
     from platepatrol.verdicts import Outcome, Reason
 
     cache = PermitCache()
-    watcher = PermitWatcher(office.target, office.token, cache, FAST)
+    watcher = PermitWatcher(Link(office.target, office.token), cache, FAST)
     deadline = time.monotonic() + 20
     while not cache.ready and time.monotonic() < deadline:
         time.sleep(0.05)

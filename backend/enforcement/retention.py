@@ -1,0 +1,71 @@
+"""Retention: plate reads are personal data. Reads that led to no violation are deleted, with their images,
+once the policy's time is up; reads behind a violation, a review or an alert are kept as evidence."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.enforcement.models import ReadRecord, VerdictRecord
+from platepatrol.verdicts import Outcome
+
+log = logging.getLogger(__name__)
+
+# Outcomes whose reads are purged when old enough: nothing about them needs a person any more.
+PURGEABLE = (Outcome.PERMITTED, Outcome.ERROR)
+
+
+def purge_reads(session: Session, now: datetime, keep_for: timedelta, batch: int = 5000) -> int:
+    """Delete reads older than `keep_for` whose verdict needs no follow-up, and any read an overtime verdict
+    does not still point to. Returns how many were deleted."""
+    cutoff = now - keep_for
+    still_evidence = select(VerdictRecord.first_seen_read_id).where(VerdictRecord.first_seen_read_id.is_not(None))
+    deleted = 0
+    while True:
+        ids = session.scalars(
+            select(ReadRecord.id)
+            .join(VerdictRecord, VerdictRecord.read_id == ReadRecord.id)
+            .where(ReadRecord.captured_at < cutoff, VerdictRecord.outcome.in_(PURGEABLE))
+            .where(ReadRecord.id.not_in(still_evidence))
+            .limit(batch)
+        ).all()
+        if not ids:
+            return deleted
+        session.execute(delete(VerdictRecord).where(VerdictRecord.read_id.in_(ids)))
+        session.execute(delete(ReadRecord).where(ReadRecord.id.in_(ids)))
+        session.commit()
+        deleted += len(ids)
+
+
+class RetentionSchedule:
+    """Runs the purge every `every` in a background thread of the backend process."""
+
+    def __init__(self, sessions: sessionmaker[Session], keep_for: timedelta, every: timedelta) -> None:
+        self._sessions = sessions
+        self._keep_for = keep_for
+        self._every = every
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        from backend.storage.base import utc_now
+
+        while not self._stopping.wait(self._every.total_seconds()):
+            try:
+                with self._sessions() as session:
+                    count = purge_reads(session, utc_now(), self._keep_for)
+                if count:
+                    log.info("retention: purged %d reads older than %s", count, self._keep_for)
+            except Exception:  # a failed purge must not take the service down; it runs again next time
+                log.exception("retention purge failed")
