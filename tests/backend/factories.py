@@ -52,3 +52,14 @@ def incoming_read(
         crop_jpeg=JPEG,
         context_jpeg=None,
     )
+
+
+def square(lat: float, lon: float, half_m: float) -> str:
+    """A GeoJSON square of side 2 * half_m metres centred on (lat, lon)."""
+    import json
+    import math
+
+    dlat = half_m / 111_320
+    dlon = half_m / (111_320 * math.cos(math.radians(lat)))
+    ring = [[lon - dlon, lat - dlat], [lon + dlon, lat - dlat], [lon + dlon, lat + dlat], [lon - dlon, lat + dlat]]
+    return json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})

@@ -1,0 +1,109 @@
+"""The rules against a real database: zones, permit types, hotlist, overtime and look-alikes."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.config import EnforcementPolicy
+from backend.devices.models import Device
+from backend.devices.tokens import add_device, device_for_token
+from backend.enforcement.reads import GpsPoint, IncomingRead
+from backend.enforcement.service import EnforcementService
+from backend.permits.models import HotlistEntry, PermitType, Zone
+from backend.storage.base import utc_now
+from platepatrol.verdicts import Outcome, Reason
+from tests.backend.factories import add_permit, incoming_read, square
+
+HOME = (44.4300, 26.1000)
+SHOPS = (44.4500, 26.1000)
+FAR = (46.0, 24.0)
+
+
+def device(session: Session) -> Device:
+    found = device_for_token(session, add_device(session, "car-1"))
+    session.commit()
+    assert found is not None
+    return found
+
+
+def city(session: Session) -> tuple[Zone, Zone]:
+    residents = Zone(code="RES-1", name="Residents", geojson=square(*HOME, 200))
+    shops = Zone(code="SHOPS", name="Shops", geojson=square(*SHOPS, 200), time_limit_minutes=120)
+    kind = PermitType(code="RES-1", name="Resident, zone 1", zones=[residents], hours=[], timezone="Europe/Bucharest")
+    session.add_all([residents, shops, kind])
+    session.commit()
+    return residents, shops
+
+
+def read_at(read_id: str, plate: str, where: tuple[float, float], minutes_ago: float = 0.0) -> IncomingRead:
+    read = incoming_read(read_id, plate, utc_now() - timedelta(minutes=minutes_ago))
+    return replace(read, gps=GpsPoint(*where))
+
+
+def test_a_zone_permit_holds_in_its_zone_only(sessions: sessionmaker[Session], session: Session) -> None:
+    residents, _ = city(session)
+    permit = add_permit(session, "B1RES")
+    permit.type = session.scalars(select(PermitType).where(PermitType.code == "RES-1")).one()
+    session.commit()
+    service, car = EnforcementService(sessions), device(session)
+    home = service.answer(read_at("r1", "B1RES", HOME), car)
+    assert (home.outcome, home.zone_id, home.permit_revision) == (Outcome.PERMITTED, residents.id, 2)
+    shops = service.answer(read_at("r2", "B1RES", SHOPS, minutes_ago=0), car)
+    assert (shops.outcome, shops.reason) == (Outcome.PERMITTED, Reason.WITHIN_TIME_LIMIT)
+    stranger = service.answer(read_at("r3", "ZZ999", HOME), car)
+    assert (stranger.outcome, stranger.reason) == (Outcome.VIOLATION, Reason.NO_PERMIT)
+    nowhere = service.answer(read_at("r4", "ZZ999", FAR), car)
+    assert (nowhere.outcome, nowhere.reason) == (Outcome.PERMITTED, Reason.OUTSIDE_ZONES)
+
+
+def test_overtime_cites_the_first_read(sessions: sessionmaker[Session], session: Session) -> None:
+    city(session)
+    service, car = EnforcementService(sessions), device(session)
+    first = service.answer(read_at("r1", "CAR1", SHOPS, minutes_ago=150), car)
+    assert first.reason is Reason.WITHIN_TIME_LIMIT
+    nearby = (SHOPS[0] + 0.0001, SHOPS[1])  # 11 m away: the same parking place
+    later = service.answer(read_at("r2", "CAR1", nearby), car)
+    assert (later.outcome, later.reason, later.first_seen_read_id) == (Outcome.VIOLATION, Reason.OVERTIME, "r1")
+    elsewhere = (SHOPS[0] + 0.001, SHOPS[1])  # 111 m away: it moved, a new stay
+    moved = service.answer(read_at("r3", "CAR1", elsewhere), car)
+    assert moved.reason is Reason.WITHIN_TIME_LIMIT
+
+
+def test_hotlisted_plates_raise_an_alert(sessions: sessionmaker[Session], session: Session) -> None:
+    session.add(HotlistEntry(plate="HOT1", reason="reported stolen", added_at=utc_now() - timedelta(days=1)))
+    session.add(
+        HotlistEntry(plate="OLD1", reason="cleared", added_at=utc_now() - timedelta(days=9), expires_at=utc_now())
+    )
+    session.commit()
+    service, car = EnforcementService(sessions), device(session)
+    alert = service.answer(incoming_read("r1", "HOT1"), car)
+    assert (alert.outcome, alert.reason) == (Outcome.ALERT, Reason.HOTLIST) and "reported stolen" in alert.sentence
+    assert service.answer(incoming_read("r2", "OLD1"), car).outcome is Outcome.VIOLATION
+
+
+def test_a_misread_permitted_plate_is_reviewed(sessions: sessionmaker[Session], session: Session) -> None:
+    add_permit(session, "B123ABC")
+    service, car = EnforcementService(sessions), device(session)
+    verdict = service.answer(incoming_read("r1", "8123A8C"), car)
+    assert (verdict.outcome, verdict.reason, verdict.candidate_plate) == (
+        Outcome.NEEDS_REVIEW,
+        Reason.AMBIGUOUS_MATCH,
+        "B123ABC",
+    )
+
+
+def test_low_confidence_reads_are_reviewed(sessions: sessionmaker[Session], session: Session) -> None:
+    service = EnforcementService(sessions, EnforcementPolicy(review_below_confidence=0.5))
+    verdict = service.answer(incoming_read("r1", "ZZ999", confidence=0.3), device(session))
+    assert (verdict.outcome, verdict.reason) == (Outcome.NEEDS_REVIEW, Reason.LOW_CONFIDENCE)
+
+
+def test_grace_after_expiry(sessions: sessionmaker[Session], session: Session) -> None:
+    now = utc_now()
+    add_permit(session, "B1", valid_from=now - timedelta(days=30), valid_until=now - timedelta(minutes=5))
+    strict, lenient = EnforcementService(sessions), EnforcementService(sessions, EnforcementPolicy(grace_minutes=10))
+    car = device(session)
+    assert strict.answer(incoming_read("r1", "B1"), car).reason is Reason.EXPIRED
+    assert lenient.answer(incoming_read("r2", "B1"), car).outcome is Outcome.PERMITTED
