@@ -17,6 +17,7 @@ from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.reads import IncomingRead, VerdictOut
 from backend.permits.zones import ZoneMap
 from backend.storage.base import utc_now
+from backend.storage.engine import WRITES
 from platepatrol.verdicts import Decision, Policy, Seen, decide
 
 
@@ -79,6 +80,7 @@ class EnforcementService:
     def answer(self, read: IncomingRead, device: Device) -> VerdictOut:
         """The verdict for `read`: the stored one if this read id was answered before, else a new one."""
         with self._sessions() as session:
+            session.connection(execution_options=WRITES)  # this transaction writes: lock early on SQLite
             stored = self._stored(session, read.read_id)
             if stored is not None:
                 return stored

@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from platepatrol.errors import UserError
 
+# Execution option for a session that is going to write: `session.connection(execution_options=WRITES)`.
+WRITE_LOCK = "platepatrol_write_lock"
+WRITES = {WRITE_LOCK: True}
+
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout."""
@@ -47,7 +51,10 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A transaction that will write takes SQLite's write lock up front: a read-then-write transaction
+        # would otherwise fail with "database is locked" when another writer commits in between.
+        immediate = connection.get_execution_options().get(WRITE_LOCK, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
