@@ -33,3 +33,23 @@ def edge(
             raise UserError(f"--size {dimensions!r} must be WIDTHxHEIGHT, e.g. 1280x720") from None
         for count in streams:
             print_result(bench_edge(source, count, width, height, frames, base))
+
+
+@app.command()
+def backend(
+    database_url: Annotated[
+        list[str], typer.Option(help="databases to measure (SQLAlchemy URLs); default: a SQLite file in var/bench")
+    ] = [],  # noqa: B006
+    permits: Annotated[int, typer.Option(min=1)] = 100_000,
+    reads: Annotated[int, typer.Option(min=0, help="stored reads in the database before the run")] = 1_000_000,
+    cars: Annotated[int, typer.Option(min=1, help="simulated cars, one stream each")] = 4,
+    seconds: Annotated[float, typer.Option(min=1, help="how long the cars stream")] = 20.0,
+    window: Annotated[int, typer.Option(min=1, help="reads each car keeps in flight")] = 32,
+) -> None:
+    """Verdicts per second and latency over gRPC with a full database; fills it first (once, then reused)."""
+    import json
+
+    from backend.bench import bench_backend, result_json
+
+    for url in database_url or [f"sqlite:///{REPO / 'var' / 'bench' / 'backend.db'}"]:
+        print(json.dumps(result_json(bench_backend(url, permits, reads, cars, seconds, window))), flush=True)

@@ -1,0 +1,253 @@
+"""`platepatrol bench backend`: verdicts per second over gRPC from simulated cars, with a full database.
+
+Fills a database with permits and stored reads (once; reused when asked again), starts the real server in this
+process, and has each car stream reads as fast as verdicts come back, several in flight at once.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import grpc
+from rich.progress import Progress
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from backend.config import BackendConfig
+from backend.devices.models import Device
+from backend.devices.tokens import add_device
+from backend.enforcement.models import ReadRecord, VerdictRecord
+from backend.enforcement.wire import datetime_to_timestamp
+from backend.permits.models import Permit, PermitRevision, PermitStatus, Vehicle, permit_vehicles
+from backend.server import build_server
+from backend.storage.base import new_id, utc_now
+from backend.storage.engine import make_engine, make_session_factory
+from backend.storage.migrate import upgrade_to_head
+from platepatrol.v1 import enforcement_pb2 as pb
+from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
+from platepatrol.verdicts import Outcome, Reason
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(2000)  # the size of a small plate crop
+BATCH = 10_000
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BackendBenchResult:
+    database: str
+    permits: int
+    stored_reads: int
+    cars: int
+    verdicts: int
+    seconds: float
+    verdicts_per_s: float
+    latency_p50_ms: float
+    latency_p99_ms: float
+
+
+def plate_of(number: int) -> str:
+    return f"P{number:07d}"
+
+
+def _permit_batch(numbers: range, now: datetime) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
+    """Rows for one batch of permitted vehicles: vehicles, permits, their links and first revisions."""
+    vehicles: list[Row] = []
+    permits: list[Row] = []
+    links: list[Row] = []
+    revisions: list[Row] = []
+    for n in numbers:
+        vehicle = {
+            "id": new_id(),
+            "plate": plate_of(n),
+            "jurisdiction": "",
+            "make": "",
+            "colour": "",
+            "created_at": now,
+        }
+        terms = {"valid_from": now - timedelta(days=30), "valid_until": now + timedelta(days=300)}
+        permit = {"id": new_id(), "code": f"B-{n:07d}", "holder_name": "", "status": PermitStatus.ACTIVE, **terms}
+        vehicles.append(vehicle)
+        permits.append({**permit, "revision": 1, "updated_at": now})
+        links.append({"permit_id": permit["id"], "vehicle_id": vehicle["id"]})
+        revisions.append(
+            {
+                "permit_id": permit["id"],
+                "revision": 1,
+                "recorded_at": now,
+                "code": permit["code"],
+                "plates": [vehicle["plate"]],
+                "zone_ids": [],
+                "hours": [],
+                "timezone": "UTC",
+                "status": PermitStatus.ACTIVE,
+                **terms,
+            }
+        )
+    return vehicles, permits, links, revisions
+
+
+def _read_batch(
+    ids: list[str], device_id: str, permits: int, now: datetime, rng: random.Random
+) -> tuple[list[Row], list[Row]]:
+    """Rows for one batch of past reads (as permitted verdicts) spread over the last two days."""
+    reads: list[Row] = []
+    verdicts: list[Row] = []
+    for read_id in ids:
+        captured = now - timedelta(minutes=rng.randint(1, 60 * 48))
+        reads.append(
+            {
+                "id": read_id,
+                "device_id": device_id,
+                "camera_id": "front",
+                "captured_at": captured,
+                "received_at": captured,
+                "plate": plate_of(rng.randrange(permits * 2)),
+                "confidence": 0.9,
+                "char_confidences": [],
+                "alternatives": [],
+                "frames_voted": 3,
+                "crop_jpeg": JPEG[:200],
+            }
+        )
+        verdicts.append(
+            {
+                "read_id": read_id,
+                "outcome": Outcome.PERMITTED,
+                "reason": Reason.VALID_PERMIT,
+                "sentence": "",
+                "decided_at": captured,
+                "permit_data_age_s": 0.0,
+            }
+        )
+    return reads, verdicts
+
+
+def _history_device(session: Session) -> str:
+    device = session.scalar(select(Device).where(Device.name == "bench-history"))
+    if device is None:
+        add_device(session, "bench-history")
+        session.commit()
+        device = session.scalar(select(Device).where(Device.name == "bench-history"))
+    assert device is not None
+    return device.id
+
+
+def fill(session: Session, permits: int, reads: int) -> None:
+    """Bring the database up to `permits` permits and `reads` stored reads, in bulk. Bulk inserts bypass the
+    ORM's revision hook, so the first revisions are written here too."""
+    now = utc_now()
+    have_permits = session.scalar(select(func.count()).select_from(Permit)) or 0
+    have_reads = session.scalar(select(func.count()).select_from(ReadRecord)) or 0
+    with Progress() as progress:
+        task = progress.add_task("permits", total=permits, completed=have_permits)
+        for start in range(have_permits, permits, BATCH):
+            vehicles, rows, links, revisions = _permit_batch(range(start, min(start + BATCH, permits)), now)
+            for table, batch in (
+                (Vehicle, vehicles),
+                (Permit, rows),
+                (permit_vehicles, links),
+                (PermitRevision, revisions),
+            ):
+                session.execute(insert(table), batch)
+            session.commit()
+            progress.update(task, advance=len(rows))
+        device_id = _history_device(session)
+        task = progress.add_task("stored reads", total=reads, completed=have_reads)
+        rng = random.Random(have_reads)
+        for start in range(have_reads, reads, BATCH):
+            ids = [f"hist-{n}" for n in range(start, min(start + BATCH, reads))]
+            read_rows, verdict_rows = _read_batch(ids, device_id, permits, now, rng)
+            session.execute(insert(ReadRecord), read_rows)
+            session.execute(insert(VerdictRecord), verdict_rows)
+            session.commit()
+            progress.update(task, advance=len(ids))
+
+
+def _car(
+    target: str, token: str, permits: int, duration_s: float, window: int, latencies: list[float], seed: int
+) -> int:
+    """One simulated car: keeps `window` reads in flight on one stream for `duration_s`; returns verdicts."""
+    rng = random.Random(seed)
+    sent_at: dict[str, float] = {}
+    lock = threading.Lock()
+    slots = threading.Semaphore(window)
+    deadline = time.monotonic() + duration_s
+
+    def reads() -> Iterator[pb.PlateRead]:
+        while time.monotonic() < deadline:
+            slots.acquire()
+            read_id = str(uuid.uuid4())
+            message = pb.PlateRead(
+                read_id=read_id, camera_id="front", plate_text=plate_of(rng.randrange(permits * 2)), confidence=0.95,
+                captured_at=datetime_to_timestamp(utc_now()), frames_voted=3, evidence=pb.Evidence(crop_jpeg=JPEG),
+            )  # fmt: skip
+            with lock:
+                sent_at[read_id] = time.monotonic()
+            yield message
+
+    count = 0
+    with grpc.insecure_channel(target) as channel:
+        stub = pb_grpc.EnforcementStub(channel)
+        for verdict in stub.StreamReads(reads(), metadata=(("authorization", f"Bearer {token}"),)):
+            with lock:
+                started = sent_at.pop(verdict.read_id)
+            latencies.append((time.monotonic() - started) * 1000.0)
+            slots.release()
+            count += 1
+    return count
+
+
+def bench_backend(
+    database_url: str, permits: int, reads: int, cars: int, seconds: float, window: int
+) -> BackendBenchResult:
+    engine = make_engine(database_url)
+    upgrade_to_head(engine)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        fill(session, permits, reads)
+        token = add_device(session, f"bench-{uuid.uuid4().hex[:8]}")
+        session.commit()
+        stored = session.scalar(select(func.count()).select_from(ReadRecord)) or 0
+    engine.dispose()
+    server, port = build_server(BackendConfig(database_url=database_url, port=0, workers=max(8, cars * 2)))
+    server.start()
+    latencies: list[float] = []
+    counts = [0] * cars
+    try:
+
+        def drive(index: int) -> None:
+            counts[index] = _car(f"127.0.0.1:{port}", token, permits, seconds, window, latencies, seed=index)
+
+        threads = [threading.Thread(target=drive, args=(i,)) for i in range(cars)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop(grace=None)
+    ordered = sorted(latencies)
+    return BackendBenchResult(
+        database=engine.dialect.name,
+        permits=permits,
+        stored_reads=stored,
+        cars=cars,
+        verdicts=sum(counts),
+        seconds=round(elapsed, 2),
+        verdicts_per_s=round(sum(counts) / elapsed, 1),
+        latency_p50_ms=round(statistics.median(ordered), 2) if ordered else 0.0,
+        latency_p99_ms=round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2) if ordered else 0.0,
+    )
+
+
+def result_json(result: BackendBenchResult) -> dict[str, object]:
+    return asdict(result)
