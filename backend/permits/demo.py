@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,12 +11,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.permits.models import Permit, PermitStatus, Vehicle, Zone
+from backend.permits.models import Permit, PermitStatus, PermitType, Vehicle, Zone
 from platepatrol.errors import UserError
 from platepatrol.plates import normalise_plate
 
 DEMO_PLATES = Path(__file__).resolve().parents[2] / "demo" / "plates.csv"
 DEMO_ZONE_CODE = "DEMO-CENTRE"
+DEMO_TYPE_CODE = "DEMO-RES"
 PERMIT_KINDS = ("valid", "expired", "none")
 
 
@@ -42,14 +44,39 @@ def load_demo_seed(path: Path = DEMO_PLATES) -> DemoSeed:
     return DemoSeed(tuple(kinds["valid"]), tuple(kinds["expired"]), tuple(kinds["none"]))
 
 
+def _demo_zone_shape() -> str:
+    """A square of about 1 km around the demo route (demo/route.gpx), as GeoJSON (lon, lat)."""
+    centre_lat, centre_lon, half = 44.4405, 26.0985, 0.0065
+    ring = [
+        [centre_lon - half, centre_lat - half],
+        [centre_lon + half, centre_lat - half],
+        [centre_lon + half, centre_lat + half],
+        [centre_lon - half, centre_lat + half],
+    ]
+    return json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})
+
+
+def _demo_permit_type(session: Session) -> PermitType:
+    zone = session.scalar(select(Zone).where(Zone.code == DEMO_ZONE_CODE))
+    if zone is None:
+        zone = Zone(code=DEMO_ZONE_CODE, name="Demo city centre")
+        session.add(zone)
+    zone.geojson = _demo_zone_shape()
+    kind = session.scalar(select(PermitType).where(PermitType.code == DEMO_TYPE_CODE))
+    if kind is None:
+        kind = PermitType(code=DEMO_TYPE_CODE, name="Resident, demo centre", timezone="Europe/Bucharest")
+        session.add(kind)
+    kind.zones = [zone]
+    return kind
+
+
 def seed_demo(session: Session, now: datetime, seed: DemoSeed) -> None:
-    """Load the demo zone, vehicles and permits; running it again refreshes them around `now`."""
-    if session.scalar(select(Zone).where(Zone.code == DEMO_ZONE_CODE)) is None:
-        session.add(Zone(code=DEMO_ZONE_CODE, name="Demo city centre"))
+    """Load the demo zone, permit type, vehicles and permits; running it again refreshes them around `now`."""
+    kind = _demo_permit_type(session)
     windows = {plate: (now - timedelta(days=30), now + timedelta(days=335)) for plate in seed.permitted}
     windows |= {plate: (now - timedelta(days=400), now - timedelta(days=35)) for plate in seed.expired}
     for plate, (valid_from, valid_until) in windows.items():
-        _upsert_permit(session, plate, f"DEMO-{plate}", valid_from, valid_until)
+        _upsert_permit(session, plate, f"DEMO-{plate}", valid_from, valid_until).type = kind
     for plate in seed.unpermitted:
         _vehicle(session, plate)
     session.commit()
@@ -63,10 +90,11 @@ def _vehicle(session: Session, plate: str) -> Vehicle:
     return vehicle
 
 
-def _upsert_permit(session: Session, plate: str, code: str, valid_from: datetime, valid_until: datetime) -> None:
+def _upsert_permit(session: Session, plate: str, code: str, valid_from: datetime, valid_until: datetime) -> Permit:
     permit = session.scalar(select(Permit).where(Permit.code == code))
     if permit is None:
         permit = Permit(code=code, holder_name="Demo holder", status=PermitStatus.ACTIVE)
         session.add(permit)
     permit.valid_from, permit.valid_until = valid_from, valid_until
     permit.vehicles = [_vehicle(session, plate)]
+    return permit

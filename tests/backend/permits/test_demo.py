@@ -23,6 +23,11 @@ def test_seeded_permits_decide_verdicts(sessions: sessionmaker[Session], session
     service = EnforcementService(sessions)
     now = utc_now()
     assert all(service.check(plate, now).outcome is Outcome.PERMITTED for plate in seed.permitted)
+    on_route, off_route = (44.4400, 26.0980), (44.5, 26.2)
+    in_zone = service.check(seed.permitted[0], now, on_route)
+    assert in_zone.outcome is Outcome.PERMITTED and in_zone.zone_id
+    assert service.check(seed.unpermitted[0], now, on_route).reason is Reason.NO_PERMIT
+    assert service.check(seed.unpermitted[0], now, off_route).reason is Reason.OUTSIDE_ZONES
     assert all(service.check(plate, now).reason is Reason.EXPIRED for plate in seed.expired)
     assert all(service.check(plate, now).reason is Reason.NO_PERMIT for plate in seed.unpermitted)
 
