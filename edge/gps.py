@@ -8,7 +8,6 @@ from __future__ import annotations
 import bisect
 import json
 import logging
-import math
 import socket
 import threading
 from collections import deque
@@ -23,10 +22,10 @@ import pynmea2
 
 from edge.types import Fix
 from platepatrol.errors import UserError
+from platepatrol.geo import LatLon, bearing_deg, distance_m
 
 log = logging.getLogger(__name__)
 
-EARTH_RADIUS_M = 6_371_008.8
 KNOTS_TO_MPS = 0.514444
 
 
@@ -38,20 +37,8 @@ class GpsSource(Protocol):
     def close(self) -> None: ...
 
 
-def distance_m(a: Fix, b: Fix) -> float:
-    """Great-circle distance (haversine)."""
-    lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
-    dlat, dlon = lat2 - lat1, math.radians(b.longitude - a.longitude)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
-
-
-def bearing_deg(a: Fix, b: Fix) -> float:
-    lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
-    dlon = math.radians(b.longitude - a.longitude)
-    y = math.sin(dlon) * math.cos(lat2)
-    x = math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(dlon)
-    return math.degrees(math.atan2(y, x)) % 360
+def _at(fix: Fix) -> LatLon:
+    return fix.latitude, fix.longitude
 
 
 class NoGps:
@@ -85,8 +72,8 @@ class RouteReplay:
             longitude=a.longitude + share * (b.longitude - a.longitude),
             fixed_at=at,
             accuracy_m=a.accuracy_m,
-            heading_deg=bearing_deg(a, b) if distance_m(a, b) > 0.5 else a.heading_deg,
-            speed_mps=distance_m(a, b) / span if span > 0 else a.speed_mps,
+            heading_deg=bearing_deg(_at(a), _at(b)) if distance_m(_at(a), _at(b)) > 0.5 else a.heading_deg,
+            speed_mps=distance_m(_at(a), _at(b)) / span if span > 0 else a.speed_mps,
         )
 
     def close(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -12,10 +11,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.enforcement.models import ReadRecord
 from backend.permits.models import HotlistEntry, Permit, PermitStatus, PermitType, Vehicle
+from platepatrol.geo import distance_m
 from platepatrol.hours import parse_hours
 from platepatrol.verdicts import PermitView, Sighting
-
-EARTH_RADIUS_M = 6_371_008.8
 
 
 def permit_view(permit: Permit) -> PermitView:
@@ -58,13 +56,6 @@ def hotlist_reason(session: Session, plate: str, at: datetime) -> str | None:
         .order_by(HotlistEntry.added_at)
     ).all()
     return "; ".join(reasons) or None
-
-
-def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lat2 = math.radians(a[0]), math.radians(b[0])
-    dlat, dlon = lat2 - lat1, math.radians(b[1] - a[1])
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
 def first_sighting(

@@ -3,22 +3,13 @@ from pathlib import Path
 
 import pytest
 
-from edge.gps import NoGps, RouteReplay, bearing_deg, distance_m, gpsd_fix, gpx_points, nmea_fix, open_gps
+from edge.gps import NoGps, RouteReplay, gpsd_fix, gpx_points, nmea_fix, open_gps
 from edge.types import Fix
 from platepatrol.errors import UserError
 from tests.conftest import REPO
 
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ROUTE_T0 = datetime(2020, 1, 1, tzinfo=UTC)
-
-
-def test_distance_and_bearing() -> None:
-    a = Fix(44.0, 26.0, START)
-    north = Fix(44.001, 26.0, START)
-    east = Fix(44.0, 26.001, START)
-    assert distance_m(a, north) == pytest.approx(111.2, rel=0.01)
-    assert bearing_deg(a, north) == pytest.approx(0.0, abs=0.1)
-    assert bearing_deg(a, east) == pytest.approx(90.0, abs=0.1)
 
 
 def test_replay_interpolates_in_step_with_the_patrol() -> None:
