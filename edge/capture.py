@@ -11,7 +11,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,13 +77,15 @@ def _capture_frames(capture: cv2.VideoCapture, source: str, camera_id: str) -> S
         capture.release()
         raise UserError(f"source {source}: no readable frames")
     fps = capture.get(cv2.CAP_PROP_FPS)
+    recording = not is_live(source) and fps and fps > 0
 
     def frames() -> Iterator[Frame]:
         nonlocal ok, image
         index = 0
         try:
             while ok and image is not None:
-                yield Frame(camera_id, index, _now(), np.asarray(image, dtype=np.uint8))
+                media_s = index / fps if recording else None
+                yield Frame(camera_id, index, _now(), np.asarray(image, dtype=np.uint8), media_s)
                 index += 1
                 ok, image = capture.read()
         finally:
@@ -180,7 +182,7 @@ class CameraFeed:
                     continue
                 prepared = frame
                 if self._prepare is not None:
-                    prepared = Frame(frame.camera_id, frame.index, frame.captured_at, self._prepare(frame.image))
+                    prepared = replace(frame, image=self._prepare(frame.image))
                 self._put(prepared)
         except Exception:
             log.exception("camera reader failed")

@@ -30,8 +30,9 @@ KNOTS_TO_MPS = 0.514444
 
 
 class GpsSource(Protocol):
-    def fix_at(self, at: datetime) -> Fix | None:
-        """The car's position at `at`, or None when there is no fix close enough in time."""
+    def fix_at(self, at: datetime, media_s: float | None = None) -> Fix | None:
+        """The car's position at `at`, or None when there is no fix close enough in time. A replayed route
+        follows `media_s`, the frame's time in its recording, when there is one."""
         ...
 
     def close(self) -> None: ...
@@ -42,7 +43,7 @@ def _at(fix: Fix) -> LatLon:
 
 
 class NoGps:
-    def fix_at(self, at: datetime) -> Fix | None:
+    def fix_at(self, at: datetime, media_s: float | None = None) -> Fix | None:
         return None
 
     def close(self) -> None:
@@ -59,8 +60,9 @@ class RouteReplay:
         self._times = [p.fixed_at for p in self._points]
         self._shift = start - self._times[0]
 
-    def fix_at(self, at: datetime) -> Fix | None:
-        route_time = at - self._shift
+    def fix_at(self, at: datetime, media_s: float | None = None) -> Fix | None:
+        # In step with the recording when the frame has a media time; else with the wall clock.
+        route_time = self._times[0] + timedelta(seconds=media_s) if media_s is not None else at - self._shift
         if not self._times[0] <= route_time <= self._times[-1]:
             return None  # before or after the recording: no fix, rather than a made-up one
         i = max(1, bisect.bisect_left(self._times, route_time))
@@ -146,7 +148,7 @@ class LiveFixes:
         with self._lock:
             self._fixes.append(fix)
 
-    def fix_at(self, at: datetime) -> Fix | None:
+    def fix_at(self, at: datetime, media_s: float | None = None) -> Fix | None:
         with self._lock:
             fixes = list(self._fixes)
         near = [f for f in fixes if abs(f.fixed_at - at) <= self._max_age]

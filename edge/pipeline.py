@@ -54,7 +54,7 @@ def voted_read(
     result: Vote, camera_id: str, last_seen_at: datetime, gps: GpsSource, locate: Locator | None = None
 ) -> VotedRead:
     evidence = result.evidence
-    fix = gps.fix_at(evidence.captured_at)
+    fix = gps.fix_at(evidence.captured_at, evidence.media_s)
     box = evidence.detection.box
     return VotedRead(
         read_id=str(uuid.uuid4()),

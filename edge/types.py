@@ -17,6 +17,7 @@ class Frame:
     index: int  # position in the camera's stream, from 0
     captured_at: datetime  # aware, UTC
     image: Image
+    media_s: float | None = None  # seconds into a recording (None for live cameras): replays keep in step with it
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Observation:
     reading: Reading | None  # None: a plate was seen but nothing could be read from it
     crop: Image
     sharpness: float  # variance of the Laplacian: higher is sharper
+    media_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ def test_video_frames_are_numbered_and_stamped(tmp_path: Path) -> None:
     assert [f.index for f in frames] == [0, 1, 2, 3]
     assert all(f.camera_id == "front" and f.image.shape == (48, 64, 3) for f in frames)
     assert all(a.captured_at <= b.captured_at for a, b in itertools.pairwise(frames))
+    assert [f.media_s for f in frames] == pytest.approx([0.0, 0.2, 0.4, 0.6])  # the recording's own clock
 
 
 def test_a_missing_source(tmp_path: Path) -> None:

@@ -98,3 +98,12 @@ def test_open_gps_from_config(tmp_path: Path) -> None:
     assert replay.fix_at(START + timedelta(seconds=5)) is not None
     with pytest.raises(UserError, match=r"needs gps\.path"):
         open_gps("gpx", None, "", 0, 2.0, START)
+
+
+def test_replay_follows_the_recording_clock_when_frames_have_one() -> None:
+    route = RouteReplay([Fix(44.0, 26.0, ROUTE_T0), Fix(44.001, 26.0, ROUTE_T0 + timedelta(seconds=10))], START)
+    much_later = START + timedelta(hours=1)  # a slow machine: the wall clock has run far past the route
+    fix = route.fix_at(much_later, media_s=5.0)
+    assert fix is not None and fix.latitude == pytest.approx(44.0005) and fix.fixed_at == much_later
+    assert route.fix_at(much_later) is None
+    assert route.fix_at(START, media_s=11.0) is None
