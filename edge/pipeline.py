@@ -101,7 +101,10 @@ class CameraPipeline:
             crop = crop_plate(frame.image, detection.box)
             # Reading is the costly step: a pass already sent, or read often enough, needs no more of it.
             reading = read_plate(crop, detection, self._reader) if self._worth_reading(owner) else None
-            observations.append(Observation(frame.index, frame.captured_at, detection, reading, crop, sharpness(crop)))
+            observation = Observation(
+                frame.index, frame.captured_at, detection, reading, crop, sharpness(crop), frame.media_s
+            )
+            observations.append(observation)
         ended = self._tracker.update(frame.index, observations)
         return self._reads(ended, final=True) + self._reads(self._tracker.open_tracks, final=False)
 

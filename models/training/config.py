@@ -117,6 +117,5 @@ def ultralytics_train_args(config: DetectorTrainConfig, data_yaml: Path) -> dict
         "name": config.name,
         "exist_ok": True,  # the run dir is ours; a fresh run clears it first
         "save": True,  # last.pt every epoch is what makes resume possible
-        "single_cls": True,
         **config.augmentation.model_dump(),
     }

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from models.training.config import CACHE_DIR, DetectorTrainConfig, load_config, ultralytics_train_args
-from models.training.dataset import build_yolo_dataset
+from models.training.dataset import CLASS_NAMES, build_yolo_dataset
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def train_detector(config: Path, resume: bool = False) -> Path:
 
 
 def _train_fresh(cfg: DetectorTrainConfig, data_yaml: Path) -> None:
-    from ultralytics import YOLO
+    from ultralytics.models import YOLO
 
     # ultralytics appends to an existing results.csv, so a fresh run starts from an empty folder.
     shutil.rmtree(cfg.run_dir, ignore_errors=True)
@@ -79,7 +79,7 @@ def _train_fresh(cfg: DetectorTrainConfig, data_yaml: Path) -> None:
 
 
 def _resume(cfg: DetectorTrainConfig, data_yaml: Path) -> None:
-    from ultralytics import YOLO
+    from ultralytics.models import YOLO
 
     last = cfg.last_checkpoint
     if not last.exists():
@@ -91,20 +91,29 @@ def _resume(cfg: DetectorTrainConfig, data_yaml: Path) -> None:
     YOLO(str(last)).train(resume=True, data=str(data_yaml), workers=cfg.workers)
 
 
-def _is_finished(checkpoint: Path) -> bool:
-    """ultralytics strips the optimizer state from last.pt when a run ends."""
+def _load_checkpoint(checkpoint: Path) -> dict[str, Any]:
     import torch
 
     ckpt: dict[str, Any] = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    return ckpt.get("optimizer") is None
+    return ckpt
+
+
+def _is_finished(checkpoint: Path) -> bool:
+    """ultralytics strips the optimizer state from last.pt when a run ends."""
+    return _load_checkpoint(checkpoint).get("optimizer") is None
 
 
 def _publish(checkpoint: Path, output: Path) -> Path:
-    """Copy the final checkpoint (optimizer already stripped by ultralytics) to where the repo keeps it."""
-    if not _is_finished(checkpoint):
+    """Write the final checkpoint (optimizer already stripped by ultralytics) where the repo keeps it."""
+    import torch
+
+    ckpt = _load_checkpoint(checkpoint)
+    if ckpt.get("optimizer") is not None:
         raise RuntimeError(f"{checkpoint} still carries optimizer state: the run did not finish")
+    # Runs made with single_cls=True call the class 'item'; the names travel into the ONNX metadata.
+    ckpt["model"].names = dict(enumerate(CLASS_NAMES))
     output.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(checkpoint, output)
+    torch.save(ckpt, output)
     return output
 
 
@@ -114,7 +123,7 @@ def evaluate_detector(
     """Run ultralytics val on the `val` split of `data_yaml` (IoU 0.5 for mAP50)."""
     configure_offline()
     set_threads(threads)
-    from ultralytics import YOLO
+    from ultralytics.models import YOLO
 
     with tempfile.TemporaryDirectory() as tmp:  # val writes a run folder we do not keep
         result = YOLO(str(weights)).val(
@@ -133,7 +142,7 @@ def export_detector(
     if any(side % 32 for side in imgsz):
         raise ValueError(f"imgsz {imgsz} must be multiples of the model's stride 32")
     configure_offline()
-    from ultralytics import YOLO
+    from ultralytics.models import YOLO
 
     with tempfile.TemporaryDirectory() as tmp:
         # ultralytics writes the .onnx beside the weights; stage them so the source folder is left untouched.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
+import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from edge.config import TrackerConfig
@@ -134,3 +136,13 @@ def test_a_mounted_camera_places_the_vehicle_beside_the_car() -> None:
     latitude, longitude = position
     assert longitude > 26.0 and abs(latitude - 44.0) < 2e-5  # to the right of a car driving north: east
     assert locate(Box(600, 420, 680, 440), Fix(44.0, 26.0, T0)) is None  # no heading, no placement
+
+
+def test_a_recording_takes_its_fix_by_its_own_clock() -> None:
+    route = RouteReplay([Fix(44.0, 26.0, T0), Fix(44.001, 26.0, T0 + timedelta(seconds=10))], start=T0)
+    detector = ScriptedDetector({i: [PLATE] for i in range(3)})
+    reader = ScriptedReader({116: [("B1", 0.9)] * 3})
+    pipeline = CameraPipeline("front", detector, reader, CONFIG, route)
+    late = [replace(frame(i), captured_at=T0 + timedelta(hours=1), media_s=5.0) for i in range(3)]
+    (read,) = [r for f in late for r in pipeline.process(f)]
+    assert read.gps is not None and read.gps.latitude == pytest.approx(44.0005)
