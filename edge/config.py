@@ -39,6 +39,11 @@ class TrackerConfig(StrictModel):
     emit_after_frames: int = Field(default=3, ge=1, description="a pass read this often may be sent before it ends")
     emit_confidence: float = Field(default=0.6, ge=0.0, le=1.0, description="...if its vote is this confident")
     max_reads_per_pass: int = Field(default=12, ge=1, description="frames of a pass read at most; the rest only track")
+    recheck_every_frames: int = Field(default=3, ge=1, description="a pass read enough is re-read this often...")
+    split_confidence: float = Field(default=0.3, ge=0.0, le=1.0, description="...and a reading this confident...")
+    split_similarity: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="...and less similar than this to its text is a new vehicle"
+    )
 
 
 class GpsConfig(StrictModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from difflib import SequenceMatcher
 
 import cv2
 
@@ -19,7 +20,7 @@ from edge.gps import GpsSource, NoGps
 from edge.observe import crop_plate, read_plate, sharpness
 from edge.read import PlateReader
 from edge.track import PlateTracker, Track
-from edge.types import Box, Fix, Frame, Image, Observation, VotedRead
+from edge.types import Box, Fix, Frame, Image, Observation, Reading, VotedRead
 from edge.vote import Vote, vote
 
 EVIDENCE_JPEG_QUALITY = 90
@@ -97,22 +98,37 @@ class CameraPipeline:
         detections = self._detector.detect(frame.image)
         owners = self._tracker.assign([detection.box for detection in detections])
         observations = []
-        for detection, owner in zip(detections, owners, strict=True):
+        for index, (detection, owner) in enumerate(zip(detections, owners, strict=True)):
             crop = crop_plate(frame.image, detection.box)
-            # Reading is the costly step: a pass already sent, or read often enough, needs no more of it.
-            reading = read_plate(crop, detection, self._reader) if self._worth_reading(owner) else None
+            # Reading is the costly step: a pass already sent, or read often enough, is only checked now and
+            # then, in case another vehicle has taken its place in the image.
+            reading = read_plate(crop, detection, self._reader) if self._worth_reading(owner, frame.index) else None
+            if owner is not None and reading is not None and self._another_vehicle(owner, reading):
+                owners[index] = None
             observation = Observation(
                 frame.index, frame.captured_at, detection, reading, crop, sharpness(crop), frame.media_s
             )
             observations.append(observation)
-        ended = self._tracker.update(frame.index, observations)
+        ended = self._tracker.update(frame.index, observations, owners)
         return self._reads(ended, final=True) + self._reads(self._tracker.open_tracks, final=False)
 
-    def _worth_reading(self, track: Track | None) -> bool:
+    def _worth_reading(self, track: Track | None, frame_index: int) -> bool:
         if track is None:
             return True
-        readings = sum(1 for observation in track.observations if observation.reading is not None)
-        return not track.emitted and readings < self._config.max_reads_per_pass
+        if track.emitted or self._reading_count(track) >= self._config.max_reads_per_pass:
+            return frame_index - track.last_read_frame >= self._config.recheck_every_frames
+        return True
+
+    @staticmethod
+    def _reading_count(track: Track) -> int:
+        return sum(1 for observation in track.observations if observation.reading is not None)
+
+    def _another_vehicle(self, track: Track, reading: Reading) -> bool:
+        """A confident reading unlike the pass's text: a new vehicle where the last one was in the image."""
+        known = track.emitted_text or (current.text if (current := vote(track.observations)) else "")
+        if not known or reading.confidence < self._config.split_confidence:
+            return False
+        return SequenceMatcher(None, known, reading.text).ratio() < self._config.split_similarity
 
     def finish(self) -> list[VotedRead]:
         return self._reads(self._tracker.flush(), final=True)
@@ -125,7 +141,7 @@ class CameraPipeline:
             result = vote(track.observations)
             if result is None or not (final or self._confident(result)):
                 continue
-            track.emitted = True
+            track.emitted, track.emitted_text = True, result.text
             reads.append(voted_read(result, self.camera_id, track.last.captured_at, self._gps, self._locate))
         return reads
 

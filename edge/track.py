@@ -16,6 +16,11 @@ class Track:
     id: int
     observations: list[Observation] = field(default_factory=list)
     emitted: bool = False  # its read has been sent; later frames of the pass add nothing
+    emitted_text: str = ""
+
+    @property
+    def last_read_frame(self) -> int:
+        return max((o.frame_index for o in self.observations if o.reading is not None), default=-1)
 
     @property
     def last(self) -> Observation:
@@ -59,8 +64,13 @@ class PlateTracker:
                 used_tracks.add(t)
         return owners
 
-    def update(self, frame_index: int, observations: list[Observation]) -> list[Track]:
-        owners = self.assign([observation.detection.box for observation in observations])
+    def update(
+        self, frame_index: int, observations: list[Observation], owners: list[Track | None] | None = None
+    ) -> list[Track]:
+        """Add a frame's plates to their tracks (`owners`, as `assign` gave them or as corrected since; by
+        default `assign`'s) and return the tracks that ended."""
+        if owners is None:
+            owners = self.assign([observation.detection.box for observation in observations])
         for observation, owner in zip(observations, owners, strict=True):
             if owner is None:
                 self._open.append(Track(next(self._ids), [observation]))

@@ -109,19 +109,31 @@ class CountingReader(ScriptedReader):
         return super().read(crop)
 
 
-def test_a_pass_already_sent_is_not_read_again() -> None:
+def test_a_pass_already_sent_is_only_checked_now_and_then() -> None:
     detector = ScriptedDetector({i: [PLATE] for i in range(20)})
     reader = CountingReader({116: [("B123ABC", 0.9)] * 20})
-    assert run(CameraPipeline("front", detector, reader, CONFIG), 25) == [(2, "B123ABC")]
-    assert reader.calls == 3  # read until the pass was confident, then only tracked
+    config = CONFIG.model_copy(update={"recheck_every_frames": 5})
+    assert run(CameraPipeline("front", detector, reader, config), 25) == [(2, "B123ABC")]
+    assert reader.calls == 3 + 3  # read until the pass was confident (frames 0-2), then at frames 7, 12, 17
+
+
+def test_another_vehicle_in_the_same_place_is_a_new_pass() -> None:
+    # The car in front changes between frames 5 and 6 but its plate sits where the last one was.
+    detector = ScriptedDetector({i: [PLATE] for i in range(12)})
+    reader = ScriptedReader({116: [("B123ABC", 0.9)] * 3 + [("CJ77XYZ", 0.9)] * 9})
+    config = CONFIG.model_copy(update={"recheck_every_frames": 1})
+    reads = run(CameraPipeline("front", detector, reader, config), 15)
+    assert [text for _, text in reads] == ["B123ABC", "CJ77XYZ"]
 
 
 def test_a_long_doubtful_pass_is_read_a_bounded_number_of_times() -> None:
     detector = ScriptedDetector({i: [PLATE] for i in range(30)})
     reader = CountingReader({116: [("B123ABC", 0.3)] * 30})
-    config = TrackerConfig(max_missed_frames=2, emit_after_frames=3, emit_confidence=0.6, max_reads_per_pass=5)
+    config = TrackerConfig(
+        max_missed_frames=2, emit_after_frames=3, emit_confidence=0.6, max_reads_per_pass=5, recheck_every_frames=10
+    )
     assert run(CameraPipeline("front", detector, reader, config), 35) == [(32, "B123ABC")]
-    assert reader.calls == 5
+    assert reader.calls == 5 + 2  # five reads, then a check at frames 14 and 24
 
 
 def test_a_mounted_camera_places_the_vehicle_beside_the_car() -> None:
