@@ -63,3 +63,20 @@ def square(lat: float, lon: float, half_m: float) -> str:
     dlon = half_m / (111_320 * math.cos(math.radians(lat)))
     ring = [[lon - dlon, lat - dlat], [lon + dlon, lat - dlat], [lon + dlon, lat + dlat], [lon - dlon, lat + dlat]]
     return json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})
+
+
+def prepared_database(url: str, permitted_plates: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """Migrate the database at `url`, register device car-1 and give each plate a valid permit.
+    Returns the device token and the permit ids."""
+    from backend.devices.tokens import add_device
+    from backend.storage.engine import make_engine, make_session_factory
+    from backend.storage.migrate import upgrade_to_head
+
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    with make_session_factory(engine)() as session:
+        token = add_device(session, "car-1")
+        session.commit()
+        permit_ids = [add_permit(session, plate).id for plate in permitted_plates]
+    engine.dispose()
+    return token, permit_ids

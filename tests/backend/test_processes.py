@@ -15,16 +15,14 @@ import grpc
 import pytest
 
 from backend.config import BackendConfig
-from backend.devices.tokens import add_device
 from backend.enforcement.wire import datetime_to_timestamp
 from backend.permits.models import Permit, PermitStatus
 from backend.server import build_server
 from backend.storage.base import utc_now
 from backend.storage.engine import WRITES, make_engine, make_session_factory
-from backend.storage.migrate import upgrade_to_head
 from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
-from tests.backend.factories import JPEG, add_permit
+from tests.backend.factories import JPEG, prepared_database
 from tests.conftest import REPO
 
 LISTENING = re.compile(r"backend listening on [^:]+:(\d+)")
@@ -32,12 +30,7 @@ LISTENING = re.compile(r"backend listening on [^:]+:(\d+)")
 
 def prepared(url: str) -> tuple[str, str]:
     """A migrated database with one device and one permit: (token, permit id)."""
-    engine = make_engine(url)
-    upgrade_to_head(engine)
-    with make_session_factory(engine)() as session:
-        token = add_device(session, "car-1")
-        permit_id = add_permit(session, "B123ABC").id
-    engine.dispose()
+    token, (permit_id,) = prepared_database(url, ("B123ABC",))
     return token, permit_id
 
 

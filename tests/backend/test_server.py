@@ -10,12 +10,10 @@ import grpc
 import pytest
 
 from backend.config import BackendConfig, EnforcementPolicy, RetentionPolicy
-from backend.devices.tokens import add_device
 from backend.server import build_server
-from backend.storage.engine import make_engine, make_session_factory
-from backend.storage.migrate import upgrade_to_head
 from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
+from tests.backend.factories import prepared_database
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -32,12 +30,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 def test_tls_serves_only_tls_clients(tmp_path: Path, fresh_database_url: Callable[[], str]) -> None:
     cert, key = self_signed(tmp_path)
     url = fresh_database_url()
-    engine = make_engine(url)
-    upgrade_to_head(engine)
-    with make_session_factory(engine)() as session:
-        token = add_device(session, "car-1")
-        session.commit()
-    engine.dispose()
+    token, _ = prepared_database(url)
     server, port = build_server(BackendConfig(database_url=url, port=0, tls_cert=cert, tls_key=key))
     server.start()
     try:

@@ -13,7 +13,6 @@ import grpc
 import pytest
 
 from backend.config import BackendConfig
-from backend.devices.tokens import add_device
 from backend.enforcement.wire import datetime_to_timestamp
 from backend.server import build_server
 from backend.storage.base import utc_now
@@ -22,7 +21,7 @@ from edge.link import Link
 from edge.outbox import Outbox
 from edge.uplink import Answer, Backoff, LinkState, Uplink
 from platepatrol.v1 import enforcement_pb2 as pb
-from tests.backend.factories import JPEG, add_permit
+from tests.backend.factories import JPEG, prepared_database
 
 FAST = Backoff(first_s=0.05, max_s=0.2)
 
@@ -51,14 +50,7 @@ class Office:
 @pytest.fixture
 def office(fresh_database_url: Callable[[], str]) -> Iterator[Office]:
     url = fresh_database_url()
-    engine = make_engine(url)
-    from backend.storage.migrate import upgrade_to_head
-
-    upgrade_to_head(engine)
-    with make_session_factory(engine)() as session:
-        token = add_device(session, "car-1")
-        add_permit(session, "B123ABC")
-    engine.dispose()
+    token, _ = prepared_database(url, ("B123ABC",))
     running = Office(url, token)
     running.start()
     yield running

@@ -11,15 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.config import BackendConfig
-from backend.devices.tokens import add_device
 from backend.enforcement.models import ReadRecord
 from backend.enforcement.wire import datetime_to_timestamp
 from backend.server import build_server
 from backend.storage.base import utc_now
-from backend.storage.engine import make_engine, make_session_factory
-from backend.storage.migrate import upgrade_to_head
+from backend.storage.engine import make_engine
 from platepatrol.v1 import enforcement_pb2 as pb
-from tests.backend.factories import JPEG
+from tests.backend.factories import JPEG, prepared_database
 
 MESSAGES = 10_000
 
@@ -75,12 +73,7 @@ def broken(rng: random.Random, number: int) -> bytes:
 @pytest.fixture
 def office(fresh_database_url: Callable[[], str]) -> Iterator[tuple[str, str, str]]:
     url = fresh_database_url()
-    engine = make_engine(url)
-    upgrade_to_head(engine)
-    with make_session_factory(engine)() as session:
-        token = add_device(session, "car-1")
-        session.commit()
-    engine.dispose()
+    token, _ = prepared_database(url)
     server, port = build_server(BackendConfig(database_url=url, port=0))
     server.start()
     yield url, f"127.0.0.1:{port}", token
