@@ -155,6 +155,9 @@ class CameraFeed:
         self._space = threading.Condition()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._read, args=(source.frames,), name="camera", daemon=True)
+
+    def start(self) -> None:
+        """Start reading; frames are stamped as they are read, so start only when the pipeline is ready."""
         self._thread.start()
 
     def take(self) -> Frame | None:
@@ -171,7 +174,8 @@ class CameraFeed:
         self._stopping.set()
         with self._space:
             self._space.notify_all()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
 
     def _read(self, frames: Iterator[Frame]) -> None:
         try:

@@ -44,6 +44,10 @@ class TrackerConfig(StrictModel):
     split_similarity: float = Field(
         default=0.5, ge=0.0, le=1.0, description="...and less similar than this to its text is a new vehicle"
     )
+    dedupe_within_frames: int = Field(default=30, ge=0, description="a read this soon after a similar one...")
+    dedupe_similarity: float = Field(
+        default=0.75, ge=0.0, le=1.0, description="...this similar is the same vehicle's pass: not sent twice"
+    )
 
 
 class GpsConfig(StrictModel):

@@ -7,6 +7,7 @@ beside the vehicle), or when the pass ends; either way it yields exactly one rea
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from difflib import SequenceMatcher
@@ -93,6 +94,7 @@ class CameraPipeline:
         self._tracker = PlateTracker(tracker)
         self._gps = gps or NoGps()
         self._locate = locate
+        self._recent: deque[tuple[int, str]] = deque()  # (frame, text) of the reads sent lately
 
     def process(self, frame: Frame) -> list[VotedRead]:
         detections = self._detector.detect(frame.image)
@@ -142,8 +144,20 @@ class CameraPipeline:
             if result is None or not (final or self._confident(result)):
                 continue
             track.emitted, track.emitted_text = True, result.text
+            if self._seen_just_now(result.text, track.last.frame_index):
+                continue  # the same vehicle, its track broken by a gap: it has its read already
+            self._recent.append((track.last.frame_index, result.text))
             reads.append(voted_read(result, self.camera_id, track.last.captured_at, self._gps, self._locate))
         return reads
+
+    def _seen_just_now(self, text: str, frame_index: int) -> bool:
+        horizon = frame_index - self._config.dedupe_within_frames
+        while self._recent and self._recent[0][0] < horizon:
+            self._recent.popleft()
+        return any(
+            SequenceMatcher(None, text, earlier).ratio() >= self._config.dedupe_similarity
+            for _, earlier in self._recent
+        )
 
     def _confident(self, result: Vote) -> bool:
         enough_frames = result.frames_voted >= self._config.emit_after_frames

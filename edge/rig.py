@@ -28,6 +28,9 @@ def undistortion(camera: CameraConfig) -> Callable[[Image], Image] | None:
 
 
 class Rig:
+    """Opening the rig checks every source at once; the cameras are read only once `frames()` is asked for, so
+    frames are not stamped while the models are still loading."""
+
     def __init__(self, cameras: Sequence[CameraConfig]) -> None:
         if not cameras:
             raise UserError("no camera: give --source, or list cameras in the config")
@@ -52,8 +55,10 @@ class Rig:
         return list(self._feeds)
 
     def frames(self) -> Iterator[Frame]:
-        """Frames from all cameras, one camera after another, until every source has ended."""
+        """Start the cameras, then give their frames one camera after another until every source has ended."""
         feeds = list(self._feeds.values())
+        for feed in feeds:
+            feed.start()
         while True:
             with self._arrived:
                 frame = self._next(feeds)

@@ -90,6 +90,7 @@ def frames_of(count: int) -> Source:
 
 def test_a_live_feed_drops_the_oldest_and_counts() -> None:
     feed = CameraFeed(frames_of(10), queue_size=3, live=True, cap=FrameRateCap(None, None, True))
+    feed.start()
     while not feed.ended:
         time.sleep(0.01)
     kept = [f.index for f in iter(feed.take, None)]
@@ -98,6 +99,7 @@ def test_a_live_feed_drops_the_oldest_and_counts() -> None:
 
 def test_a_recording_feed_waits_and_loses_nothing() -> None:
     feed = CameraFeed(frames_of(10), queue_size=2, live=False, cap=FrameRateCap(None, None, False))
+    feed.start()
     taken: list[int] = []
     while not (feed.ended and not feed.waiting):
         if (item := feed.take()) is not None:

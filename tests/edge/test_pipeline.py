@@ -158,3 +158,15 @@ def test_a_recording_takes_its_fix_by_its_own_clock() -> None:
     late = [replace(frame(i), captured_at=T0 + timedelta(hours=1), media_s=5.0) for i in range(3)]
     (read,) = [r for f in late for r in pipeline.process(f)]
     assert read.gps is not None and read.gps.latitude == pytest.approx(44.0005)
+
+
+def test_a_pass_broken_by_a_gap_is_read_once() -> None:
+    # The detector loses the plate for longer than a track survives, then finds it again (misread once).
+    seen = [i for i in range(12) if not 4 <= i <= 8]
+    detector = ScriptedDetector({i: [PLATE] for i in seen})
+    reader = ScriptedReader({116: [("B123ABC", 0.9)] * 4 + [("B123A8C", 0.9)] * 8})
+    config = CONFIG.model_copy(update={"emit_after_frames": 2})
+    assert [text for _, text in run(CameraPipeline("front", detector, reader, config), 15)] == ["B123ABC"]
+    apart = CONFIG.model_copy(update={"emit_after_frames": 2, "dedupe_within_frames": 0})
+    again = run(CameraPipeline("front", detector, ScriptedReader({116: [("B123ABC", 0.9)] * 12}), apart), 15)
+    assert [text for _, text in again] == ["B123ABC", "B123ABC"]  # without the dedupe window: twice

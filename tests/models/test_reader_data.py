@@ -1,0 +1,131 @@
+"""The reader's data: split by plate, easyocr's input pipeline, the synthetic renderer and the training glue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.training.reader_data import (
+    IMG_HEIGHT,
+    LabelledCrop,
+    SyntheticCrops,
+    collate,
+    encode_targets,
+    load_labels,
+    network_input,
+    split_by_plate,
+    two_row_to_one,
+)
+from models.training.reader_train import ENGLISH_G2_CHARACTERS, ReaderTrainConfig, learning_rate
+from models.training.synthetic_plates import LAYOUTS, label_of, render_clean, render_plate
+from platepatrol.plates import PLATE_ALPHABET
+
+
+def _crops(plates: dict[str, int]) -> list[LabelledCrop]:
+    return [LabelledCrop(Path(f"{text}_{i}.jpg"), text) for text, n in plates.items() for i in range(n)]
+
+
+def test_split_keeps_every_plate_on_one_side() -> None:
+    crops = _crops({f"ABC{n:04d}": 1 + n % 4 for n in range(200)})
+    train, test = split_by_plate(crops, test_fraction=0.2, seed=0)
+    assert {c.text for c in train}.isdisjoint({c.text for c in test})
+    assert len(train) + len(test) == len(crops)
+    assert len({c.text for c in test}) == 40
+
+
+def test_split_is_reproducible_and_seeded() -> None:
+    crops = _crops({f"XYZ{n:04d}": 2 for n in range(50)})
+    assert split_by_plate(crops, 0.2, 1) == split_by_plate(crops, 0.2, 1)
+    assert split_by_plate(crops, 0.2, 1)[1] != split_by_plate(crops, 0.2, 2)[1]
+
+
+def test_split_of_nothing_is_empty() -> None:
+    assert split_by_plate([], 0.2, 0) == ([], [])
+
+
+def test_load_labels_normalises_text(tmp_path: Path) -> None:
+    (tmp_path / "labels.csv").write_text("image,text\na.jpg,abc-1234\n", encoding="utf-8")
+    assert load_labels(tmp_path) == [LabelledCrop(tmp_path / "images" / "a.jpg", "ABC1234")]
+
+
+@pytest.mark.parametrize(("h", "w", "width"), [(80, 200, 192), (32, 100, 256), (50, 50, 64), (100, 40, 64)])
+def test_network_input_is_height_64_padded_to_a_multiple(h: int, w: int, width: int) -> None:
+    gray = np.random.default_rng(0).integers(0, 256, (h, w), dtype=np.uint8)
+    tensor = network_input(gray)
+    assert tensor.shape == (1, IMG_HEIGHT, width)
+    assert tensor.dtype == np.float32
+    assert tensor.min() >= -1.0 and tensor.max() <= 1.0
+
+
+def test_padding_repeats_the_last_column() -> None:
+    gray = np.tile(np.arange(100, dtype=np.uint8), (40, 1))  # 2.5:1 -> 160 px, padded to 192
+    tensor = network_input(gray)[0]
+    last = tensor[:, 159]
+    assert np.array_equal(tensor[:, 160:], np.repeat(last[:, None], 32, axis=1))
+
+
+def test_two_rows_become_one_twice_as_wide() -> None:
+    gray = np.zeros((60, 80), np.uint8)
+    gray[30:] = 255
+    joined = two_row_to_one(gray)
+    assert joined.shape == (30, 160)
+    assert joined[:, :80].max() == 0 and joined[:, 80:].min() == 255
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_renderer_is_deterministic_per_seed(layout: str) -> None:
+    a, b = render_plate(7, layout), render_plate(7, layout)
+    assert a.text == b.text and np.array_equal(a.image, b.image)
+    assert a.layout == layout and a.image.ndim == 3 and a.image.shape[2] == 3
+    assert set(a.text) <= set(PLATE_ALPHABET) and 5 <= len(a.text) <= 8
+
+
+def test_renderer_differs_between_seeds() -> None:
+    assert render_plate(1, "us").text != render_plate(2, "us").text
+
+
+@pytest.mark.parametrize(
+    ("layout", "rows", "text"),
+    [
+        ("br_old", ("ABC-1234",), "ABC1234"),
+        ("br_mercosul", ("ABC1D23",), "ABC1D23"),
+        ("ar_mercosur", ("AB 123 CD",), "AB123CD"),
+        ("two_row", ("AB", "1234"), "AB1234"),
+    ],
+)
+def test_requested_text_is_the_label(layout: str, rows: tuple[str, ...], text: str) -> None:
+    assert render_plate(3, layout, rows).text == text
+    assert label_of(rows) == text
+    assert render_clean(3, layout, rows).shape[0] > 100
+
+
+def test_unknown_layout_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown layout"):
+        render_plate(0, "moon")
+
+
+def test_synthetic_batches_have_ctc_targets() -> None:
+    images, texts = collate([SyntheticCrops(length=4, seed=0)[i] for i in range(4)])
+    assert images.shape[:3] == (4, 1, IMG_HEIGHT) and images.shape[3] % IMG_HEIGHT == 0
+    targets, lengths = encode_targets(texts)
+    assert int(lengths.sum()) == targets.numel() and int(targets.min()) >= 1
+    assert torch.equal(encode_targets(["A0"])[0], torch.tensor([1, 27]))
+
+
+def test_every_plate_character_is_in_english_g2() -> None:
+    assert all(ch in ENGLISH_G2_CHARACTERS for ch in PLATE_ALPHABET)
+
+
+def test_learning_rate_warms_up_then_decays() -> None:
+    config = ReaderTrainConfig(br_crops=Path("x"), steps=100, warmup_steps=10, lr=1e-3, min_lr_ratio=0.1)
+    assert learning_rate(config, 0) == pytest.approx(1e-4)
+    assert learning_rate(config, 10) == pytest.approx(1e-3)
+    assert learning_rate(config, 100) == pytest.approx(1e-4)
+
+
+def test_config_refuses_unknown_keys() -> None:
+    with pytest.raises(ValueError, match="extra"):
+        ReaderTrainConfig.model_validate({"br_crops": "x", "stepz": 3})
