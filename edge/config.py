@@ -25,7 +25,8 @@ class DetectorConfig(StrictModel):
 
 
 class ReaderConfig(StrictModel):
-    runtime: Literal["easyocr"] = "easyocr"
+    # plate_ocr: our plate-tuned recognizer (models/reader); easyocr: easyocr's English model with its text detector
+    runtime: Literal["plate_ocr", "easyocr"] = "plate_ocr"
     min_confidence: float = Field(default=0.05, ge=0.0, le=1.0, description="readings below are dropped")
     crop_height: int = Field(default=96, ge=16, le=512, description="plate crops are scaled to this height")
     threads: int = Field(default=2, ge=1, le=64)

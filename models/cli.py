@@ -63,3 +63,13 @@ def val_detector_command(
     typer.echo(
         f"precision: {m.precision:.4f}\nrecall: {m.recall:.4f}\nmap50: {m.map50:.4f}\nmap50_95: {m.map50_95:.4f}"
     )
+
+
+def _mount_reader_commands() -> None:
+    """`train-reader` and `eval-reader` live with the reader's training code."""
+    from models.training.reader_cli import app as reader_app
+
+    app.add_typer(reader_app)
+
+
+_mount_reader_commands()

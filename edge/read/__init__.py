@@ -9,7 +9,7 @@ from edge.config import ReaderConfig
 from edge.types import Image, Reading
 from platepatrol.errors import UserError
 
-PLUGINS = {"easyocr": "edge.read.easyocr_reader"}
+PLUGINS = {"plate_ocr": "edge.read.plate_ocr", "easyocr": "edge.read.easyocr_reader"}
 
 
 class PlateReader(Protocol):

