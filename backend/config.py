@@ -29,7 +29,7 @@ class ReadLimits(StrictModel):
 class EnforcementPolicy(StrictModel):
     """The city's rules of judgement; the rules themselves are in `platepatrol.verdicts`."""
 
-    review_below_confidence: float = Field(default=0.0, ge=0.0, le=1.0, description="weaker reads go to a person")
+    review_below_confidence: float = Field(default=0.5, ge=0.0, le=1.0, description="weaker reads go to a person")
     grace_minutes: float = Field(default=0.0, ge=0.0, le=24 * 60, description="a permit counts this long after it ends")
     max_lookalike_changes: int = Field(default=2, ge=0, le=3, description="look-alike swaps tried per plate")
     overtime_distance_m: float = Field(default=25.0, gt=0, description="a plate seen again this close is still there")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from backend.config import EnforcementPolicy
 from backend.enforcement.models import ReadRecord
 from backend.permits.demo import DEMO_PLATES, DemoSeed, load_demo_seed
 from backend.storage.engine import make_engine
@@ -50,10 +51,13 @@ def office(tmp_path: Path) -> Iterator[tuple[dict[str, str], str, str]]:
     assert server.wait(timeout=30) == 0  # a clean shutdown on SIGTERM
 
 
-def expected_verdict(plate: str, alternatives: list[str], seed: DemoSeed) -> tuple[str, str]:
-    """What the seeded permits say of a read: a misread that looks like a permitted plate goes to review."""
+def expected_verdict(plate: str, confidence: float, alternatives: list[str], seed: DemoSeed) -> tuple[str, str]:
+    """What the seeded permits say of a read: a doubtful read, or a misread that looks like a permitted plate,
+    goes to review (the backend's default review_below_confidence is 0.5)."""
     if plate in seed.permitted:
         return "PERMITTED", "VALID_PERMIT"
+    if confidence < EnforcementPolicy().review_below_confidence:
+        return "NEEDS_REVIEW", "LOW_CONFIDENCE"
     if set(alternatives) & set(seed.permitted) or lookalike_variants(plate) & set(seed.permitted):
         return "NEEDS_REVIEW", "AMBIGUOUS_MATCH"
     if plate in seed.expired:
@@ -86,7 +90,9 @@ def test_the_demo_clip_gets_verdicts_that_match_the_seeded_permits(
     seed = load_demo_seed(DEMO_PLATES)
     assert records, "no read came back"
     for record in records:
-        assert (record["outcome"], record["reason"]) == expected_verdict(record["plate"], record["alternatives"], seed)
+        assert (record["outcome"], record["reason"]) == expected_verdict(
+            record["plate"], record["confidence"], record["alternatives"], seed
+        )
     assert all(record["gps"] is not None for record in records), "the demo route covers the whole clip"
     outcomes = {record["outcome"] for record in records}
     assert {"PERMITTED", "VIOLATION"} <= outcomes
