@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
+from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -146,7 +147,7 @@ def fill(session: Session, permits: int, reads: int) -> None:
     now = utc_now()
     have_permits = session.scalar(select(func.count()).select_from(Permit)) or 0
     have_reads = session.scalar(select(func.count()).select_from(ReadRecord)) or 0
-    with Progress() as progress:
+    with Progress(console=Console(stderr=True)) as progress:  # stdout carries only the JSON result
         task = progress.add_task("permits", total=permits, completed=have_permits)
         for start in range(have_permits, permits, BATCH):
             vehicles, rows, links, revisions = _permit_batch(range(start, min(start + BATCH, permits)), now)
