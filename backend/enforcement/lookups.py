@@ -17,7 +17,6 @@ from platepatrol.verdicts import PermitView, Sighting
 
 
 def permit_view(permit: Permit) -> PermitView:
-    kind = permit.type
     return PermitView(
         id=permit.id,
         code=permit.code,
@@ -25,9 +24,9 @@ def permit_view(permit: Permit) -> PermitView:
         valid_until=permit.valid_until,
         active=permit.status is PermitStatus.ACTIVE,
         revision=permit.revision,
-        zone_ids=frozenset(zone.id for zone in kind.zones) if kind else frozenset(),
-        hours=parse_hours(kind.hours) if kind else (),
-        timezone=kind.timezone if kind else "UTC",
+        zone_ids=frozenset(permit.zone_ids),
+        hours=parse_hours(permit.hours),
+        timezone=permit.timezone,
     )
 
 

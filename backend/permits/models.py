@@ -109,6 +109,19 @@ class Permit(Base):
     vehicles: Mapped[list[Vehicle]] = relationship(secondary=permit_vehicles, back_populates="permits")
     type: Mapped[PermitType | None] = relationship()
 
+    # The terms a permit holds through its type; a permit with no type is valid in every zone, at all hours.
+    @property
+    def zone_ids(self) -> list[str]:
+        return sorted(zone.id for zone in self.type.zones) if self.type else []
+
+    @property
+    def hours(self) -> list[dict[str, Any]]:
+        return list(self.type.hours) if self.type else []
+
+    @property
+    def timezone(self) -> str:
+        return self.type.timezone if self.type else "UTC"
+
 
 class PermitRevision(Base):
     """Every version of every permit, written in the same transaction as the change (see `revisions.py`).

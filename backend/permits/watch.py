@@ -37,7 +37,6 @@ class Change:
 
 
 def _from_permit(permit: Permit) -> PermitState:
-    kind = permit.type
     return PermitState(
         permit.id,
         permit.revision,
@@ -46,9 +45,9 @@ def _from_permit(permit: Permit) -> PermitState:
         permit.valid_from,
         permit.valid_until,
         permit.status is PermitStatus.ACTIVE,
-        tuple(sorted(zone.id for zone in kind.zones)) if kind else (),
-        tuple(kind.hours) if kind else (),
-        kind.timezone if kind else "UTC",
+        tuple(permit.zone_ids),
+        tuple(permit.hours),
+        permit.timezone,
     )
 
 
