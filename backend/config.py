@@ -55,6 +55,50 @@ class RetentionPolicy(StrictModel):
         return timedelta(hours=self.keep_reads_hours)
 
 
+DEFAULT_REJECT_REASONS = {
+    "misread": "The plate was read wrongly",
+    "permit_shown": "A valid permit was displayed",
+    "not_parked": "The vehicle was not parked (stopped in traffic, loading)",
+    "exempt_vehicle": "An exempt vehicle (emergency, disability badge, utility)",
+    "signage": "The zone's signs were missing or unclear",
+    "other": "Another reason (see the note)",
+}
+
+
+class WebConfig(StrictModel):
+    """The permit office on the web: portal, admin console and review queue."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port")
+    base_url: str = Field(default="", description="public address for links in mail; empty: http://host:port")
+    timezone: str = Field(default="UTC", description="the city's time zone (IANA): dates on pages, permit periods")
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    secure_cookies: bool = Field(default=False, description="mark cookies Secure: set it when served over HTTPS")
+    reset_link_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    mail_dir: Path = Field(default=Path("var/mail"), description="the development mailer writes .eml files here")
+    payment_provider: str = Field(default="sandbox", pattern=r"^sandbox$", description="only the sandbox ships")
+    waitlist_offer_hours: float = Field(default=48.0, gt=0, description="how long a waitlist offer is held")
+    citation_amount_minor: int = Field(default=5000, ge=0, description="the fine on a citation, minor units")
+    reject_reasons: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_REJECT_REASONS),
+        description="supervisors' reasons for rejecting a flagged read: code -> label",
+    )
+
+    @model_validator(mode="after")
+    def _checks(self) -> WebConfig:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA time zone like Europe/Paris") from None
+        if not self.reject_reasons:
+            raise ValueError("reject_reasons needs at least one reason")
+        return self
+
+
 class BackendConfig(StrictModel):
     database_url: str = DEFAULT_DATABASE_URL
     host: str = "127.0.0.1"
@@ -80,6 +124,7 @@ class BackendConfig(StrictModel):
 
     watch_poll_s: float = Field(default=0.5, gt=0, le=60, description="how often permit watchers look for changes")
     limits: ReadLimits = ReadLimits()
+    web: WebConfig = WebConfig()
 
 
 def load_backend_config(path: Path | None = None, **overrides: Any) -> BackendConfig:

@@ -8,6 +8,7 @@ import threading
 from concurrent import futures
 from datetime import timedelta
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -20,6 +21,11 @@ from backend.enforcement.service import EnforcementService
 from backend.storage.engine import make_engine, make_session_factory
 from backend.storage.migrate import upgrade_to_head
 from platepatrol.errors import UserError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from backend.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +78,13 @@ def serve(config: BackendConfig) -> None:
         config.retention.keep_for,
         timedelta(minutes=config.retention.purge_every_minutes),
     )
+    web = _web_server(config)
     server.start()
     retention.start()
+    if web is not None:
+        web_server, web_app = web
+        web_server.start(web_app)
+        print(f"web pages on {web_server.url}", flush=True)
     log.info("backend serving on %s:%d (database %s)", config.host, port, _redacted(config.database_url))
     scheme = "TLS" if config.tls_cert else "plaintext"
     print(f"backend listening on {config.host}:{port} ({scheme})", flush=True)
@@ -85,8 +96,22 @@ def serve(config: BackendConfig) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     stopping.wait()
+    if web is not None:
+        web[0].stop()
     retention.stop()
     server.stop(grace=5).wait()
+
+
+def _web_server(config: BackendConfig) -> tuple[WebServer, FastAPI] | None:
+    """The permit office's pages, served by the same process over the same database."""
+    if not config.web.enabled:
+        return None
+    from backend.web.app import create_app
+    from backend.web.server import WebServer
+
+    server = WebServer(config.web.host, config.web.port)
+    sessions = make_session_factory(make_engine(config.database_url))
+    return server, create_app(config.web, sessions, base_url=config.web.base_url or server.url, policy=config.policy)
 
 
 def _redacted(url: str) -> str:

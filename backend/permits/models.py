@@ -3,19 +3,43 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.storage.base import Base, UTCDateTime, new_id, utc_now
+from backend.storage.base import Base, UTCDateTime, new_id, string_enum, utc_now
 
 
 class PermitStatus(enum.StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     REVOKED = "revoked"
+
+
+class Validity(enum.StrEnum):
+    """How long a permit of a type runs: a fixed season, whole calendar months, or a number of days."""
+
+    FIXED = "fixed"  # from fixed_start to fixed_end (the type's local dates), whenever bought
+    MONTHS = "months"  # from the 1st of the month it is bought in, for `months` calendar months
+    ROLLING = "rolling"  # from the moment it is bought, for `days` days
+
+
+class Proration(enum.StrEnum):
+    """What a permit bought part-way through its period costs."""
+
+    NONE = "none"  # the full price
+    DAILY = "daily"  # price x days left / days in the period
+    MONTHLY = "monthly"  # price x months begun and left / months in the period
+
+
+class WaitlistStatus(enum.StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
 
 permit_vehicles = Table(
@@ -34,6 +58,9 @@ class Vehicle(Base):
     jurisdiction: Mapped[str] = mapped_column(String(16), default="")
     make: Mapped[str] = mapped_column(String(64), default="")
     colour: Mapped[str] = mapped_column(String(32), default="")
+    owner_id: Mapped[str | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True, comment="the holder who registered it"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     permits: Mapped[list[Permit]] = relationship(secondary=permit_vehicles, back_populates="vehicles")
@@ -72,6 +99,23 @@ class PermitType(Base):
         JSON, default=list, comment='[{"days": [0..6], "start": "08:00", "end": "18:00"}], 0 = Monday'
     )
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", comment="the hours' time zone (IANA)")
+    description: Mapped[str] = mapped_column(Text, default="")
+    # What it costs and how long it runs; money is in integer minor units (cents).
+    price_minor: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    validity: Mapped[Validity] = mapped_column(string_enum(Validity), default=Validity.MONTHS)
+    months: Mapped[int | None] = mapped_column(comment="validity MONTHS: how many calendar months")
+    days: Mapped[int | None] = mapped_column(comment="validity ROLLING: how many days")
+    fixed_start: Mapped[date | None] = mapped_column(Date, comment="validity FIXED: first day, local")
+    fixed_end: Mapped[date | None] = mapped_column(Date, comment="validity FIXED: last day, local, inclusive")
+    proration: Mapped[Proration] = mapped_column(string_enum(Proration), default=Proration.NONE)
+    # Who may buy it: these roles, and, when residents_only, only people whose address is in one of its zones.
+    eligible_roles: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["holder"])
+    residents_only: Mapped[bool] = mapped_column(default=False)
+    cap_per_zone: Mapped[int | None] = mapped_column(comment="live permits per home zone; full: waitlist")
+    max_vehicles: Mapped[int] = mapped_column(default=1)
+    renew_days_before: Mapped[int] = mapped_column(default=30, comment="renewal opens (and is reminded) this early")
+    on_sale: Mapped[bool] = mapped_column(default=True)
 
     zones: Mapped[list[Zone]] = relationship(secondary=permit_type_zones)
 
@@ -95,11 +139,16 @@ class Permit(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     code: Mapped[str] = mapped_column(String(32), unique=True, comment="printed on the permit")
     holder_name: Mapped[str] = mapped_column(String(128), default="")
+    holder_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    home_zone_id: Mapped[str | None] = mapped_column(
+        ForeignKey("zones.id", ondelete="SET NULL"), comment="the zone whose cap it counts against"
+    )
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="renewal reminder mailed")
     type_id: Mapped[str | None] = mapped_column(ForeignKey("permit_types.id"), comment="null: every zone, always")
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime, comment="exclusive")
     status: Mapped[PermitStatus] = mapped_column(
-        Enum(PermitStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        string_enum(PermitStatus),
         default=PermitStatus.ACTIVE,
     )
     # Bumped on every change, and stored with each verdict the permit decided.
@@ -121,6 +170,21 @@ class Permit(Base):
     @property
     def timezone(self) -> str:
         return self.type.timezone if self.type else "UTC"
+
+
+class WaitlistEntry(Base):
+    """A place in the queue for a sold-out type and zone; an offer holds a permit for a while, then lapses."""
+
+    __tablename__ = "waitlist"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    type_id: Mapped[str] = mapped_column(ForeignKey("permit_types.id", ondelete="CASCADE"), index=True)
+    zone_id: Mapped[str | None] = mapped_column(ForeignKey("zones.id", ondelete="CASCADE"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    status: Mapped[WaitlistStatus] = mapped_column(string_enum(WaitlistStatus), default=WaitlistStatus.WAITING)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PermitRevision(Base):
@@ -145,6 +209,4 @@ class PermitRevision(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[PermitStatus] = mapped_column(
-        Enum(PermitStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
-    )
+    status: Mapped[PermitStatus] = mapped_column(string_enum(PermitStatus))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Enum, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -51,3 +52,8 @@ def new_id() -> str:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def string_enum(enum_type: type[enum.StrEnum], length: int = 16) -> Enum:
+    """An enum stored as its values in a plain string column: no native ENUM type to migrate on PostgreSQL."""
+    return Enum(enum_type, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

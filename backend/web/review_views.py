@@ -1,0 +1,7 @@
+"""Pages of the review (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
