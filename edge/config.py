@@ -25,8 +25,9 @@ class DetectorConfig(StrictModel):
 
 
 class ReaderConfig(StrictModel):
-    # plate_ocr: our plate-tuned recognizer (models/reader); easyocr: easyocr's English model with its text detector
-    runtime: Literal["plate_ocr", "easyocr"] = "plate_ocr"
+    # plate_ocr: our plate-tuned recognizer (models/reader); plate_onnx: the same network in ONNX Runtime;
+    # easyocr: easyocr's English model with its text detector
+    runtime: Literal["plate_ocr", "plate_onnx", "easyocr"] = "plate_ocr"
     min_confidence: float = Field(default=0.05, ge=0.0, le=1.0, description="readings below are dropped")
     crop_height: int = Field(default=96, ge=16, le=512, description="plate crops are scaled to this height")
     threads: int = Field(default=2, ge=1, le=64)
@@ -85,6 +86,9 @@ class EdgeConfig(StrictModel):
     tls_ca: Path | None = Field(default=None, description="PEM CA of the backend's certificate: connect with TLS")
     verdict_timeout_s: float = Field(default=30.0, gt=0, description="how long to wait for the last verdicts")
     outbox: Path = Field(default=Path("var/edge/outbox.db"), description="SQLite file of reads not yet answered")
+    keep_verdicts_hours: float = Field(
+        default=12.0, gt=0, le=24 * 7, description="answered reads are forgotten after this long (personal data)"
+    )
     detector: DetectorConfig = DetectorConfig()
     reader: ReaderConfig = ReaderConfig()
     tracker: TrackerConfig = TrackerConfig()

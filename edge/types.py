@@ -59,12 +59,19 @@ class Detection:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Reading:
-    """The text read from one plate crop: letters and digits only."""
+    """The text read from one plate crop: letters and digits only, with the reader's next-best texts."""
 
     text: str
     confidence: float
     char_confidences: tuple[float, ...] = ()
+    alternatives: tuple[Candidate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,12 +85,6 @@ class Observation:
     crop: Image
     sharpness: float  # variance of the Laplacian: higher is sharper
     media_s: float | None = None
-
-
-@dataclass(frozen=True)
-class Candidate:
-    text: str
-    confidence: float
 
 
 @dataclass(frozen=True)

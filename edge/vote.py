@@ -1,7 +1,8 @@
 """Voting the frames of one vehicle pass into one read: pure code, no I/O.
 
 Each frame's reading votes with its confidence as weight: first for the plate's length, then for the
-character at every position among the readings of that length.
+character at every position among the readings of that length. The other texts, from frames that disagree and
+from the reader's own alternatives, are the read's alternatives.
 """
 
 from __future__ import annotations
@@ -77,13 +78,19 @@ def _vote_positions(observations: Sequence[Observation], length: int) -> tuple[l
 
 
 def _alternatives(observations: Sequence[Observation], winner: str, total: float) -> tuple[Candidate, ...]:
+    """The other texts of the pass: frames that read them, with their confidence as weight, and each frame's
+    own alternatives (the reader's next-best texts), with theirs. Scores are shares of all that weight."""
     weight: dict[str, float] = defaultdict(float)
     for o in observations:
         assert o.reading is not None
         if o.reading.text != winner:
             weight[o.reading.text] += _weight(o)
+        for alternative in o.reading.alternatives:
+            total += alternative.confidence
+            if alternative.text != winner:
+                weight[alternative.text] += alternative.confidence
     ranked = sorted(weight.items(), key=lambda item: (-item[1], item[0]))[:MAX_ALTERNATIVES]
-    return tuple(Candidate(text, w / total) for text, w in ranked)
+    return tuple(Candidate(text, w / total) for text, w in ranked if w > 0)
 
 
 def _evidence(observations: Sequence[Observation], text: str) -> Observation:

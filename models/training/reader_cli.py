@@ -6,7 +6,7 @@ Heavy imports (torch, easyocr) happen inside the commands so `--help` stays fast
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -33,7 +33,8 @@ def train_reader_command(
 @app.command("eval-reader")
 def eval_reader_command(
     runtime: Annotated[
-        str, typer.Option(help="plate_ocr (our fine-tuned reader) or easyocr (English model with CRAFT).")
+        str,
+        typer.Option(help="plate_ocr (our fine-tuned reader), plate_onnx (same, ONNX Runtime) or easyocr (English)."),
     ] = "plate_ocr",
     folder: Annotated[
         Path | None, typer.Option(help="Labelled folder (labels.csv + images/); default: the config's BR test split.")
@@ -44,15 +45,30 @@ def eval_reader_command(
     ),
     batch: Annotated[int, typer.Option(help="Crops per forward pass (plate_ocr only).", min=1)] = 32,
     threads: Annotated[int, typer.Option(help="torch CPU threads.", min=1)] = 1,
+    weights: Annotated[Path | None, typer.Option(help="Folder of other weights (plate_ocr/plate_onnx).")] = None,
 ) -> None:
-    """Exact-plate accuracy, character error rate and ms per crop on a labelled set."""
+    """Exact-plate accuracy, CER, look-alikes forgiven, ECE and ms per crop (see also `models eval --reader`)."""
     from models.training.reader_eval import evaluate, held_out_br
     from models.training.reader_train import load_train_config
 
-    if runtime not in ("plate_ocr", "easyocr"):
-        raise typer.BadParameter("runtime must be plate_ocr or easyocr")
-    chosen: Literal["plate_ocr", "easyocr"] = "plate_ocr" if runtime == "plate_ocr" else "easyocr"
+    if runtime not in ("plate_ocr", "plate_onnx", "easyocr"):
+        raise typer.BadParameter("runtime must be plate_ocr, plate_onnx or easyocr")
     crops = held_out_br(load_train_config(config)) if folder is None and not synthetic else None
-    result = evaluate(chosen, crops=crops, folder=folder, synthetic=synthetic, batch=batch, threads=threads)
+    result = evaluate(
+        runtime, crops=crops, folder=folder, synthetic=synthetic, batch=batch, threads=threads, weights=weights
+    )
     for key, value in result.as_dict().items():
         typer.echo(f"{key}: {value}")
+
+
+@app.command("export-reader")
+def export_reader_command(
+    weights_dir: Annotated[
+        Path, typer.Option(help="Folder of plate_reader.pth/.yaml.", exists=True, file_okay=False)
+    ] = (Path("models/reader")),
+) -> None:
+    """Export the reader's network to ONNX beside its weights (the `plate_onnx` runtime), checked against torch."""
+    from models.training.reader_export import export_onnx
+
+    path, worst = export_onnx(weights_dir)
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); largest logit difference to torch {worst:.2e}")

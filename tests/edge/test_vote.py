@@ -1,5 +1,8 @@
+from dataclasses import replace
+
 import pytest
 
+from edge.types import Candidate
 from edge.vote import vote
 from tests.edge.builders import observation
 
@@ -65,3 +68,26 @@ def test_evidence_is_the_sharpest_frame_that_reads_the_voted_text() -> None:
 def test_unreadable_frames_do_not_count() -> None:
     result = vote([observation(None, frame=0), observation("B1", 0.7, frame=1)])
     assert result is not None and result.frames_voted == 1 and result.text == "B1"
+
+
+def test_the_readers_alternatives_become_the_reads() -> None:
+    base = observation("B123ABC", 0.6)
+    assert base.reading is not None
+    frame = replace(
+        base,
+        reading=replace(base.reading, alternatives=(Candidate("8123ABC", 0.3), Candidate("B123A8C", 0.1))),
+    )
+    result = vote([frame])
+    assert result is not None and result.text == "B123ABC"
+    assert [alt.text for alt in result.alternatives] == ["8123ABC", "B123A8C"]
+    assert [alt.confidence for alt in result.alternatives] == pytest.approx([0.3, 0.1])
+
+
+def test_alternatives_of_frames_and_of_the_reader_add_up() -> None:
+    frames = [observation("B123ABC", 0.5, 0), observation("8123ABC", 0.3, 1)]
+    first = frames[0].reading
+    assert first is not None
+    frames[0] = replace(frames[0], reading=replace(first, alternatives=(Candidate("8123ABC", 0.2),)))
+    result = vote(frames)
+    assert result is not None and result.text == "B123ABC"
+    assert [(alt.text, round(alt.confidence, 6)) for alt in result.alternatives] == [("8123ABC", 0.5)]

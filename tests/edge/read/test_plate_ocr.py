@@ -62,3 +62,11 @@ def test_reading_confidence_is_the_product() -> None:
     reading = to_reading("AB", (0.5, 0.8))
     assert reading is not None and reading.confidence == pytest.approx(0.4)
     assert to_reading("", ()) is None
+
+
+@pytest.mark.slow
+def test_readings_carry_alternatives(reader: PlateOcrReader) -> None:
+    reading = reader.read(render_clean(3, "br_old", ("ABC-1234",)))
+    assert reading is not None
+    assert all(alt.text != reading.text for alt in reading.alternatives)
+    assert reading.confidence + sum(alt.confidence for alt in reading.alternatives) <= 1.0 + 1e-9

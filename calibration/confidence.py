@@ -1,0 +1,261 @@
+"""Calibrating the plate reader's confidence, so that a read of confidence p is right with probability p.
+
+The reader's raw confidence (the network's probability of its best text) is sure of itself: fitted on reads the
+network never trained on, a monotone map turns it into the share of such reads that were right. Two maps:
+
+- `isotonic`: pool-adjacent-violators on (raw confidence, right) pairs, stored as knots and interpolated
+  linearly between them (monotone by construction, and exact at the knots);
+- `platt`: p = sigmoid(a * logit(raw) + b), two numbers fitted by Newton's method (smooth, needs less data).
+
+The map is saved as a small JSON file beside the reader's weights (`confidence.json`); the reader plugins load
+it and return calibrated confidences. Expected calibration error (ECE): reads binned by confidence into equal
+bins; the mean over bins of |share right - mean confidence|, weighted by the share of reads in the bin.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+Method = Literal["isotonic", "platt"]
+MAP_FILE = "confidence.json"
+EPS = 1e-6
+
+
+def expected_calibration_error(confidences: npt.ArrayLike, correct: npt.ArrayLike, bins: int = 10) -> float:
+    """ECE over `bins` equal-width confidence bins (confidence 1.0 falls in the last); 0 for no reads."""
+    conf = np.asarray(confidences, dtype=np.float64).ravel()
+    right = np.asarray(correct, dtype=np.float64).ravel()
+    if conf.shape != right.shape:
+        raise ValueError(f"{conf.size} confidences for {right.size} outcomes")
+    if bins < 1:
+        raise ValueError("bins must be at least 1")
+    if conf.size == 0:
+        return 0.0
+    index = np.clip((np.clip(conf, 0.0, 1.0) * bins).astype(np.int64), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        chosen = index == b
+        if chosen.any():
+            total += chosen.sum() * abs(float(right[chosen].mean()) - float(conf[chosen].mean()))
+    return total / conf.size
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    low: float
+    high: float
+    count: int
+    mean_confidence: float
+    share_right: float
+
+
+def reliability(confidences: npt.ArrayLike, correct: npt.ArrayLike, bins: int = 10) -> list[ReliabilityBin]:
+    conf = np.asarray(confidences, dtype=np.float64).ravel()
+    right = np.asarray(correct, dtype=np.float64).ravel()
+    index = np.clip((np.clip(conf, 0.0, 1.0) * bins).astype(np.int64), 0, bins - 1)
+    out = []
+    for b in range(bins):
+        chosen = index == b
+        count = int(chosen.sum())
+        out.append(
+            ReliabilityBin(
+                b / bins,
+                (b + 1) / bins,
+                count,
+                float(conf[chosen].mean()) if count else float("nan"),
+                float(right[chosen].mean()) if count else float("nan"),
+            )
+        )
+    return out
+
+
+def pool_adjacent_violators(y: FloatArray, weights: FloatArray | None = None) -> FloatArray:
+    """The non-decreasing sequence closest to `y` in weighted least squares."""
+    w = np.ones_like(y) if weights is None else weights.astype(np.float64)
+    means: list[float] = []
+    sizes: list[float] = []
+    counts: list[int] = []
+    for value, weight in zip(y.tolist(), w.tolist(), strict=True):
+        means.append(value)
+        sizes.append(weight)
+        counts.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            total = sizes[-2] + sizes[-1]
+            merged = (means[-2] * sizes[-2] + means[-1] * sizes[-1]) / total
+            count = counts[-2] + counts[-1]
+            del means[-1], sizes[-1], counts[-1]
+            means[-1], sizes[-1], counts[-1] = merged, total, count
+    return np.repeat(np.asarray(means), counts)
+
+
+def _logit(p: FloatArray) -> FloatArray:
+    clipped = np.clip(p, EPS, 1 - EPS)
+    return np.asarray(np.log(clipped / (1 - clipped)), dtype=np.float64)
+
+
+def _sigmoid(z: FloatArray) -> FloatArray:
+    return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ConfidenceMap:
+    """A monotone map from the reader's raw confidence to a calibrated one."""
+
+    method: Method
+    knots_x: tuple[float, ...] = ()  # isotonic: raw confidences, increasing
+    knots_y: tuple[float, ...] = ()  # isotonic: calibrated confidences, non-decreasing
+    a: float = 1.0  # platt
+    b: float = 0.0  # platt
+    info: dict[str, object] = field(default_factory=dict, compare=False)
+
+    def __call__(self, raw: npt.ArrayLike) -> FloatArray:
+        x = np.clip(np.asarray(raw, dtype=np.float64), 0.0, 1.0)
+        if self.method == "platt":
+            return _sigmoid(self.a * _logit(x) + self.b)
+        return np.asarray(np.interp(x, self.knots_x, self.knots_y), dtype=np.float64)
+
+    def apply(self, raw: float) -> float:
+        return float(self(np.asarray([raw]))[0])
+
+    def to_json(self) -> dict[str, object]:
+        body: dict[str, object] = {"method": self.method}
+        if self.method == "platt":
+            body |= {"a": self.a, "b": self.b}
+        else:
+            body |= {"knots_x": list(self.knots_x), "knots_y": list(self.knots_y)}
+        return body | {"info": self.info}
+
+    @classmethod
+    def from_json(cls, body: dict[str, object]) -> ConfidenceMap:
+        method = body.get("method")
+        info = body.get("info", {})
+        if method == "platt":
+            return cls("platt", a=float(str(body["a"])), b=float(str(body["b"])), info=dict(info or {}))  # type: ignore[call-overload]
+        if method == "isotonic":
+            xs = tuple(float(v) for v in body["knots_x"])  # type: ignore[attr-defined]
+            ys = tuple(float(v) for v in body["knots_y"])  # type: ignore[attr-defined]
+            if len(xs) != len(ys) or len(xs) < 2 or any(np.diff(xs) < 0) or any(np.diff(ys) < 0):
+                raise ValueError("isotonic map: knots_x and knots_y must be equally long (2+) and non-decreasing")
+            return cls("isotonic", knots_x=xs, knots_y=ys, info=dict(info or {}))  # type: ignore[call-overload]
+        raise ValueError(f"unknown confidence map method {method!r}")
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> ConfidenceMap:
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def fit_isotonic(confidences: npt.ArrayLike, correct: npt.ArrayLike, max_knots: int = 64) -> ConfidenceMap:
+    """Pool-adjacent-violators on the reads sorted by raw confidence; a knot at each block's mean confidence."""
+    conf = np.clip(np.asarray(confidences, dtype=np.float64).ravel(), 0.0, 1.0)
+    right = np.asarray(correct, dtype=np.float64).ravel()
+    if conf.size == 0:
+        raise ValueError("no reads to fit on")
+    order = np.argsort(conf, kind="stable")
+    xs, ys = conf[order], pool_adjacent_violators(right[order])
+    knots_x: list[float] = []
+    knots_y: list[float] = []
+    start = 0
+    for end in range(1, len(ys) + 1):  # one knot per block of equal fitted value
+        if end == len(ys) or ys[end] != ys[start]:
+            knots_x.append(float(xs[start:end].mean()))
+            knots_y.append(float(ys[start]))
+            start = end
+    kx, ky = np.asarray(knots_x), np.asarray(knots_y)
+    if kx.size > max_knots:  # keep the file small: resample the monotone curve
+        grid = np.quantile(conf, np.linspace(0, 1, max_knots))
+        kx, ky = grid, np.interp(grid, kx, ky)
+    # Ends: below the lowest knot the map keeps its value; raw 0 and 1 are pinned so the curve spans [0, 1].
+    kx = np.concatenate([[0.0], kx, [1.0]])
+    ky = np.concatenate([[ky[0]], ky, [ky[-1]]])
+    kx, unique = np.unique(kx, return_index=True)
+    ky = np.maximum.accumulate(ky[unique])
+    return ConfidenceMap("isotonic", tuple(kx.tolist()), tuple(ky.tolist()))
+
+
+def fit_platt(confidences: npt.ArrayLike, correct: npt.ArrayLike, iterations: int = 100) -> ConfidenceMap:
+    """Logistic regression of right/wrong on logit(raw confidence) (Newton's method, a little L2 for stability)."""
+    z = _logit(np.asarray(confidences, dtype=np.float64).ravel())
+    y = np.asarray(correct, dtype=np.float64).ravel()
+    if z.size == 0:
+        raise ValueError("no reads to fit on")
+    features = np.stack([z, np.ones_like(z)], axis=1)
+    theta = np.array([1.0, 0.0])
+    ridge = 1e-3 * np.eye(2)
+    for _ in range(iterations):
+        p = _sigmoid(features @ theta)
+        gradient = features.T @ (p - y) + ridge @ (theta - np.array([1.0, 0.0]))
+        hessian = (features * (p * (1 - p))[:, None]).T @ features + ridge
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    a = max(float(theta[0]), 0.0)  # a negative slope would make the map decreasing: never
+    return ConfidenceMap("platt", a=a, b=float(theta[1]))
+
+
+def fit(confidences: npt.ArrayLike, correct: npt.ArrayLike, method: Method = "isotonic") -> ConfidenceMap:
+    if method == "platt":
+        return fit_platt(confidences, correct)
+    return fit_isotonic(confidences, correct)
+
+
+def load_map(weights_dir: Path) -> ConfidenceMap | None:
+    """The reader's calibration map beside its weights, or None when there is none."""
+    path = weights_dir / MAP_FILE
+    return ConfidenceMap.load(path) if path.exists() else None
+
+
+def plot_reliability(
+    curves: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike]], path: Path, bins: int = 10, title: str = ""
+) -> Path:
+    """A reliability diagram: share right against mean confidence per bin, one line per (label, conf, right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 8), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    top.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
+    edges = np.linspace(0, 1, bins + 1)
+    for label, conf, right in curves:
+        table = [b for b in reliability(conf, right, bins) if b.count]
+        ece = expected_calibration_error(conf, right, bins)
+        top.plot(
+            [b.mean_confidence for b in table],
+            [b.share_right for b in table],
+            marker="o",
+            label=f"{label} (ECE {ece:.3f}, n={np.asarray(conf).size})",
+        )
+        bottom.hist(np.asarray(conf, dtype=np.float64), bins=edges, histtype="step", linewidth=1.5, label=label)
+    top.set_ylabel("share of reads right")
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.set_title(title or "Reader confidence: reliability")
+    top.legend(loc="upper left", fontsize=8)
+    top.grid(alpha=0.3)
+    bottom.set_xlabel("confidence")
+    bottom.set_ylabel("reads")
+    bottom.set_yscale("log")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def as_arrays(confidences: Sequence[float], correct: Sequence[bool]) -> tuple[FloatArray, BoolArray]:
+    return np.asarray(confidences, dtype=np.float64), np.asarray(correct, dtype=bool)

@@ -1,0 +1,124 @@
+"""Reader-confidence calibration: ECE on small tables, monotone fits, the saved map's round trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calibration.confidence import (
+    ConfidenceMap,
+    expected_calibration_error,
+    fit,
+    fit_isotonic,
+    fit_platt,
+    load_map,
+    plot_reliability,
+    pool_adjacent_violators,
+    reliability,
+)
+from edge.read.ctc import ConfidenceCalibration
+
+
+@pytest.mark.parametrize(
+    ("confidences", "correct", "bins", "ece"),
+    [
+        ([], [], 10, 0.0),  # no reads
+        ([0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9], [1] * 9 + [0], 10, 0.0),  # 90 % right at 0.9
+        ([1.0, 1.0], [1, 0], 10, 0.5),  # 1.0 lands in the last bin
+        ([0.0, 0.0], [0, 0], 10, 0.0),  # 0.0 in the first
+        ([0.2, 0.8], [1, 0], 10, 0.8),  # two bins, each off by 0.8
+        ([0.25, 0.35], [1, 1], 1, 0.7),  # one bin: |1 - 0.3|
+        ([0.1, 0.1, 0.95], [0, 0, 1], 10, (0.1 + 0.1 + 0.05) / 3),
+    ],
+)
+def test_ece_tables(confidences: list[float], correct: list[int], bins: int, ece: float) -> None:
+    assert expected_calibration_error(confidences, correct, bins) == pytest.approx(ece)
+
+
+def test_ece_rejects_bad_input() -> None:
+    with pytest.raises(ValueError):
+        expected_calibration_error([0.5], [1, 0])
+    with pytest.raises(ValueError):
+        expected_calibration_error([0.5], [1], bins=0)
+
+
+def test_reliability_bins() -> None:
+    table = reliability([0.05, 0.95, 0.95], [0, 1, 0], bins=2)
+    assert [b.count for b in table] == [1, 2]
+    assert table[1].share_right == pytest.approx(0.5) and table[1].mean_confidence == pytest.approx(0.95)
+
+
+def test_pool_adjacent_violators() -> None:
+    assert pool_adjacent_violators(np.array([1.0, 0.0, 1.0, 1.0])).tolist() == [0.5, 0.5, 1.0, 1.0]
+    assert pool_adjacent_violators(np.array([3.0, 2.0, 1.0])).tolist() == [2.0, 2.0, 2.0]
+    assert pool_adjacent_violators(np.array([0.0, 1.0])).tolist() == [0.0, 1.0]
+
+
+def _overconfident(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """Reads right with probability raw**3: a reader far surer of itself than it should be."""
+    rng = np.random.default_rng(seed)
+    raw = rng.beta(5, 1, n)
+    return raw, rng.random(n) < raw**3
+
+
+@pytest.mark.parametrize("method", ["isotonic", "platt"])
+def test_fit_is_monotone_and_lowers_ece_on_new_reads(method: str) -> None:
+    raw, right = _overconfident(4000, 0)
+    test_raw, test_right = _overconfident(4000, 1)
+    mapping = fit(raw, right, method)  # type: ignore[arg-type]
+    grid = np.linspace(0, 1, 501)
+    assert np.all(np.diff(mapping(grid)) >= -1e-12)
+    assert np.all((mapping(grid) >= 0) & (mapping(grid) <= 1))
+    before = expected_calibration_error(test_raw, test_right)
+    after = expected_calibration_error(mapping(test_raw), test_right)
+    assert before > 0.1 and after < 0.04
+
+
+def test_isotonic_on_tiny_and_constant_sets() -> None:
+    one = fit_isotonic([0.7], [True])
+    assert one(np.array([0.0, 0.7, 1.0])).tolist() == [1.0, 1.0, 1.0]
+    flat = fit_isotonic([0.2, 0.4, 0.6, 0.8], [1, 0, 1, 0])
+    assert np.all(np.diff(flat(np.linspace(0, 1, 11))) >= 0)
+    with pytest.raises(ValueError):
+        fit_isotonic([], [])
+
+
+def test_platt_slope_is_never_negative() -> None:
+    mapping = fit_platt([0.1, 0.2, 0.8, 0.9], [1, 1, 0, 0])  # anti-correlated: the best monotone map is flat
+    assert mapping.a >= 0.0
+
+
+@pytest.mark.parametrize("method", ["isotonic", "platt"])
+def test_round_trip_and_the_reader_applies_the_same_map(tmp_path: Path, method: str) -> None:
+    raw, right = _overconfident(500, 2)
+    mapping = fit(raw, right, method)  # type: ignore[arg-type]
+    mapping = ConfidenceMap(
+        mapping.method, mapping.knots_x, mapping.knots_y, mapping.a, mapping.b, info={"ece_after": 0.01}
+    )
+    path = mapping.save(tmp_path / "confidence.json")
+    loaded = load_map(tmp_path)
+    assert loaded == mapping and loaded is not None and loaded.info == {"ece_after": 0.01}
+    grid = np.linspace(0, 1, 101)
+    assert loaded(grid) == pytest.approx(mapping(grid))
+    on_the_car = ConfidenceCalibration.load(path)
+    assert [on_the_car(float(x)) for x in grid] == pytest.approx(mapping(grid).tolist())
+    assert load_map(tmp_path / "elsewhere") is None
+
+
+def test_bad_maps_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        ConfidenceMap.from_json({"method": "isotonic", "knots_x": [0.0, 1.0], "knots_y": [0.9, 0.1]})
+    with pytest.raises(ValueError):
+        ConfidenceMap.from_json({"method": "magic"})
+    (tmp_path / "confidence.json").write_text(json.dumps({"method": "magic"}))
+    with pytest.raises(ValueError):
+        ConfidenceCalibration.beside(tmp_path)
+
+
+def test_reliability_diagram(tmp_path: Path) -> None:
+    raw, right = _overconfident(300, 3)
+    png = plot_reliability([("raw", raw, right), ("calibrated", fit(raw, right)(raw), right)], tmp_path / "r.png")
+    assert png.stat().st_size > 1000
