@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 SCHEMA = """
@@ -32,25 +33,46 @@ class Pending:
     message: bytes  # a serialised platepatrol.v1.PlateRead
 
 
-class Outbox:
-    """Thread-safe: the pipeline puts reads in, the uplink takes verdicts out, from different threads."""
+# How often settling a verdict also forgets the verdicts past their keep time.
+PURGE_EVERY = timedelta(minutes=1)
 
-    def __init__(self, path: Path) -> None:
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Outbox:
+    """Thread-safe: the pipeline puts reads in, the uplink takes verdicts out, from different threads.
+
+    Answered reads are kept only `keep_verdicts` (plate reads are personal data): they are forgotten when
+    the outbox opens and, as the shift goes on, at most every minute when a verdict is settled.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        keep_verdicts: timedelta | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
+        self._keep_verdicts = keep_verdicts
+        self._clock = clock
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # a read acknowledged here survives power loss
             self._db.executescript(SCHEMA)
+        self._purged_at = self._clock()
+        self._purge_expired()
 
     def put(self, read_id: str, message: bytes) -> None:
         """Store a read to send; storing the same read id again is a no-op."""
         with self._lock:
             self._db.execute(
                 "INSERT OR IGNORE INTO outbox (read_id, queued_at, message) VALUES (?, ?, ?)",
-                (read_id, _now(), message),
+                (read_id, self._clock().isoformat(), message),
             )
 
     def pending(self, after_seq: int = 0, limit: int = 1000) -> list[Pending]:
@@ -72,12 +94,14 @@ class Outbox:
                     self._db.execute("DELETE FROM outbox WHERE read_id = ?", (read_id,))
                     self._db.execute(
                         "INSERT OR REPLACE INTO verdicts (read_id, received_at, message) VALUES (?, ?, ?)",
-                        (read_id, _now(), verdict),
+                        (read_id, self._clock().isoformat(), verdict),
                     )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        if self._clock() - self._purged_at >= PURGE_EVERY:
+            self._purge_expired()
         return bytes(row[0]) if row is not None else None
 
     def verdict(self, read_id: str) -> bytes | None:
@@ -95,10 +119,12 @@ class Outbox:
         with self._lock:
             return self._db.execute("DELETE FROM verdicts WHERE received_at < ?", (before.isoformat(),)).rowcount
 
+    def _purge_expired(self) -> None:
+        now = self._clock()
+        self._purged_at = now
+        if self._keep_verdicts is not None:
+            self.purge_verdicts(now - self._keep_verdicts)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()

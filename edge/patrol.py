@@ -8,7 +8,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -106,7 +106,7 @@ class Patrol:
         self._journal = JsonLinesLog(log_path) if log_path else None
         self._completed_at: dict[str, datetime] = {}
         self._lock = threading.Lock()
-        self._outbox = Outbox(config.outbox)
+        self._outbox = Outbox(config.outbox, keep_verdicts=timedelta(hours=config.keep_verdicts_hours))
         link = Link.to(config.backend, token, config.tls_ca)
         self._uplink = Uplink(link, self._outbox, self._on_answer)
         self._permits = PermitCache()

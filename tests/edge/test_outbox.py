@@ -38,3 +38,40 @@ def test_old_verdicts_are_purged(tmp_path: Path) -> None:
     assert outbox.purge_verdicts(datetime.now(UTC) - timedelta(hours=1)) == 0
     assert outbox.purge_verdicts(datetime.now(UTC) + timedelta(seconds=1)) == 1
     assert outbox.verdict("a") is None
+
+
+class SteppingClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_answered_reads_are_forgotten_after_the_keep_time(tmp_path: Path) -> None:
+    clock = SteppingClock()
+    outbox = Outbox(tmp_path / "outbox.db", keep_verdicts=timedelta(hours=12), clock=clock)
+    outbox.put("morning", b"read")
+    outbox.settle("morning", b"verdict")
+    clock.now += timedelta(hours=11, minutes=59)
+    outbox.put("noon", b"read")
+    outbox.settle("noon", b"verdict")
+    assert outbox.verdict("morning") == b"verdict"  # not yet 12 hours old
+    clock.now += timedelta(minutes=2)
+    outbox.put("later", b"read")
+    outbox.settle("later", b"verdict")  # settling purges what is past its time
+    assert outbox.verdict("morning") is None and outbox.verdict("noon") == b"verdict"
+    outbox.close()
+    clock.now += timedelta(hours=13)
+    reopened = Outbox(tmp_path / "outbox.db", keep_verdicts=timedelta(hours=12), clock=clock)  # and so does opening
+    assert reopened.verdict("noon") is None and reopened.verdict("later") is None
+
+
+def test_unanswered_reads_are_never_purged(tmp_path: Path) -> None:
+    clock = SteppingClock()
+    outbox = Outbox(tmp_path / "outbox.db", keep_verdicts=timedelta(hours=1), clock=clock)
+    outbox.put("offline", b"read")
+    clock.now += timedelta(days=3)
+    outbox.close()
+    reopened = Outbox(tmp_path / "outbox.db", keep_verdicts=timedelta(hours=1), clock=clock)
+    assert [p.read_id for p in reopened.pending()] == ["offline"]
