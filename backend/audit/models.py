@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.storage.base import Base, UTCDateTime, utc_now
@@ -13,6 +13,8 @@ from backend.storage.base import Base, UTCDateTime, utc_now
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
+    # The admin console filters by action, newest first.
+    __table_args__ = (Index("ix_audit_log_action", "action", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)

@@ -134,7 +134,10 @@ class HotlistEntry(Base):
 
 class Permit(Base):
     __tablename__ = "permits"
-    __table_args__ = (Index("ix_permits_validity", "valid_from", "valid_until"),)
+    __table_args__ = (
+        Index("ix_permits_validity", "valid_from", "valid_until"),
+        Index("ix_permits_holder_name", "holder_name"),  # the admin console's search by holder
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     code: Mapped[str] = mapped_column(String(32), unique=True, comment="printed on the permit")

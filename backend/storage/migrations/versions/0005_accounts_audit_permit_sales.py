@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_log_action", ["action", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_actor_id"), ["actor_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_target_id"), ["target_id"], unique=False)
@@ -329,6 +330,7 @@ def upgrade() -> None:
             )
         )
         batch_op.create_index(batch_op.f("ix_permits_holder_id"), ["holder_id"], unique=False)
+        batch_op.create_index("ix_permits_holder_name", ["holder_name"], unique=False)
         batch_op.create_foreign_key(
             batch_op.f("fk_permits_holder_id_accounts"), "accounts", ["holder_id"], ["id"], ondelete="SET NULL"
         )
@@ -358,6 +360,7 @@ def downgrade() -> None:
     with op.batch_alter_table("permits", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_permits_home_zone_id_zones"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_permits_holder_id_accounts"), type_="foreignkey")
+        batch_op.drop_index("ix_permits_holder_name")
         batch_op.drop_index(batch_op.f("ix_permits_holder_id"))
         batch_op.drop_column("reminder_sent_at")
         batch_op.drop_column("home_zone_id")
@@ -419,6 +422,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_log_target_id"))
         batch_op.drop_index(batch_op.f("ix_audit_log_at"))
         batch_op.drop_index(batch_op.f("ix_audit_log_actor_id"))
+        batch_op.drop_index("ix_audit_log_action")
 
     op.drop_table("audit_log")
     op.drop_table("accounts")
