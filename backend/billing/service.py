@@ -10,18 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.accounts.mailer import Mail, Mailer
+from backend.accounts.models import Account
 from backend.accounts.service import FormError
 from backend.audit.log import audit
-from backend.billing.models import Order, OrderStatus, Payment, PaymentStatus, Refund
-from backend.billing.provider import PaymentProvider, provider_named
+from backend.billing.models import Order, OrderKind, OrderStatus, Payment, PaymentStatus, Refund
+from backend.billing.pricing import NotOnSaleError, Quote, Terms, quote
+from backend.billing.provider import Card, ChargeStatus, PaymentProvider, provider_named
+from backend.permits.models import Permit, PermitStatus, PermitType
+from backend.permits.sales import (
+    accept_offer,
+    check_can_buy,
+    check_vehicle_count,
+    new_permit_code,
+    owned_vehicles,
+    why_not_renewable,
+)
 
 MAX_KEY = 64
 MAX_REASON = 500
+QUOTE_VALID = timedelta(hours=1)  # a quote is honoured this long; then prices and places are checked anew
 
 ProviderLookup = Callable[[str], PaymentProvider]
 
@@ -31,6 +44,283 @@ def check_key(idempotency_key: str, field: str = "idempotency_key") -> str:
     if not 8 <= len(key) <= MAX_KEY:
         raise FormError({field: f"an idempotency key of 8 to {MAX_KEY} characters is required"})
     return key
+
+
+# ---- orders ----------------------------------------------------------------------------------------------
+
+
+def order_by_key(session: Session, key: str) -> Order | None:
+    return session.scalar(select(Order).where(Order.idempotency_key == key))
+
+
+def create_order(
+    session: Session,
+    account: Account,
+    permit_type: PermitType,
+    vehicle_ids: list[str],
+    home_zone_id: str | None,
+    idempotency_key: str,
+    now: datetime,
+    timezone: str,
+) -> Order:
+    """A quoted, unpaid order for a new permit. Raises FormError, or SoldOutError when the zone is full.
+
+    The same key again returns the same order (a form posted twice makes one order).
+    """
+    key = check_key(idempotency_key)
+    if (existing := order_by_key(session, key)) is not None:
+        if existing.account_id != account.id:
+            raise FormError({"idempotency_key": "this key is taken"})
+        return existing
+    check_can_buy(session, account, permit_type, home_zone_id, now)
+    vehicles = owned_vehicles(session, account, vehicle_ids)
+    check_vehicle_count(permit_type, vehicles)
+    try:
+        priced = quote(Terms.of(permit_type), now, timezone)
+    except NotOnSaleError as problem:
+        raise FormError({"type_id": str(problem)}) from None
+    return _add_order(session, account, OrderKind.NEW, permit_type, home_zone_id, vehicle_ids, None, priced, key, now)
+
+
+def create_renewal(
+    session: Session, account: Account, permit: Permit, idempotency_key: str, now: datetime, timezone: str
+) -> Order:
+    """A quoted, unpaid order extending `permit` from where it ends. Renewals keep their place: no cap check."""
+    key = check_key(idempotency_key)
+    if (existing := order_by_key(session, key)) is not None:
+        if existing.account_id != account.id:
+            raise FormError({"idempotency_key": "this key is taken"})
+        return existing
+    if permit.holder_id != account.id:
+        raise PermissionError("not your permit")
+    if reason := why_not_renewable(permit, now):
+        raise FormError({"permit": f"cannot renew: {reason}"})
+    assert permit.type is not None
+    try:
+        priced = quote(Terms.of(permit.type), now, timezone, renew_from=permit.valid_until)
+    except NotOnSaleError as problem:
+        raise FormError({"permit": str(problem)}) from None
+    vehicle_ids = [vehicle.id for vehicle in permit.vehicles]
+    return _add_order(
+        session, account, OrderKind.RENEWAL, permit.type, permit.home_zone_id, vehicle_ids, permit, priced, key, now
+    )
+
+
+def _add_order(
+    session: Session,
+    account: Account,
+    kind: OrderKind,
+    permit_type: PermitType,
+    home_zone_id: str | None,
+    vehicle_ids: list[str],
+    permit: Permit | None,
+    priced: Quote,
+    key: str,
+    now: datetime,
+) -> Order:
+    order = Order(
+        account_id=account.id,
+        kind=kind,
+        type_id=permit_type.id,
+        home_zone_id=home_zone_id,
+        vehicle_ids=list(vehicle_ids),
+        permit_id=permit.id if permit else None,
+        period_start=priced.covers.start,
+        period_end=priced.covers.end,
+        lines=[line.as_json() for line in priced.lines],
+        amount_minor=priced.total_minor,
+        currency=priced.currency,
+        status=OrderStatus.PENDING,
+        idempotency_key=key,
+        created_at=now,
+    )
+    session.add(order)
+    session.flush()
+    audit(session, account.id, "order.create", "order", order.id, kind=kind.value, amount_minor=order.amount_minor)
+    return order
+
+
+# ---- paying ----------------------------------------------------------------------------------------------
+
+_STATUS = {
+    ChargeStatus.SUCCEEDED: PaymentStatus.SUCCEEDED,
+    ChargeStatus.DECLINED: PaymentStatus.DECLINED,
+    ChargeStatus.PENDING: PaymentStatus.PENDING,
+    ChargeStatus.FAILED: PaymentStatus.FAILED,
+}
+
+
+def payment_by_key(session: Session, key: str) -> Payment | None:
+    return session.scalar(select(Payment).where(Payment.idempotency_key == key))
+
+
+@dataclass(frozen=True)
+class PayResult:
+    """The order after paying, and the payment made (None for a free order)."""
+
+    order: Order
+    payment: Payment | None
+
+    @property
+    def paid(self) -> bool:
+        return self.order.status is OrderStatus.PAID
+
+    @property
+    def declined(self) -> bool:
+        return self.payment is not None and self.payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED)
+
+
+def pay_order(
+    session: Session,
+    account: Account,
+    order_id: str,
+    card: Card | None,
+    idempotency_key: str,
+    now: datetime,
+    provider: PaymentProvider,
+) -> PayResult:
+    """Charge the card for the order; on success issue (or extend) the permit in the same transaction.
+
+    The same key again returns the first attempt without charging. A decline records the declined
+    payment and leaves the order open (another card may be tried with a new key); a pending charge issues
+    nothing until it settles. Raises FormError (fields: order, card_number, idempotency_key, vehicle_ids...),
+    PermissionError for someone else's order, SoldOutError if the zone filled up since the quote.
+    """
+    key = check_key(idempotency_key)
+    if (existing := payment_by_key(session, key)) is not None:
+        if existing.order_id != order_id:
+            raise FormError({"idempotency_key": "this key was already used for another order"})
+        return PayResult(existing.order, existing)
+    order = session.get(Order, order_id, with_for_update=True, populate_existing=True)
+    if order is None:
+        raise FormError({"order": "no such order"})
+    if order.account_id != account.id:
+        raise PermissionError("not your order")
+    if order.status is not OrderStatus.PENDING:
+        raise FormError({"order": f"this order is {order.status.value}"})
+    if any(payment.status is PaymentStatus.PENDING for payment in order.payments):
+        raise FormError({"order": "a payment for this order is still being confirmed"})
+    if now > order.created_at + QUOTE_VALID:
+        raise FormError({"order": "this quote has expired: ask for a new one"})
+    # One buyer at a time per type: the last place in a zone cannot be sold twice.
+    permit_type = session.get_one(PermitType, order.type_id, with_for_update=True)
+    _check_still_valid(session, account, order, permit_type, now)
+    if order.amount_minor == 0:
+        _fulfil(session, order, account, now)
+        return PayResult(order, None)
+    if card is None:
+        raise FormError({"card_number": "enter a card"})
+    charge = provider.charge(card, order.amount_minor, order.currency, key)
+    payment = Payment(
+        order_id=order.id,
+        provider=provider.name,
+        provider_ref=charge.ref,
+        amount_minor=order.amount_minor,
+        currency=order.currency,
+        status=_STATUS[charge.status],
+        card_last4=card.last4,
+        message=charge.message,
+        idempotency_key=key,
+        created_at=now,
+    )
+    session.add(payment)
+    order.payments.append(payment)
+    session.flush()
+    audit(
+        session,
+        account.id,
+        "payment.create",
+        "payment",
+        payment.id,
+        order_id=order.id,
+        amount_minor=payment.amount_minor,
+        status=payment.status.value,
+    )
+    if payment.status is PaymentStatus.SUCCEEDED:
+        _fulfil(session, order, account, now)
+    return PayResult(order, payment)
+
+
+def _check_still_valid(
+    session: Session, account: Account, order: Order, permit_type: PermitType, now: datetime
+) -> None:
+    if order.kind is OrderKind.NEW:
+        check_can_buy(session, account, permit_type, order.home_zone_id, now)
+        vehicles = owned_vehicles(session, account, list(order.vehicle_ids))
+        check_vehicle_count(permit_type, vehicles)
+        return
+    permit = session.get(Permit, order.permit_id) if order.permit_id else None
+    if permit is None or permit.holder_id != account.id:
+        raise FormError({"order": "the permit to renew is gone"})
+    if permit.valid_until != order.period_start:
+        raise FormError({"order": "this permit was renewed already: ask for a new quote"})
+    if reason := why_not_renewable(permit, now):
+        raise FormError({"order": f"cannot renew: {reason}"})
+
+
+def _fulfil(session: Session, order: Order, account: Account, now: datetime) -> Permit:
+    """The order is paid: issue the permit, or extend the one renewed (through the ORM: a new revision)."""
+    order.status = OrderStatus.PAID
+    order.paid_at = now
+    if order.kind is OrderKind.RENEWAL:
+        permit = session.get_one(Permit, order.permit_id)
+        permit.valid_until = order.period_end
+        permit.reminder_sent_at = None
+        session.flush()
+        audit(session, account.id, "permit.renew", "permit", permit.id, order_id=order.id)
+        return permit
+    vehicles = owned_vehicles(session, account, list(order.vehicle_ids))
+    permit = Permit(
+        code=new_permit_code(),
+        holder_name=account.full_name,
+        holder_id=account.id,
+        home_zone_id=order.home_zone_id,
+        type=session.get_one(PermitType, order.type_id),  # the object, so the revision records its terms
+        valid_from=order.period_start,
+        valid_until=order.period_end,
+        status=PermitStatus.ACTIVE,
+        vehicles=vehicles,
+    )
+    session.add(permit)
+    session.flush()
+    order.permit_id = permit.id
+    accept_offer(session, account.id, order.type_id, order.home_zone_id, now)
+    audit(session, account.id, "permit.issue", "permit", permit.id, order_id=order.id, code=permit.code)
+    session.flush()
+    return permit
+
+
+def settle_pending_payments(
+    session: Session, now: datetime, mailer: Mailer, providers: ProviderLookup = provider_named
+) -> int:
+    """For the schedule: ask the provider about charges still pending; issue on success, mail on failure."""
+    pending = session.scalars(select(Payment).where(Payment.status == PaymentStatus.PENDING)).all()
+    for payment in pending:
+        charge = providers(payment.provider).settle(payment.provider_ref)
+        if charge.status is ChargeStatus.PENDING:
+            continue
+        payment.status = _STATUS[charge.status]
+        payment.message = charge.message
+        order = payment.order
+        account = session.get_one(Account, order.account_id)
+        audit(session, None, "payment.settle", "payment", payment.id, status=payment.status.value)
+        if payment.status is PaymentStatus.SUCCEEDED and order.status is OrderStatus.PENDING:
+            _fulfil(session, order, account, now)
+        elif payment.status is not PaymentStatus.SUCCEEDED:
+            order.status = OrderStatus.FAILED
+            mailer.send(
+                Mail(
+                    to=account.email,
+                    subject="Your permit payment failed",
+                    body=(
+                        f"Hello {account.full_name},\n\nThe payment of your order {order.id[:8]} failed after the "
+                        f"card was accepted ({charge.message}). No permit was issued. Please buy again with "
+                        "another card.\n"
+                    ),
+                )
+            )
+    session.flush()
+    return len(pending)
 
 
 # ---- refunds ---------------------------------------------------------------------------------------------

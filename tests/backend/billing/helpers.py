@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Account
 from backend.billing.models import Order, OrderKind, OrderStatus, Payment, PaymentStatus
 from backend.billing.provider import SandboxProvider
-from backend.permits.models import PermitType
+from backend.permits.models import PermitType, Proration, Validity, Vehicle, Zone
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
@@ -58,3 +60,39 @@ def paid_order(session: Session, amount_minor: int = 12000, key: str = "order-ke
     session.add(payment)
     session.flush()
     return payment
+
+
+def zone(session: Session, code: str = "Z1") -> Zone:
+    found = Zone(code=code, name=f"Zone {code}", geojson="")
+    session.add(found)
+    session.flush()
+    return found
+
+
+def permit_type(session: Session, zones: list[Zone] | None = None, **terms: Any) -> PermitType:
+    values: dict[str, Any] = {
+        "code": "RES",
+        "name": "Resident",
+        "price_minor": 3100,
+        "validity": Validity.MONTHS,
+        "months": 1,
+        "proration": Proration.DAILY,
+        "timezone": "America/New_York",
+    }
+    values.update(terms)
+    found = PermitType(**values)
+    found.zones = list(zones or [])
+    session.add(found)
+    session.flush()
+    return found
+
+
+def holder_with_vehicle(session: Session, plate: str = "ABC123", email: str = "ada@example.org") -> Account:
+    account = holder(session, email)
+    session.add(Vehicle(plate=plate, owner_id=account.id))
+    session.flush()
+    return account
+
+
+def vehicle_ids(session: Session, account: Account) -> list[str]:
+    return list(session.scalars(select(Vehicle.id).where(Vehicle.owner_id == account.id).order_by(Vehicle.plate)))
