@@ -1,5 +1,7 @@
 """Retention: plate reads are personal data. Reads that led to no violation are deleted, with their images,
-once the policy's time is up; reads behind a violation, a review or an alert are kept as evidence."""
+once the policy's time is up; reads behind a violation, a review or an alert are kept as evidence until a
+supervisor decides them: a rejected read is purged like a permitted one (its decision stays, without the read,
+for the statistics), an accepted one is kept while its citation exists."""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.enforcement.models import ReadRecord, VerdictRecord
+from backend.review.models import Citation, ReviewDecision
 from platepatrol.verdicts import Outcome
 
 log = logging.getLogger(__name__)
@@ -20,21 +23,25 @@ PURGEABLE = (Outcome.PERMITTED, Outcome.ERROR)
 
 
 def purge_reads(session: Session, now: datetime, keep_for: timedelta, batch: int = 5000) -> int:
-    """Delete reads older than `keep_for` whose verdict needs no follow-up, and any read an overtime verdict
-    does not still point to. Returns how many were deleted."""
+    """Delete reads older than `keep_for` whose verdict needs no follow-up or that a supervisor decided, unless
+    an overtime verdict or a citation still points to them. Returns how many were deleted."""
     cutoff = now - keep_for
     still_evidence = select(VerdictRecord.first_seen_read_id).where(VerdictRecord.first_seen_read_id.is_not(None))
+    cited = select(Citation.read_id).where(Citation.read_id.is_not(None))
+    decided = select(ReviewDecision.read_id).where(ReviewDecision.read_id.is_not(None))
     deleted = 0
     while True:
         ids = session.scalars(
             select(ReadRecord.id)
             .join(VerdictRecord, VerdictRecord.read_id == ReadRecord.id)
-            .where(ReadRecord.captured_at < cutoff, VerdictRecord.outcome.in_(PURGEABLE))
-            .where(ReadRecord.id.not_in(still_evidence))
+            .where(ReadRecord.captured_at < cutoff)
+            .where(or_(VerdictRecord.outcome.in_(PURGEABLE), ReadRecord.id.in_(decided)))
+            .where(ReadRecord.id.not_in(still_evidence), ReadRecord.id.not_in(cited))
             .limit(batch)
         ).all()
         if not ids:
             return deleted
+        session.execute(update(ReviewDecision).where(ReviewDecision.read_id.in_(ids)).values(read_id=None))
         session.execute(delete(VerdictRecord).where(VerdictRecord.read_id.in_(ids)))
         session.execute(delete(ReadRecord).where(ReadRecord.id.in_(ids)))
         session.commit()

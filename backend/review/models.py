@@ -20,7 +20,8 @@ class ReviewDecision(Base):
     __tablename__ = "review_decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    read_id: Mapped[str] = mapped_column(ForeignKey("reads.id", ondelete="CASCADE"), unique=True)
+    # Null once the read is purged (a rejection, after the retention time): the decision stays for statistics.
+    read_id: Mapped[str | None] = mapped_column(ForeignKey("reads.id", ondelete="SET NULL"), unique=True)
     decision: Mapped[Decision] = mapped_column(string_enum(Decision))
     reason_code: Mapped[str] = mapped_column(String(32), default="", comment="rejections: from the configured list")
     note: Mapped[str] = mapped_column(Text, default="")
