@@ -4,11 +4,11 @@
   "use strict";
   var element = document.getElementById("read-map");
   if (!element || !window.L) { return; }
+  var L = window.L;
   var lat = parseFloat(element.dataset.lat), lon = parseFloat(element.dataset.lon);
   var zones = JSON.parse(element.dataset.zones || '{"type": "FeatureCollection", "features": []}');
-  var map = window.L.map(element, { attributionControl: false, zoomSnap: 0.25 });
   var decided = null;
-  window.L.geoJSON(zones, {
+  var shapes = L.geoJSON(zones, {
     style: function (feature) {
       return feature.properties.decided
         ? { color: "#0b5cad", weight: 3, fillOpacity: 0.15 }
@@ -18,13 +18,16 @@
       layer.bindTooltip(feature.properties.name, { sticky: true });
       if (feature.properties.decided) { decided = layer; }
     }
-  }).addTo(map);
-  window.L.circleMarker([lat, lon], { radius: 8, color: "#b3261e", weight: 2, fillColor: "#b3261e", fillOpacity: 0.8 })
-    .addTo(map).bindTooltip(element.dataset.label || "", { permanent: true, direction: "right" });
+  });
+  var map = L.map(element, { attributionControl: false, zoomSnap: 0.25 });
+  // The view first: a layer with an open tooltip needs the map placed.
   if (decided) {
     map.fitBounds(decided.getBounds().extend([lat, lon]), { padding: [24, 24] });
   } else {
     map.setView([lat, lon], 16);
   }
+  shapes.addTo(map);
+  L.circleMarker([lat, lon], { radius: 8, color: "#b3261e", weight: 2, fillColor: "#b3261e", fillOpacity: 0.8 })
+    .addTo(map).bindTooltip(element.dataset.label || "", { permanent: true, direction: "right" });
   element.dataset.ready = "yes";
 }());
