@@ -70,9 +70,12 @@ def seed_demo(
     database_url: DatabaseOption = None,
     plates: Annotated[Path | None, typer.Option(help="CSV of the demo clip's plates")] = None,
 ) -> None:
-    """Load demo permits that match some plates of the demo clip and not others."""
+    """Load demo permits that match some plates of the demo clip and not others, and the demo city around them:
+    zones, permit types, residents with vehicles and permits, past review decisions, and the demo accounts
+    (admin, supervisor, officer, holder) with new passwords, printed."""
     from backend.permits.demo import DEMO_PLATES, load_demo_seed
     from backend.permits.demo import seed_demo as seed
+    from backend.permits.demo_city import describe, seed_city
     from backend.storage.base import utc_now
     from backend.storage.engine import make_engine, make_session_factory
     from backend.storage.migrate import upgrade_to_head
@@ -81,10 +84,14 @@ def seed_demo(
     upgrade_to_head(engine)
     result = load_demo_seed(plates or DEMO_PLATES)
     with make_session_factory(engine)() as session:
-        seed(session, utc_now(), result)
+        now = utc_now()
+        seed(session, now, result)
+        city = seed_city(session, now, result)
     typer.echo(f"permitted: {' '.join(result.permitted)}")
     typer.echo(f"expired:   {' '.join(result.expired)}")
     typer.echo(f"no permit: {' '.join(result.unpermitted)}")
+    for line in describe(city):
+        typer.echo(line)
 
 
 @app.command("as-of")

@@ -1,22 +1,45 @@
 #!/usr/bin/env bash
-# The demo: backend on an embedded SQLite file, demo permits, one device, the edge on the demo clip.
-# Prints each verdict as it comes back, then shuts everything down.
+# The demo: backend on an embedded SQLite file, the demo city (permits, residents, staff accounts), one device,
+# the edge on the demo clip, and the permit office's web pages. Prints each verdict as it comes back.
+# At a terminal the backend and its pages keep running after the clip until Ctrl-C; otherwise (CI, tests)
+# everything shuts down when the clip ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work=var/demo
 rm -rf "$work" && mkdir -p "$work"
 export PLATEPATROL_DATABASE_URL="sqlite:///$work/platepatrol.db"
-port=${PLATEPATROL_DEMO_PORT:-$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+free_port() { python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=${PLATEPATROL_DEMO_PORT:-$(free_port)}
+web_port=${PLATEPATROL_DEMO_WEB_PORT:-$(free_port)}
+# The demo city is Bucharest: its pages show local times; mail (password resets) lands in the demo folder.
+cat >"$work/backend.yaml" <<YAML
+web:
+  port: $web_port
+  timezone: Europe/Bucharest
+  mail_dir: $work/mail
+YAML
 
-echo "== seeding demo permits"
-platepatrol backend seed-demo
+echo "== seeding the demo city"
+platepatrol backend seed-demo | tee "$work/seed.txt"
 token=$(platepatrol backend add-device demo-car)
 
-echo "== starting the backend on 127.0.0.1:$port"
-platepatrol backend serve --port "$port" >"$work/backend.log" 2>&1 &
+echo "== starting the backend on 127.0.0.1:$port, web pages on http://127.0.0.1:$web_port"
+platepatrol backend serve --config "$work/backend.yaml" --port "$port" >"$work/backend.log" 2>&1 &
 backend_pid=$!
-trap 'kill "$backend_pid" 2>/dev/null || true; wait "$backend_pid" 2>/dev/null || true' EXIT
+stop_backend() { kill "$backend_pid" 2>/dev/null || true; wait "$backend_pid" 2>/dev/null || true; }
+trap stop_backend EXIT
 
 echo "== the edge on demo/patrol.mp4 (time, camera, plate, confidence, outcome, reason, round trip)"
 PLATEPATROL_DEVICE_TOKEN="$token" platepatrol edge run --config demo/edge.yaml --backend "127.0.0.1:$port"
+
+if [ -t 0 ] && [ -t 1 ]; then
+  pages=$(sed -n 's/^web pages on //p' "$work/backend.log" | tail -n 1)
+  echo
+  echo "== the permit office is open: ${pages:-http://127.0.0.1:$web_port}"
+  echo "   review queue (the clip's flagged reads): ${pages:-http://127.0.0.1:$web_port}/review"
+  sed -n '/^demo accounts/,$p' "$work/seed.txt"
+  echo "   press Ctrl-C to stop"
+  trap 'echo; echo "== stopping"; exit 0' INT TERM
+  wait "$backend_pid" || true
+fi
