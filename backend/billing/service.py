@@ -291,10 +291,18 @@ def _fulfil(session: Session, order: Order, account: Account, now: datetime) -> 
 
 
 def settle_pending_payments(
-    session: Session, now: datetime, mailer: Mailer, providers: ProviderLookup = provider_named
+    session: Session,
+    now: datetime,
+    mailer: Mailer,
+    providers: ProviderLookup = provider_named,
+    order_id: str | None = None,
 ) -> int:
-    """For the schedule: ask the provider about charges still pending; issue on success, mail on failure."""
-    pending = session.scalars(select(Payment).where(Payment.status == PaymentStatus.PENDING)).all()
+    """For the schedule (or one order's receipt page): ask the provider about charges still pending; issue the
+    permit on success, mark the order failed and mail the holder on failure. Returns how many were asked."""
+    query = select(Payment).where(Payment.status == PaymentStatus.PENDING)
+    if order_id is not None:
+        query = query.where(Payment.order_id == order_id)
+    pending = session.scalars(query.with_for_update()).all()
     for payment in pending:
         charge = providers(payment.provider).settle(payment.provider_ref)
         if charge.status is ChargeStatus.PENDING:
