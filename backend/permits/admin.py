@@ -421,7 +421,7 @@ def search_permits(session: Session, query: str, by: str = SearchBy.PLATE, page:
 
 def _plates(raw: str, errors: dict[str, str]) -> list[str]:
     plates: list[str] = []
-    for part in re.split(r"[,\s;]+", raw.strip()):
+    for part in re.split(r"[,;\n]+", raw.strip()):
         if not part:
             continue
         plate = normalise_plate(part)
