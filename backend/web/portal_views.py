@@ -56,7 +56,7 @@ from backend.web import portal_api
 from backend.web.pages import redirect, render
 from backend.web.security import Context, Db, ForbiddenError, Form, Viewer, require
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()  # pages are left out of the OpenAPI description; the JSON API is in
 Holder = Annotated[Viewer, Depends(require(Permission.HOLDER_PERMITS_VIEW))]
 Driver = Annotated[Viewer, Depends(require(Permission.HOLDER_VEHICLES_MANAGE))]
 Buyer = Annotated[Viewer, Depends(require(Permission.HOLDER_PERMITS_BUY))]
@@ -120,7 +120,7 @@ def chosen_vehicle_ids(form: dict[str, str]) -> list[str]:
 # ---- home --------------------------------------------------------------------------------------------------
 
 
-@router.get("/portal", response_class=HTMLResponse)
+@router.get("/portal", response_class=HTMLResponse, include_in_schema=False)
 def portal_home(request: Request, session: Db, context: Context, viewer: Holder) -> Response:
     now = context.now()
     permits = my_permits(session, viewer.account.id)
@@ -157,12 +157,12 @@ def _vehicles_page(
     return render(request, "portal/vehicles.html", status, vehicles=vehicles, on_permits=on_permits, **values)
 
 
-@router.get("/portal/vehicles", response_class=HTMLResponse)
+@router.get("/portal/vehicles", response_class=HTMLResponse, include_in_schema=False)
 def vehicles_page(request: Request, session: Db, context: Context, viewer: Driver) -> Response:
     return _vehicles_page(request, session, viewer, context.now())
 
 
-@router.post("/portal/vehicles", response_class=HTMLResponse)
+@router.post("/portal/vehicles", response_class=HTMLResponse, include_in_schema=False)
 def vehicle_add(request: Request, session: Db, context: Context, viewer: Driver, form: Form) -> Response:
     try:
         vehicle = add_vehicle(
@@ -181,7 +181,7 @@ def vehicle_add(request: Request, session: Db, context: Context, viewer: Driver,
     return redirect("/portal/vehicles", flash=f"{vehicle.plate} is on your list.")
 
 
-@router.get("/portal/vehicles/{vehicle_id}", response_class=HTMLResponse)
+@router.get("/portal/vehicles/{vehicle_id}", response_class=HTMLResponse, include_in_schema=False)
 def vehicle_page(request: Request, vehicle_id: str, session: Db, context: Context, viewer: Driver) -> Response:
     vehicle = own_vehicle(session, viewer, vehicle_id)
     return render(
@@ -198,7 +198,7 @@ def vehicle_page(request: Request, vehicle_id: str, session: Db, context: Contex
     )
 
 
-@router.post("/portal/vehicles/{vehicle_id}", response_class=HTMLResponse)
+@router.post("/portal/vehicles/{vehicle_id}", response_class=HTMLResponse, include_in_schema=False)
 def vehicle_save(
     request: Request, vehicle_id: str, session: Db, context: Context, viewer: Driver, form: Form
 ) -> Response:
@@ -231,7 +231,7 @@ def vehicle_save(
     return redirect("/portal/vehicles", flash=f"{vehicle.plate} is saved.")
 
 
-@router.post("/portal/vehicles/{vehicle_id}/remove", response_class=HTMLResponse)
+@router.post("/portal/vehicles/{vehicle_id}/remove", response_class=HTMLResponse, include_in_schema=False)
 def vehicle_remove(
     request: Request, vehicle_id: str, session: Db, context: Context, viewer: Driver, _form: Form
 ) -> Response:
@@ -278,7 +278,7 @@ def offers_for(session: Session, account: Account, now: datetime, timezone: str)
     return offers
 
 
-@router.get("/portal/buy", response_class=HTMLResponse)
+@router.get("/portal/buy", response_class=HTMLResponse, include_in_schema=False)
 def buy_page(request: Request, session: Db, context: Context, viewer: Buyer) -> Response:
     offers = offers_for(session, account_of(session, viewer), context.now(), context.config.timezone)
     return render(request, "portal/buy.html", offers=offers)
@@ -322,13 +322,13 @@ def _type_on_sale(session: Session, type_id: str) -> PermitType:
     return permit_type
 
 
-@router.get("/portal/buy/{type_id}", response_class=HTMLResponse)
+@router.get("/portal/buy/{type_id}", response_class=HTMLResponse, include_in_schema=False)
 def buy_type_page(request: Request, type_id: str, session: Db, context: Context, viewer: Buyer) -> Response:
     permit_type = _type_on_sale(session, type_id)
     return _buy_type_page(request, session, viewer, permit_type, context.now(), context.config.timezone)
 
 
-@router.post("/portal/buy/{type_id}", response_class=HTMLResponse)
+@router.post("/portal/buy/{type_id}", response_class=HTMLResponse, include_in_schema=False)
 def buy_submit(request: Request, type_id: str, session: Db, context: Context, viewer: Buyer, form: Form) -> Response:
     permit_type = _type_on_sale(session, type_id)
     now, timezone = context.now(), context.config.timezone
@@ -356,7 +356,7 @@ def buy_submit(request: Request, type_id: str, session: Db, context: Context, vi
     return redirect(f"/portal/orders/{order.id}")
 
 
-@router.post("/portal/waitlist", response_class=HTMLResponse)
+@router.post("/portal/waitlist", response_class=HTMLResponse, include_in_schema=False)
 def waitlist_join(request: Request, session: Db, context: Context, viewer: Buyer, form: Form) -> Response:
     permit_type = _type_on_sale(session, form.get("type_id", ""))
     zone_id = form.get("home_zone_id") or None
@@ -373,7 +373,7 @@ def waitlist_join(request: Request, session: Db, context: Context, viewer: Buyer
     return redirect("/portal", flash=f"You are on the waitlist for {permit_type.name}. We will mail you an offer.")
 
 
-@router.post("/portal/waitlist/{entry_id}/cancel")
+@router.post("/portal/waitlist/{entry_id}/cancel", include_in_schema=False)
 def waitlist_cancel(entry_id: int, session: Db, viewer: Buyer, _form: Form) -> Response:
     entry = own_waitlist(session, viewer, entry_id)
     cancel_waitlist(session, account_of(session, viewer), entry)
@@ -404,7 +404,7 @@ def _order_page(
     )
 
 
-@router.get("/portal/orders/{order_id}", response_class=HTMLResponse)
+@router.get("/portal/orders/{order_id}", response_class=HTMLResponse, include_in_schema=False)
 def order_page(request: Request, order_id: str, session: Db, context: Context, viewer: Buyer) -> Response:
     order = own_order(session, viewer, order_id)
     if order.status is not OrderStatus.PENDING:
@@ -412,7 +412,7 @@ def order_page(request: Request, order_id: str, session: Db, context: Context, v
     return _order_page(request, session, order, context.now())
 
 
-@router.post("/portal/orders/{order_id}/pay", response_class=HTMLResponse)
+@router.post("/portal/orders/{order_id}/pay", response_class=HTMLResponse, include_in_schema=False)
 def order_pay(request: Request, order_id: str, session: Db, context: Context, viewer: Buyer, form: Form) -> Response:
     order = own_order(session, viewer, order_id)
     now = context.now()
@@ -465,7 +465,7 @@ def order_pay(request: Request, order_id: str, session: Db, context: Context, vi
 # ---- receipts, permits and their history --------------------------------------------------------------------
 
 
-@router.get("/portal/receipts", response_class=HTMLResponse)
+@router.get("/portal/receipts", response_class=HTMLResponse, include_in_schema=False)
 def receipts_page(request: Request, session: Db, viewer: Holder) -> Response:
     orders = session.scalars(
         select(Order).where(Order.account_id == viewer.account.id).order_by(Order.created_at.desc())
@@ -474,7 +474,7 @@ def receipts_page(request: Request, session: Db, viewer: Holder) -> Response:
     return render(request, "portal/receipts.html", orders=orders, types=types)
 
 
-@router.get("/portal/receipts/{order_id}", response_class=HTMLResponse)
+@router.get("/portal/receipts/{order_id}", response_class=HTMLResponse, include_in_schema=False)
 def receipt_page(request: Request, order_id: str, session: Db, viewer: Holder) -> Response:
     order = own_order(session, viewer, order_id)
     permit = session.get(Permit, order.permit_id) if order.permit_id else None
@@ -491,7 +491,7 @@ def receipt_page(request: Request, order_id: str, session: Db, viewer: Holder) -
     )
 
 
-@router.post("/portal/receipts/{order_id}/check")
+@router.post("/portal/receipts/{order_id}/check", include_in_schema=False)
 def receipt_check(order_id: str, session: Db, context: Context, viewer: Holder, _form: Form) -> Response:
     """Ask the provider again about a payment still being confirmed (the schedule also does)."""
     order = own_order(session, viewer, order_id)
@@ -530,13 +530,13 @@ def _permit_page(
     )
 
 
-@router.get("/portal/permits/{permit_id}", response_class=HTMLResponse)
+@router.get("/portal/permits/{permit_id}", response_class=HTMLResponse, include_in_schema=False)
 def permit_page(request: Request, permit_id: str, session: Db, context: Context, viewer: Holder) -> Response:
     permit = own_permit(session, viewer, permit_id)
     return _permit_page(request, session, viewer, permit, context.now())
 
 
-@router.post("/portal/permits/{permit_id}/vehicles", response_class=HTMLResponse)
+@router.post("/portal/permits/{permit_id}/vehicles", response_class=HTMLResponse, include_in_schema=False)
 def permit_swap(
     request: Request, permit_id: str, session: Db, context: Context, viewer: Driver, form: Form
 ) -> Response:
@@ -553,7 +553,7 @@ def permit_swap(
     return redirect(f"/portal/permits/{permit_id}", flash=f"The permit now covers {plates}.")
 
 
-@router.post("/portal/permits/{permit_id}/renew", response_class=HTMLResponse)
+@router.post("/portal/permits/{permit_id}/renew", response_class=HTMLResponse, include_in_schema=False)
 def permit_renew(
     request: Request, permit_id: str, session: Db, context: Context, viewer: Buyer, form: Form
 ) -> Response:

@@ -1,0 +1,104 @@
+"""The portal's JSON API: CSRF header, idempotency keys, 402 on a decline, 403 for others' ids, 422 per field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.billing.models import Payment
+from backend.permits.models import Permit
+from tests.backend.web.conftest import PASSWORD, add_account
+from tests.backend.web.portal_helpers import CARD_DECLINED, CARD_OK, add_type
+
+API = "/api/v1/portal"
+
+
+def api_holder(client: TestClient, sessions: sessionmaker[Session], email: str = "ada@example.org") -> dict[str, str]:
+    add_account(sessions, email=email)
+    me = client.post("/api/v1/session", json={"email": email, "password": PASSWORD})
+    assert me.status_code == 200
+    return {"X-CSRF-Token": me.json()["csrf_token"]}
+
+
+def count(sessions: sessionmaker[Session], table: type) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(table)) or 0
+
+
+def buy(client: TestClient, headers: dict[str, str], type_id: str, vehicle_id: str, key: str) -> Any:
+    order = client.post(
+        f"{API}/orders",
+        json={"type_id": type_id, "vehicle_ids": [vehicle_id]},
+        headers={**headers, "Idempotency-Key": key},
+    )
+    assert order.status_code == 201, order.text
+    return order.json()
+
+
+def test_the_api_buys_a_permit_once_per_key(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    type_id = add_type(sessions)
+    headers = api_holder(client, sessions)
+    assert client.post(f"{API}/vehicles", json={"plate": "ny 123"}).status_code == 403  # no CSRF header
+    vehicle = client.post(f"{API}/vehicles", json={"plate": "ny 123", "make": "Ford"}, headers=headers)
+    assert vehicle.status_code == 201 and vehicle.json()["plate"] == "NY123"
+    order = buy(client, headers, type_id, vehicle.json()["id"], "order-key-0001")
+    assert buy(client, headers, type_id, vehicle.json()["id"], "order-key-0001")["id"] == order["id"]
+    assert [line["amount_minor"] for line in order["lines"]] == [3100, -2480] and order["amount_minor"] == 620
+
+    pay_headers = {**headers, "Idempotency-Key": "pay-key-0001"}
+    declined = client.post(f"{API}/orders/{order['id']}/payments", json=CARD_DECLINED, headers=pay_headers)
+    assert declined.status_code == 402 and declined.json()["status"] == "pending"
+    assert count(sessions, Permit) == 0
+    pay_headers["Idempotency-Key"] = "pay-key-0002"
+    paid = client.post(f"{API}/orders/{order['id']}/payments", json=CARD_OK, headers=pay_headers)
+    again = client.post(f"{API}/orders/{order['id']}/payments", json=CARD_OK, headers=pay_headers)
+    assert paid.status_code == again.status_code == 200
+    assert paid.json()["status"] == "paid" and paid.json()["permit_id"] == again.json()["permit_id"]
+    assert (count(sessions, Payment), count(sessions, Permit)) == (2, 1)  # the decline, then one charge
+    [permit] = client.get(f"{API}/permits").json()
+    assert permit["plates"] == ["NY123"] and permit["live"] and permit["status"] == "active"
+    assert len(client.get(f"{API}/orders").json()[0]["payments"]) == 2
+
+
+def test_the_api_names_bad_fields(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    type_id = add_type(sessions)
+    headers = api_holder(client, sessions)
+    bad = client.post(f"{API}/vehicles", json={"plate": "!!", "colour": "x" * 40}, headers=headers)
+    assert bad.status_code == 422 and set(bad.json()["errors"]) == {"plate"}
+    no_vehicle = client.post(
+        f"{API}/orders", json={"type_id": type_id, "vehicle_ids": []}, headers={**headers, "Idempotency-Key": "k" * 10}
+    )
+    assert no_vehicle.status_code == 422 and "vehicle_ids" in no_vehicle.json()["errors"]
+    no_key = client.post(f"{API}/orders", json={"type_id": type_id, "vehicle_ids": []}, headers=headers)
+    assert no_key.status_code == 422  # the Idempotency-Key header is required
+
+
+def test_another_holders_ids_are_403_in_the_api(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    type_id = add_type(sessions)
+    headers = api_holder(client, sessions)
+    vehicle = client.post(f"{API}/vehicles", json={"plate": "ADA1"}, headers=headers).json()
+    order = buy(client, headers, type_id, vehicle["id"], "order-key-0001")
+    bob = TestClient(client.app, base_url="http://permits.test", follow_redirects=False)
+    bob_headers = api_holder(bob, sessions, "bob@example.org")
+    assert bob.put(f"{API}/vehicles/{vehicle['id']}", json={"plate": "BOB1"}, headers=bob_headers).status_code == 403
+    assert bob.delete(f"{API}/vehicles/{vehicle['id']}", headers=bob_headers).status_code == 403
+    pay = bob.post(
+        f"{API}/orders/{order['id']}/payments", json=CARD_OK, headers={**bob_headers, "Idempotency-Key": "k" * 10}
+    )
+    assert pay.status_code == 403
+    stolen = bob.post(
+        f"{API}/orders",
+        json={"type_id": type_id, "vehicle_ids": [vehicle["id"]]},
+        headers={**bob_headers, "Idempotency-Key": "b" * 10},
+    )
+    assert stolen.status_code == 422  # not his vehicle
+    assert bob.get(f"{API}/vehicles").json() == [] and bob.get(f"{API}/orders").json() == []
+    assert count(sessions, Payment) == 0
+
+
+def test_the_openapi_description_lists_the_portal(client: TestClient) -> None:
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert {f"{API}/vehicles", f"{API}/orders", f"{API}/orders/{{order_id}}/payments"} <= set(paths)
