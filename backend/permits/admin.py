@@ -90,10 +90,10 @@ def price_to_minor(raw: str) -> int:
     """'12.50' or '12' -> 1250; raises ValueError for anything else (negative, three decimals, words)."""
     try:
         amount = Decimal(raw.strip())
+        if not amount.is_finite() or amount < 0 or amount > 10**12 or amount != amount.quantize(Decimal("0.01")):
+            raise ValueError(raw)
     except InvalidOperation:
         raise ValueError(raw) from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(raw)
     return int(amount * 100)
 
 
