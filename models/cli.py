@@ -57,12 +57,58 @@ def val_detector_command(
     from models.training.detector import evaluate_detector
 
     cfg = load_config(config)
-    data_yaml = build_yolo_dataset(cfg.data_root, cfg.dataset_dir, cfg.train_videos, cfg.val_videos)
+    synthetic = [cfg.synthetic.train_dir() / "images"] if cfg.synthetic and cfg.synthetic.train_images else []
+    data_yaml = build_yolo_dataset(
+        cfg.data_root, cfg.dataset_dir, cfg.train_videos, cfg.val_videos, extra_train=synthetic
+    )
     m = evaluate_detector(weights, data_yaml, imgsz=imgsz, threads=cfg.threads)
     typer.echo(f"videos: {', '.join(cfg.val_videos)}")
     typer.echo(
         f"precision: {m.precision:.4f}\nrecall: {m.recall:.4f}\nmap50: {m.map50:.4f}\nmap50_95: {m.map50_95:.4f}"
     )
+
+
+@app.command("detector-data")
+def detector_data_command(
+    config: Annotated[Path, typer.Option(help="Training config YAML.", exists=True, dir_okay=False)] = (
+        DEFAULT_DETECTOR_CONFIG
+    ),
+) -> None:
+    """Write the detector's datasets (real YOLO folder, synthetic train and held-out scenes); print the eval folders."""
+    from models.training.config import load_config
+    from models.training.dataset import build_yolo_dataset
+    from models.training.detector import build_synthetic
+
+    cfg = load_config(config)
+    build_yolo_dataset(
+        cfg.data_root, cfg.dataset_dir, cfg.train_videos, cfg.val_videos, extra_train=build_synthetic(cfg)
+    )
+    typer.echo(f"held-out dashcam videos ({', '.join(cfg.val_videos)}): {cfg.dataset_dir / 'images' / 'val'}")
+    if cfg.synthetic is not None and cfg.synthetic.holdout_images:
+        typer.echo(f"held-out synthetic scenes: {cfg.synthetic.holdout_dir()}")
+
+
+@app.command("eval")
+def eval_command(
+    folders: Annotated[list[Path], typer.Argument(help="Labelled folders (VOC XML, YOLO txt, or file x y w h TEXT).")],
+    detector: Annotated[bool, typer.Option("--detector", help="Evaluate the plate detector.")] = False,
+    reader: Annotated[bool, typer.Option("--reader", help="Evaluate the plate reader.")] = False,
+    weights: Annotated[Path | None, typer.Option(help="Weights to measure (default: the shipped ones).")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write the plot (PR curve or confusion matrix) to this PNG.")
+    ] = None,
+) -> None:
+    """Measure the detector or the reader on any labelled folder, per source, with a progress bar."""
+    if detector == reader:
+        raise typer.BadParameter("give exactly one of --detector or --reader")
+    if detector:
+        from models.evaluation.detector import run_detector_eval
+
+        run_detector_eval(folders, weights=weights, plot=plot)
+    else:
+        from models.evaluation.reader import run_reader_eval
+
+        run_reader_eval(folders, weights=weights, plot=plot)
 
 
 def _mount_reader_commands() -> None:

@@ -53,3 +53,29 @@ def backend(
 
     for url in database_url or [f"sqlite:///{REPO / 'var' / 'bench' / 'backend.db'}"]:
         print(json.dumps(result_json(bench_backend(url, permits, reads, cars, seconds, window))), flush=True)
+
+
+@app.command()
+def detector(
+    source: Annotated[Path, typer.Option(help="a clip whose frames are measured")] = REPO / "demo" / "patrol.mp4",
+    size: Annotated[list[str], typer.Option(help="frame sizes WxH to measure")] = ["1280x720"],  # noqa: B006
+    threads: Annotated[list[int], typer.Option(help="runtime thread counts to measure")] = [1, 2],  # noqa: B006
+    frames: Annotated[int, typer.Option(min=5, help="frames timed per measurement")] = 100,
+    runtime: Annotated[str, typer.Option(help="onnx (the car's) or ultralytics")] = "onnx",
+    weights: Annotated[Path | None, typer.Option(help="default: the shipped weights for the runtime")] = None,
+) -> None:
+    """Milliseconds per frame of the plate detector alone (letterbox + network + NMS), one JSON line each."""
+    import json
+
+    from edge.config import DetectorConfig
+    from edge.detect.bench import bench_detector, result_json
+    from platepatrol.errors import UserError
+
+    for dimensions in size:
+        try:
+            width, height = (int(part) for part in dimensions.lower().split("x"))
+        except ValueError:
+            raise UserError(f"--size {dimensions!r} must be WIDTHxHEIGHT, e.g. 1280x720") from None
+        for count in threads:
+            config = DetectorConfig.model_validate({"runtime": runtime, "weights": weights, "threads": count})
+            print(json.dumps(result_json(bench_detector(source, config, width, height, frames))), flush=True)

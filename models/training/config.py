@@ -29,6 +29,31 @@ class Augmentation(BaseModel):
     hsv_v: float = Field(0.4, ge=0, le=1)
 
 
+class SyntheticData(BaseModel):
+    """Synthetic scenes (models/training/detector_synth.py) added to the real training frames."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    train_images: int = Field(1600, ge=0)
+    holdout_images: int = Field(300, ge=0, description="a held-out synthetic set, for `platepatrol models eval`")
+    seed: int = 1
+    holdout_every: int = Field(
+        10, ge=2, description="every Nth training-video frame is a background of the held-out set only"
+    )
+    out_dir: Path = CACHE_DIR / "datasets" / "synthetic"
+
+    @field_validator("out_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    def train_dir(self) -> Path:
+        return self.out_dir / f"train_s{self.seed}_n{self.train_images}"
+
+    def holdout_dir(self) -> Path:
+        return self.out_dir / f"holdout_s{self.seed + 1_000}_n{self.holdout_images}"
+
+
 class DetectorTrainConfig(BaseModel):
     """Everything one detector training run depends on, so a run is reproducible from this file alone."""
 
@@ -36,6 +61,9 @@ class DetectorTrainConfig(BaseModel):
 
     name: str = Field("plate_yolo", pattern=r"^[A-Za-z0-9_.-]+$")
     architecture: str = Field("yolov8n.yaml", pattern=r"\.yaml$", description="ultralytics model YAML, no weights")
+    init_weights: Path | None = Field(None, description="our own earlier checkpoint to start from (fine-tuning)")
+    synthetic: SyntheticData | None = None
+    time_hours: PositiveFloat | None = Field(None, description="train this long; epochs is then re-estimated")
     data_root: Path = Field(description="ro_dashcam folder: images/, annotations/, frames.csv")
     dataset_dir: Path = CACHE_DIR / "datasets" / "ro_dashcam"
     runs_dir: Path = CACHE_DIR / "runs" / "detector"
@@ -62,10 +90,10 @@ class DetectorTrainConfig(BaseModel):
     plots: bool = False
     augmentation: Augmentation = Augmentation()
 
-    @field_validator("data_root", "dataset_dir", "runs_dir", "output")
+    @field_validator("data_root", "dataset_dir", "runs_dir", "output", "init_weights")
     @classmethod
-    def _expand_home(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser()
 
     @model_validator(mode="after")
     def _videos_disjoint(self) -> DetectorTrainConfig:
@@ -117,5 +145,6 @@ def ultralytics_train_args(config: DetectorTrainConfig, data_yaml: Path) -> dict
         "name": config.name,
         "exist_ok": True,  # the run dir is ours; a fresh run clears it first
         "save": True,  # last.pt every epoch is what makes resume possible
+        **({"time": config.time_hours} if config.time_hours else {}),
         **config.augmentation.model_dump(),
     }

@@ -143,9 +143,11 @@ def build_yolo_dataset(
     out_dir: Path,
     train_videos: Iterable[str],
     val_videos: Iterable[str],
+    extra_train: Iterable[Path] = (),
 ) -> Path:
     """Write (or bring up to date) the YOLO dataset for ro_dashcam in out_dir and return its data.yaml.
 
+    `extra_train` are more YOLO image folders (labels in the sibling `labels/`) to train on, e.g. synthetic scenes.
     Idempotent: files already right are not touched, so a val run can rebuild it while a training run reads it.
     """
     data_root = data_root.resolve()
@@ -156,7 +158,7 @@ def build_yolo_dataset(
             raise ValueError(f"split {split!r} has no frames in {data_root / 'frames.csv'}")
     for split, split_frames in splits.items():
         _sync_split(data_root, out_dir, split, split_frames)
-    return _write_data_yaml(out_dir, sorted({f.video for f in splits["val"]}))
+    return _write_data_yaml(out_dir, sorted({f.video for f in splits["val"]}), list(extra_train))
 
 
 def _sync_split(data_root: Path, out_dir: Path, split: str, frames: list[Frame]) -> None:
@@ -201,10 +203,13 @@ def _sync_texts(folder: Path, texts: Mapping[str, str]) -> None:
             path.write_text(text, encoding="utf-8")
 
 
-def _write_data_yaml(out_dir: Path, val_videos: list[str]) -> Path:
+def _write_data_yaml(out_dir: Path, val_videos: list[str], extra_train: list[Path] | None = None) -> Path:
+    train: str | list[str] = "images/train"
+    if extra_train:
+        train = [str((out_dir / "images" / "train").resolve()), *(str(p.resolve()) for p in extra_train)]
     data = {
         "path": str(out_dir.resolve()),
-        "train": "images/train",
+        "train": train,
         "val": "images/val",
         "names": dict(enumerate(CLASS_NAMES)),
         "val_videos": val_videos,  # ignored by ultralytics; says what the val metrics were measured on

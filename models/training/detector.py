@@ -60,7 +60,9 @@ def set_threads(threads: int) -> None:
 def train_detector(config: Path, resume: bool = False) -> Path:
     """Train (or resume) the detector described by `config` and copy its final checkpoint to `config.output`."""
     cfg = load_config(config)
-    data_yaml = build_yolo_dataset(cfg.data_root, cfg.dataset_dir, cfg.train_videos, cfg.val_videos)
+    data_yaml = build_yolo_dataset(
+        cfg.data_root, cfg.dataset_dir, cfg.train_videos, cfg.val_videos, extra_train=build_synthetic(cfg)
+    )
     configure_offline()
     set_threads(cfg.threads)
     if resume:
@@ -70,12 +72,32 @@ def train_detector(config: Path, resume: bool = False) -> Path:
     return _publish(cfg.last_checkpoint, cfg.output)
 
 
+def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:
+    """Write the config's synthetic scenes (train and held-out; kept if already there); the train image folder.
+
+    Backgrounds come only from the training videos, and every `holdout_every`-th of their frames is kept for the
+    held-out synthetic set: the held-out dashcam videos are never composited into anything.
+    """
+    syn = cfg.synthetic
+    if syn is None or syn.train_images == 0:
+        return []
+    from models.training.detector_synth import scene_sources, split_sources, write_synthetic_set
+
+    train_bg, held_bg = split_sources(scene_sources(cfg.data_root, cfg.train_videos), syn.holdout_every)
+    if syn.holdout_images:
+        write_synthetic_set(syn.holdout_dir(), held_bg, syn.holdout_images, seed=syn.seed + 1_000)
+    return [write_synthetic_set(syn.train_dir(), train_bg, syn.train_images, seed=syn.seed)]
+
+
 def _train_fresh(cfg: DetectorTrainConfig, data_yaml: Path) -> None:
     from ultralytics.models import YOLO
 
     # ultralytics appends to an existing results.csv, so a fresh run starts from an empty folder.
     shutil.rmtree(cfg.run_dir, ignore_errors=True)
-    YOLO(cfg.architecture).train(**ultralytics_train_args(cfg, data_yaml))
+    model = YOLO(cfg.architecture)
+    if cfg.init_weights is not None:
+        model.load(str(cfg.init_weights))  # our own earlier weights: fine-tune rather than start from scratch
+    model.train(**ultralytics_train_args(cfg, data_yaml))
 
 
 def _resume(cfg: DetectorTrainConfig, data_yaml: Path) -> None:

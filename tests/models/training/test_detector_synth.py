@@ -1,0 +1,108 @@
+"""Synthetic detector scenes: deterministic, labelled where the plates are, never from held-out videos."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from models.training.detector_synth import (
+    OUT_LONG,
+    SceneSource,
+    compose_scene,
+    draw_any_plate,
+    paste_warped,
+    scene_sources,
+    split_sources,
+    write_synthetic_set,
+    yolo_label,
+)
+from models.training.synthetic_plates import LAYOUTS
+
+
+def _source(tmp_path: Path) -> Path:
+    """A tiny ro_dashcam-like folder: two videos, one labelled plate per frame."""
+    root = tmp_path / "src"
+    (root / "images").mkdir(parents=True)
+    (root / "annotations").mkdir()
+    rows = ["image,video,second,original_split"]
+    for video in ("train_v", "held_v"):
+        for second in range(3):
+            name = f"{video}_t{second:03d}"
+            img = np.full((360, 640, 3), 90, np.uint8)
+            img[200:214, 300:350] = 230
+            cv2.imwrite(str(root / "images" / f"{name}.jpg"), img)
+            (root / "annotations" / f"{name}.xml").write_text(
+                f"<annotation><filename>{name}.jpg</filename><size><width>640</width><height>360</height></size>"
+                "<object><name>license-plate</name><bndbox><xmin>300</xmin><ymin>200</ymin><xmax>350</xmax>"
+                "<ymax>214</ymax></bndbox></object></annotation>"
+            )
+            rows.append(f"{name}.jpg,{video},{second},train")
+    (root / "frames.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_sources_come_only_from_the_videos_asked_for(tmp_path: Path) -> None:
+    sources = scene_sources(_source(tmp_path), ["train_v"])
+    assert [s.image.name for s in sources] == ["train_v_t000.jpg", "train_v_t001.jpg", "train_v_t002.jpg"]
+    assert sources[0].boxes == ((300, 200, 350, 214),)
+    train, held = split_sources(sources, every=2)
+    assert [s.image.name for s in held] == ["train_v_t000.jpg", "train_v_t002.jpg"]
+    assert not {s.image for s in train} & {s.image for s in held}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_layout_draws_a_plate(layout: str) -> None:
+    plate = draw_any_plate(random.Random(3), layout)
+    h, w = plate.shape[:2]
+    assert plate.dtype == np.uint8 and h >= 100 and 1.1 < w / h < 5.5
+
+
+def test_unknown_layout_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown layout"):
+        draw_any_plate(random.Random(0), "mars")
+
+
+def test_paste_returns_the_visible_box() -> None:
+    canvas = np.zeros((100, 200, 3), np.uint8)
+    sprite = np.full((20, 60, 3), 255, np.uint8)
+    quad = np.array([[10, 10], [70, 10], [70, 30], [10, 30]], np.float32)
+    assert paste_warped(random.Random(0), canvas, sprite, quad) == (10, 10, 70, 30)
+    assert canvas[20, 40].max() > 100 and canvas[50, 150].max() == 0
+    half_out = quad + np.array([-40, 0], np.float32)
+    assert paste_warped(random.Random(0), canvas, sprite, half_out) == (0, 10, 30, 30)
+    assert paste_warped(random.Random(0), canvas, sprite, quad + 500) is None
+
+
+def test_scenes_are_deterministic_and_labelled(tmp_path: Path) -> None:
+    sources = scene_sources(_source(tmp_path), ["train_v"])
+    for seed in range(6):
+        a, b = compose_scene(seed, sources), compose_scene(seed, sources)
+        assert np.array_equal(a.image, b.image) and a.boxes == b.boxes
+        h, w = a.image.shape[:2]
+        assert max(h, w) == OUT_LONG
+        for x1, y1, x2, y2 in a.boxes:
+            assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h
+    drawn = compose_scene(11, [])  # no real frames at all: drawn streets
+    assert max(drawn.image.shape[:2]) == OUT_LONG
+
+
+def test_yolo_label_is_normalised() -> None:
+    from models.training.detector_synth import SyntheticScene
+
+    scene = SyntheticScene(np.zeros((100, 200, 3), np.uint8), ((20.0, 10.0, 60.0, 30.0),))
+    assert yolo_label(scene) == "0 0.200000 0.200000 0.200000 0.200000\n"
+
+
+def test_write_set_is_resumable(tmp_path: Path) -> None:
+    sources = [SceneSource(p.image, p.boxes) for p in scene_sources(_source(tmp_path), ["train_v"])]
+    images = write_synthetic_set(tmp_path / "syn", sources, 3, seed=5, progress=False)
+    names = sorted(p.name for p in images.iterdir())
+    assert names == ["syn_5_000000.jpg", "syn_5_000001.jpg", "syn_5_000002.jpg"]
+    assert len(list((tmp_path / "syn" / "labels").iterdir())) == 3
+    before = (images / names[0]).stat().st_mtime_ns
+    write_synthetic_set(tmp_path / "syn", sources, 3, seed=5, progress=False)
+    assert (images / names[0]).stat().st_mtime_ns == before
