@@ -1,0 +1,1 @@
+"""Measuring models on labelled folders: `platepatrol models eval --detector | --reader`."""
