@@ -258,7 +258,7 @@ def accept(
             read_id=read.id,
             plate=read.plate,
             zone_id=verdict.zone_id,
-            reason=verdict.sentence,
+            reason=_citation_reason(read, verdict),
             amount_minor=amount_minor,
             currency=currency,
             issued_at=now,
@@ -276,6 +276,14 @@ def accept(
         audit(session, supervisor_id, "review.accept", "read", read.id, plate=read.plate, citation=citation.number)
         return citation
     raise RuntimeError("could not number the citation: too many supervisors at once")
+
+
+def _citation_reason(read: ReadRecord, verdict: VerdictRecord) -> str:
+    """A violation's sentence as it stands; a doubtful read's sentence is a question, so the citation says what
+    the supervisor confirmed instead."""
+    if verdict.outcome is Outcome.VIOLATION:
+        return verdict.sentence
+    return f"{read.plate} had no valid permit here; confirmed on review of the camera evidence."
 
 
 def next_citation_number(session: Session, year: int) -> str:

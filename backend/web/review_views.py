@@ -19,6 +19,7 @@ from backend.accounts.models import Account
 from backend.accounts.permissions import Permission
 from backend.accounts.service import FormError
 from backend.audit.log import audit
+from backend.devices.models import Device
 from backend.enforcement.models import ReadRecord
 from backend.permits.history import permits_as_known
 from backend.permits.models import Permit, PermitRevision, Zone
@@ -120,20 +121,29 @@ class Chart:
     title: str
     bars: tuple[Bar, ...]
     height: int
-    label_width: int = 190
-    bar_area: int = 420
+    label_width: int = 250
+    bar_area: int = 400
     row: int = 26
 
 
-def bar_chart(title: str, rows: list[tuple[str, float, str]], row: int = 26) -> Chart:
-    """Horizontal bars for (label, value, text) rows, scaled to the largest value (or to 1 for rates)."""
-    largest = max((value for _, value, _ in rows), default=0.0) or 1.0
+LABEL_CHARS = 34
+
+
+def bar_chart(title: str, rows: list[tuple[str, float, str]], scale: float | None = None) -> Chart:
+    """Horizontal bars for (label, value, text) rows, scaled to `scale` (rates: 1) or to the largest value."""
+    largest = scale or max((value for _, value, _ in rows), default=0.0) or 1.0
     chart = Chart(title, (), 0)
     bars = tuple(
-        Bar(label[:30], value / largest, text, 8 + index * row, round(chart.bar_area * value / largest, 1))
+        Bar(
+            label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…",
+            min(1.0, value / largest),
+            text,
+            8 + index * chart.row,
+            round(chart.bar_area * min(1.0, value / largest), 1),
+        )
         for index, (label, value, text) in enumerate(rows)
     )
-    return Chart(title, bars, max(40, 16 + len(bars) * row))
+    return Chart(title, bars, max(40, 16 + len(bars) * chart.row))
 
 
 def _rate_rows(tallies: tuple[Tally, ...]) -> list[tuple[str, float, str]]:
@@ -146,8 +156,8 @@ def _charts(stats: Statistics) -> list[Chart]:
     reasons = [(r.label, float(r.count), str(r.count)) for r in stats.by_reason]
     return [
         bar_chart("Rejections by reason", reasons),
-        bar_chart("False-positive rate by zone", _rate_rows(stats.by_zone)),
-        bar_chart("False-positive rate by camera", _rate_rows(stats.by_camera)),
+        bar_chart("False-positive rate by zone (of 100 %)", _rate_rows(stats.by_zone), scale=1.0),
+        bar_chart("False-positive rate by camera (of 100 %)", _rate_rows(stats.by_camera), scale=1.0),
     ]
 
 
@@ -261,6 +271,7 @@ def _read_page(
         return render(request, "error.html", 404, title="No such read", message="This read is unknown or was purged.")
     citation = session.scalar(select(Citation).where(Citation.read_id == read.id))
     decider = session.get(Account, decision.decided_by) if decision and decision.decided_by else None
+    device = session.get(Device, read.device_id)
     audit(session, viewer.account.id, "review.view", "read", read.id, plate=read.plate)
     session.commit()
     return render(
@@ -271,6 +282,7 @@ def _read_page(
         verdict=verdict,
         decision=decision,
         decider=decider,
+        device_name=device.name if device else read.device_id,
         citation=citation,
         evidence=_evidence(session, read),
         reasons=list(context.config.reject_reasons.items()),

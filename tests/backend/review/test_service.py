@@ -121,6 +121,9 @@ def test_accept_issues_a_numbered_citation_and_a_second_decision_is_refused(offi
     with pytest.raises(AlreadyDecidedError):
         accept(session, "r1", who, T0, 5000, "USD")
     assert session.scalar(select(ReviewDecision.decision).where(ReviewDecision.read_id == "r1")) is Decision.ACCEPTED
+    # a doubtful read's sentence is a question: the citation says what the supervisor confirmed
+    flag(service, car, "doubt", "NOPE3", 12, confidence=0.2)
+    assert "confirmed on review" in accept(session, "doubt", who, T0, 5000, "USD").reason
 
 
 @pytest.mark.parametrize(

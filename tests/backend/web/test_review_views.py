@@ -204,5 +204,9 @@ def test_a_date_range_is_whole_local_days() -> None:
 
 def test_bar_chart_scales_to_the_largest() -> None:
     chart = bar_chart("t", [("a", 2.0, "2"), ("b", 1.0, "1"), ("c", 0.0, "0")])
-    assert [bar.width for bar in chart.bars] == [420.0, 210.0, 0.0]
+    assert [bar.width for bar in chart.bars] == [400.0, 200.0, 0.0]
+    rates = bar_chart("rates", [("a", 0.5, "50 %")], scale=1.0)
+    assert rates.bars[0].width == 200.0
+    long = bar_chart("long", [("x" * 50, 1.0, "1")]).bars[0].label
+    assert len(long) == 34 and long.endswith("…")
     assert bar_chart("empty", []).bars == () and bar_chart("zeros", [("a", 0.0, "0")]).bars[0].width == 0.0
