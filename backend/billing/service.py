@@ -31,6 +31,7 @@ from backend.permits.sales import (
     owned_vehicles,
     why_not_renewable,
 )
+from backend.storage.engine import WRITES
 
 MAX_KEY = 64
 MAX_REASON = 500
@@ -187,15 +188,18 @@ def pay_order(
     PermissionError for someone else's order, SoldOutError if the zone filled up since the quote.
     """
     key = check_key(idempotency_key)
-    if (existing := payment_by_key(session, key)) is not None:
-        if existing.order_id != order_id:
-            raise FormError({"idempotency_key": "this key was already used for another order"})
-        return PayResult(existing.order, existing)
+    if not session.in_transaction():
+        session.connection(execution_options=WRITES)  # this transaction writes: lock early on SQLite
+    # The order's row lock comes first: a second submit racing this one waits here, then finds the payment.
     order = session.get(Order, order_id, with_for_update=True, populate_existing=True)
     if order is None:
         raise FormError({"order": "no such order"})
     if order.account_id != account.id:
         raise PermissionError("not your order")
+    if (existing := payment_by_key(session, key)) is not None:
+        if existing.order_id != order_id:
+            raise FormError({"idempotency_key": "this key was already used for another order"})
+        return PayResult(order, existing)
     if order.status is not OrderStatus.PENDING:
         raise FormError({"order": f"this order is {order.status.value}"})
     if any(payment.status is PaymentStatus.PENDING for payment in order.payments):
@@ -363,12 +367,14 @@ def refund_payment(
     Audited as `payment.refund`. Flushes; the caller commits.
     """
     key = check_key(idempotency_key)
+    if not session.in_transaction():
+        session.connection(execution_options=WRITES)  # this transaction writes: lock early on SQLite
+    payment = session.get(Payment, payment_id, with_for_update=True)  # refunds of one payment, one at a time
     existing = session.scalar(select(Refund).where(Refund.idempotency_key == key))
     if existing is not None:
         if existing.payment_id != payment_id:
             raise FormError({"idempotency_key": "this key was already used for another payment's refund"})
         return existing
-    payment = session.get(Payment, payment_id, with_for_update=True)
     if payment is None:
         raise FormError({"payment": "no such payment"})
     errors: dict[str, str] = {}

@@ -54,6 +54,7 @@ from backend.permits.sales import (
 )
 from backend.web import portal_api
 from backend.web.pages import redirect, render
+from backend.web.portal_api import writing
 from backend.web.security import Context, Db, ForbiddenError, Form, Viewer, require
 
 router = APIRouter()  # pages are left out of the OpenAPI description; the JSON API is in
@@ -164,6 +165,7 @@ def vehicles_page(request: Request, session: Db, context: Context, viewer: Drive
 
 @router.post("/portal/vehicles", response_class=HTMLResponse, include_in_schema=False)
 def vehicle_add(request: Request, session: Db, context: Context, viewer: Driver, form: Form) -> Response:
+    writing(session)
     try:
         vehicle = add_vehicle(
             session,
@@ -202,6 +204,7 @@ def vehicle_page(request: Request, vehicle_id: str, session: Db, context: Contex
 def vehicle_save(
     request: Request, vehicle_id: str, session: Db, context: Context, viewer: Driver, form: Form
 ) -> Response:
+    writing(session)
     vehicle = own_vehicle(session, viewer, vehicle_id)
     try:
         edit_vehicle(
@@ -235,6 +238,7 @@ def vehicle_save(
 def vehicle_remove(
     request: Request, vehicle_id: str, session: Db, context: Context, viewer: Driver, _form: Form
 ) -> Response:
+    writing(session)
     vehicle = own_vehicle(session, viewer, vehicle_id)
     plate = vehicle.plate
     try:
@@ -330,6 +334,7 @@ def buy_type_page(request: Request, type_id: str, session: Db, context: Context,
 
 @router.post("/portal/buy/{type_id}", response_class=HTMLResponse, include_in_schema=False)
 def buy_submit(request: Request, type_id: str, session: Db, context: Context, viewer: Buyer, form: Form) -> Response:
+    writing(session)
     permit_type = _type_on_sale(session, type_id)
     now, timezone = context.now(), context.config.timezone
     zone_id = form.get("home_zone_id") or None
@@ -358,6 +363,7 @@ def buy_submit(request: Request, type_id: str, session: Db, context: Context, vi
 
 @router.post("/portal/waitlist", response_class=HTMLResponse, include_in_schema=False)
 def waitlist_join(request: Request, session: Db, context: Context, viewer: Buyer, form: Form) -> Response:
+    writing(session)
     permit_type = _type_on_sale(session, form.get("type_id", ""))
     zone_id = form.get("home_zone_id") or None
     if zone_id is not None and session.get(Zone, zone_id) is None:
@@ -375,6 +381,7 @@ def waitlist_join(request: Request, session: Db, context: Context, viewer: Buyer
 
 @router.post("/portal/waitlist/{entry_id}/cancel", include_in_schema=False)
 def waitlist_cancel(entry_id: int, session: Db, viewer: Buyer, _form: Form) -> Response:
+    writing(session)
     entry = own_waitlist(session, viewer, entry_id)
     cancel_waitlist(session, account_of(session, viewer), entry)
     session.commit()
@@ -414,6 +421,7 @@ def order_page(request: Request, order_id: str, session: Db, context: Context, v
 
 @router.post("/portal/orders/{order_id}/pay", response_class=HTMLResponse, include_in_schema=False)
 def order_pay(request: Request, order_id: str, session: Db, context: Context, viewer: Buyer, form: Form) -> Response:
+    writing(session)
     order = own_order(session, viewer, order_id)
     now = context.now()
     key = form.get("idempotency_key", "")
@@ -494,6 +502,7 @@ def receipt_page(request: Request, order_id: str, session: Db, viewer: Holder) -
 @router.post("/portal/receipts/{order_id}/check", include_in_schema=False)
 def receipt_check(order_id: str, session: Db, context: Context, viewer: Holder, _form: Form) -> Response:
     """Ask the provider again about a payment still being confirmed (the schedule also does)."""
+    writing(session)
     order = own_order(session, viewer, order_id)
     settle_pending_payments(session, context.now(), context.mailer, order_id=order.id)
     session.commit()
@@ -540,6 +549,7 @@ def permit_page(request: Request, permit_id: str, session: Db, context: Context,
 def permit_swap(
     request: Request, permit_id: str, session: Db, context: Context, viewer: Driver, form: Form
 ) -> Response:
+    writing(session)
     permit = own_permit(session, viewer, permit_id)
     chosen = chosen_vehicle_ids(form)
     try:
@@ -557,6 +567,7 @@ def permit_swap(
 def permit_renew(
     request: Request, permit_id: str, session: Db, context: Context, viewer: Buyer, form: Form
 ) -> Response:
+    writing(session)
     permit = own_permit(session, viewer, permit_id)
     key = form.get("idempotency_key", "")
     try:

@@ -250,3 +250,30 @@ def test_other_roles_cannot_open_the_portal(client: TestClient, sessions: sessio
     assert client.get("/portal").status_code == 403
     assert client.get("/portal/buy").status_code == 403
     assert client.get("/api/v1/portal/vehicles").status_code == 403
+
+
+def test_a_double_click_racing_itself_charges_once(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    """Two submits of one pay form at the same moment (two threads, one browser session): one payment."""
+    import threading
+
+    type_id = add_type(sessions)
+    holder(client, sessions)
+    add_vehicle_form(client, "NYC1234")
+    order_page = quote_order(client, type_id)
+    fields = {"csrf_token": csrf_from(client.get(order_page).text), **pay_fields(client, order_page, CARD_OK)}
+    twin = TestClient(client.app, base_url="http://permits.test", follow_redirects=False)
+    twin.cookies.update(client.cookies)
+    start = threading.Barrier(2)
+    answers: list[int] = []
+
+    def click(browser: TestClient) -> None:
+        start.wait()
+        answers.append(browser.post(f"{order_page}/pay", data=fields).status_code)
+
+    threads = [threading.Thread(target=click, args=(browser,)) for browser in (client, twin)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert answers == [303, 303]
+    assert (count(sessions, Payment), count(sessions, Permit)) == (1, 1)

@@ -1,0 +1,95 @@
+"""The portal's periodic work, for the backend's schedule: settle pending payments, move the waitlists on,
+and mail renewal reminders. Each step runs in its own transaction, so one failing does not undo the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.accounts.mailer import Mailer
+from backend.billing.service import settle_pending_payments
+from backend.config import WebConfig
+from backend.permits.sales import advance_waitlists, send_renewal_reminders
+from backend.storage.base import utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChoresRun:
+    payments_checked: int = 0
+    offers_expired: int = 0
+    offers_made: int = 0
+    reminders_sent: int = 0
+    failed: tuple[str, ...] = ()
+
+
+def run_portal_chores(
+    sessions: sessionmaker[Session], now: datetime, config: WebConfig, mailer: Mailer, base_url: str = ""
+) -> ChoresRun:
+    """One pass of the portal's periodic work at `now`; returns what it did (and which steps failed)."""
+    link = base_url or config.base_url or f"http://{config.host}:{config.port}"
+    failed: list[str] = []
+    checked = expired = offered = reminded = 0
+
+    def step(name: str, work: Callable[[Session], None]) -> None:
+        try:
+            with sessions() as session:
+                work(session)
+                session.commit()
+        except Exception:  # a failing step is logged and tried again next time; the others still run
+            log.exception("portal chore %s failed", name)
+            failed.append(name)
+
+    def settle(session: Session) -> None:
+        nonlocal checked
+        checked = settle_pending_payments(session, now, mailer)
+
+    def waitlists(session: Session) -> None:
+        nonlocal expired, offered
+        run = advance_waitlists(session, now, config.waitlist_offer_hours, mailer, link)
+        expired, offered = run.expired, run.offered
+
+    def reminders(session: Session) -> None:
+        nonlocal reminded
+        reminded = send_renewal_reminders(session, now, mailer, link)
+
+    step("settle payments", settle)
+    step("waitlists", waitlists)
+    step("renewal reminders", reminders)
+    return ChoresRun(checked, expired, offered, reminded, tuple(failed))
+
+
+class PortalChoresSchedule:
+    """Runs `run_portal_chores` every `every` in a background thread of the backend process."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        config: WebConfig,
+        mailer: Mailer,
+        every: timedelta,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._sessions, self._config, self._mailer, self._every, self._clock = sessions, config, mailer, every, clock
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="portal-chores", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._every.total_seconds()):
+            run = run_portal_chores(self._sessions, self._clock(), self._config, self._mailer)
+            if run.offers_made or run.reminders_sent or run.payments_checked:
+                log.info("portal chores: %s", run)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.accounts.mailer import FolderMailer
+from backend.billing.chores import run_portal_chores
+from backend.billing.provider import FAILS_LATER, SUCCEEDS, Card, SandboxProvider
+from backend.billing.service import create_order, pay_order
+from backend.config import WebConfig
+from tests.backend.billing.helpers import NOW, holder_with_vehicle, permit_type, vehicle_ids
+
+NY = "America/New_York"
+
+
+def test_one_pass_settles_offers_and_reminds(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    with sessions() as session:
+        kind = permit_type(session, renew_days_before=10)
+        ada = holder_with_vehicle(session, "ADA1", "ada@example.org")
+        bob = holder_with_vehicle(session, "BOB1", "bob@example.org")
+        for account, number, name in [(ada, SUCCEEDS, "ada"), (bob, FAILS_LATER, "bob")]:
+            order = create_order(
+                session, account, kind, vehicle_ids(session, account), None, f"order-{name}-1", NOW, NY
+            )
+            pay_order(
+                session, account, order.id, Card(number, 12, 2030, "123"), f"pay-{name}-001", NOW, SandboxProvider()
+            )
+        session.commit()
+    mailer = FolderMailer(tmp_path)
+    run = run_portal_chores(sessions, NOW + timedelta(minutes=1), WebConfig(timezone=NY), mailer, "http://x")
+    assert (run.payments_checked, run.reminders_sent, run.failed) == (1, 1, ())
+    assert "failed" in str(mailer.messages_to("bob@example.org")[0]["Subject"])
+    assert "Renew" in str(mailer.messages_to("ada@example.org")[0]["Subject"])
+    again = run_portal_chores(sessions, NOW + timedelta(minutes=2), WebConfig(timezone=NY), mailer)
+    assert (again.payments_checked, again.reminders_sent) == (0, 0)
