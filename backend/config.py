@@ -80,6 +80,9 @@ class WebConfig(StrictModel):
     mail_dir: Path = Field(default=Path("var/mail"), description="the development mailer writes .eml files here")
     payment_provider: str = Field(default="sandbox", pattern=r"^sandbox$", description="only the sandbox ships")
     waitlist_offer_hours: float = Field(default=48.0, gt=0, description="how long a waitlist offer is held")
+    chores_every_minutes: float = Field(
+        default=15.0, gt=0, description="how often pending payments, waitlist offers and renewal reminders are done"
+    )
     citation_amount_minor: int = Field(default=5000, ge=0, description="the fine on a citation, minor units")
     reject_reasons: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_REJECT_REASONS),

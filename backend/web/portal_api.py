@@ -255,6 +255,25 @@ class WaitlistOut(BaseModel):
         )
 
 
+class PermitTypeOut(BaseModel):
+    id: str
+    code: str
+    name: str
+    description: str
+    price_minor: int
+    currency: str
+    validity: str
+    proration: str
+    zone_ids: list[str]
+    max_vehicles: int
+    residents_only: bool
+    eligible: bool
+    reason: str | None = Field(description="why you may not buy it, in words; null when you may")
+    today_minor: int | None = Field(description="what it costs bought now (prorated); null when not on sale now")
+    covers_from: datetime | None
+    covers_until: datetime | None
+
+
 # ---- vehicles ----------------------------------------------------------------------------------------------
 
 
@@ -317,7 +336,45 @@ def delete_vehicle(vehicle_id: str, session: Db, context: Context, viewer: Drive
     return Response(status_code=204)
 
 
-# ---- permits, orders, payments -------------------------------------------------------------------------------
+# ---- permit types, permits, orders, payments ----
+
+
+@router.get("/permit-types", responses=ERRORS)
+def list_permit_types(session: Db, context: Context, viewer: Buyer) -> list[PermitTypeOut]:
+    """The permit types on sale, each with whether you may buy it and what it costs if bought now."""
+    from backend.web.portal_views import offers_for
+
+    found = []
+    for offer in offers_for(session, _account(session, viewer), context.now(), context.config.timezone):
+        permit_type, priced = offer.type, offer.quote
+        found.append(
+            PermitTypeOut(
+                id=permit_type.id,
+                code=permit_type.code,
+                name=permit_type.name,
+                description=permit_type.description,
+                price_minor=permit_type.price_minor,
+                currency=permit_type.currency,
+                validity=permit_type.validity.value,
+                proration=permit_type.proration.value,
+                zone_ids=permit_type_zone_ids(permit_type),
+                max_vehicles=permit_type.max_vehicles,
+                residents_only=permit_type.residents_only,
+                eligible=offer.reason is None,
+                reason=offer.reason,
+                today_minor=priced.total_minor if priced else None,
+                covers_from=priced.covers.start if priced else None,
+                covers_until=priced.covers.end if priced else None,
+            )
+        )
+    return found
+
+
+def permit_type_zone_ids(permit_type: PermitType) -> list[str]:
+    return sorted(zone.id for zone in permit_type.zones)
+
+
+# ---- permits, orders, payments ---------------------------------------------------------------------------
 
 
 @router.get("/permits", responses=ERRORS)

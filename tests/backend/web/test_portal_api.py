@@ -99,6 +99,15 @@ def test_another_holders_ids_are_403_in_the_api(client: TestClient, sessions: se
     assert count(sessions, Payment) == 0
 
 
+def test_permit_types_say_who_may_buy_and_the_price_today(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    add_type(sessions)
+    add_type(sessions, code="OFF", name="Officers only", eligible_roles=["officer"])
+    api_holder(client, sessions)
+    types = {found["code"]: found for found in client.get(f"{API}/permit-types").json()}
+    assert types["RES"]["eligible"] and types["RES"]["today_minor"] == 620
+    assert not types["OFF"]["eligible"] and types["OFF"]["reason"] == "not sold to your kind of account"
+
+
 def test_the_openapi_description_lists_the_portal(client: TestClient) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert {f"{API}/vehicles", f"{API}/orders", f"{API}/orders/{{order_id}}/payments"} <= set(paths)
