@@ -79,3 +79,26 @@ def detector(
         for count in threads:
             config = DetectorConfig.model_validate({"runtime": runtime, "weights": weights, "threads": count})
             print(json.dumps(result_json(bench_detector(source, config, width, height, frames))), flush=True)
+
+
+@app.command()
+def web(
+    database_url: Annotated[
+        list[str], typer.Option(help="databases to measure (SQLAlchemy URLs); default: a SQLite file in var/bench")
+    ] = [],  # noqa: B006
+    permits: Annotated[int, typer.Option(min=1)] = 100_000,
+    accounts: Annotated[int, typer.Option(min=1, help="permit holders (each permit has one)")] = 20_000,
+    reads: Annotated[
+        int, typer.Option(min=0, help="stored reads with verdicts; one in 20 flagged for review")
+    ] = 50_000,
+    audit: Annotated[int, typer.Option(min=0, help="audit log entries")] = 100_000,
+    requests: Annotated[int, typer.Option(min=1, help="timed requests per page")] = 100,
+) -> None:
+    """Milliseconds per page (p50, p95, max) of the portal, admin console, review queue and look-up, with a full
+    database; fills it first (once, then reused). Target: p95 within 200 ms."""
+    import json
+
+    from backend.web_bench import bench_web, result_json
+
+    for url in database_url or [f"sqlite:///{REPO / 'var' / 'bench' / 'web.db'}"]:
+        print(json.dumps(result_json(bench_web(url, permits, accounts, reads, audit, requests))), flush=True)
