@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -91,15 +92,24 @@ class QueuePage:
         return max(1, -(-self.total // self.page_size))
 
 
-def _pending() -> Select[ReadRecord, VerdictRecord, str, str]:
-    return (
-        select(ReadRecord, VerdictRecord, Device.name, Zone.name)
-        .join(VerdictRecord, VerdictRecord.read_id == ReadRecord.id)
-        .join(Device, Device.id == ReadRecord.device_id)
-        .outerjoin(Zone, Zone.id == VerdictRecord.zone_id)
-        .outerjoin(ReviewDecision, ReviewDecision.read_id == ReadRecord.id)
-        .where(VerdictRecord.outcome.in_(REVIEWABLE), ReviewDecision.id.is_(None))
+def _pending(*columns: Any, reads: bool = True) -> Select[Any]:
+    """Flagged reads without a decision, as only the columns asked for (never the images: they would be
+    carried through the sort); `reads=False` leaves the reads and devices out when the verdicts suffice."""
+    query = select(*columns).select_from(VerdictRecord)
+    if reads:
+        query = query.join(ReadRecord, ReadRecord.id == VerdictRecord.read_id)
+        query = query.join(Device, Device.id == ReadRecord.device_id)
+    return query.where(VerdictRecord.outcome.in_(REVIEWABLE)).where(
+        ~exists().where(ReviewDecision.read_id == VerdictRecord.read_id)
     )
+
+
+def _filtered(query: Select[Any], zone_id: str | None, camera: Camera | None) -> Select[Any]:
+    if zone_id:
+        query = query.where(VerdictRecord.zone_id == zone_id)
+    if camera is not None:
+        query = query.where(Device.name == camera.device_name, ReadRecord.camera_id == camera.camera_id)
+    return query
 
 
 def queue(
@@ -111,41 +121,62 @@ def queue(
 ) -> QueuePage:
     """Flagged reads nobody has decided yet, oldest first (a violation should not wait longest)."""
     page, page_size = max(1, page), max(1, min(page_size, 500))
-    query = _pending()
-    if zone_id:
-        query = query.where(VerdictRecord.zone_id == zone_id)
-    if camera is not None:
-        query = query.where(Device.name == camera.device_name, ReadRecord.camera_id == camera.camera_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = session.scalar(_filtered(_pending(func.count(), reads=camera is not None), zone_id, camera)) or 0
+    columns = (
+        ReadRecord.id,
+        ReadRecord.captured_at,
+        ReadRecord.plate,
+        ReadRecord.confidence,
+        ReadRecord.camera_id,
+        VerdictRecord.outcome,
+        VerdictRecord.reason,
+        VerdictRecord.sentence,
+        VerdictRecord.zone_id,
+        VerdictRecord.candidate_plate,
+        Device.name,
+        Zone.name,
+    )
+    query = _filtered(_pending(*columns).outerjoin(Zone, Zone.id == VerdictRecord.zone_id), zone_id, camera)
     rows = session.execute(
         query.order_by(ReadRecord.captured_at, ReadRecord.id).limit(page_size).offset((page - 1) * page_size)
     ).all()
     items = tuple(
         QueueItem(
-            read_id=read.id,
-            captured_at=read.captured_at,
-            plate=read.plate,
-            confidence=read.confidence,
-            outcome=verdict.outcome,
-            reason=verdict.reason.value,
-            sentence=verdict.sentence,
-            zone_id=verdict.zone_id,
+            read_id=read_id,
+            captured_at=captured_at,
+            plate=plate,
+            confidence=confidence,
+            outcome=outcome,
+            reason=reason.value,
+            sentence=sentence,
+            zone_id=zone,
             zone_name=zone_name or NO_ZONE,
-            camera=Camera(device_name, read.camera_id).key,
-            candidate_plate=verdict.candidate_plate,
+            camera=Camera(device_name, camera_id).key,
+            candidate_plate=candidate,
         )
-        for read, verdict, device_name, zone_name in rows
+        for (
+            read_id,
+            captured_at,
+            plate,
+            confidence,
+            camera_id,
+            outcome,
+            reason,
+            sentence,
+            zone,
+            candidate,
+            device_name,
+            zone_name,
+        ) in rows
     )
     return QueuePage(items, total, page, page_size)
 
 
 def queue_filters(session: Session) -> tuple[list[tuple[str, str]], list[str]]:
     """The zones and cameras that have reads waiting: (zone id, name) pairs and camera keys."""
-    pending = _pending().subquery()
-    zones = session.execute(
-        select(Zone.id, Zone.name).where(Zone.id.in_(select(pending.c.zone_id))).order_by(Zone.name)
-    ).all()
-    cameras = session.execute(select(pending.c.name, pending.c.camera_id).distinct()).all()
+    waiting_zones = _pending(VerdictRecord.zone_id, reads=False).where(VerdictRecord.zone_id.is_not(None)).distinct()
+    zones = session.execute(select(Zone.id, Zone.name).where(Zone.id.in_(waiting_zones)).order_by(Zone.name)).all()
+    cameras = session.execute(_pending(Device.name, ReadRecord.camera_id).distinct()).all()
     return [(zone_id, name) for zone_id, name in zones], sorted(Camera(d, c).key for d, c in cameras)
 
 

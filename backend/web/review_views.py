@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Account
@@ -21,8 +21,7 @@ from backend.accounts.service import FormError
 from backend.audit.log import audit
 from backend.devices.models import Device
 from backend.enforcement.models import ReadRecord
-from backend.permits.history import permits_as_known
-from backend.permits.models import Permit, PermitRevision, Zone
+from backend.permits.models import Permit, PermitRevision, PermitStatus, Vehicle, Zone, permit_vehicles
 from backend.review import service
 from backend.review.models import Citation
 from backend.review.service import AlreadyDecidedError, Camera, Statistics, Tally, UnknownReadError
@@ -226,9 +225,10 @@ def _evidence(session: Session, read: ReadRecord) -> Evidence:
         permit_type = permit.type.name if permit and permit.type else ""
     candidates = []
     if verdict.candidate_plate:
-        for view in permits_as_known(session, verdict.candidate_plate, verdict.decided_at):
+        for row in _revisions_as_known(session, verdict.candidate_plate, verdict.decided_at):
+            active = row.status is PermitStatus.ACTIVE
             candidates.append(
-                (view.code, verdict.candidate_plate, view.valid_from, view.valid_until, view.active, view.revision)
+                (row.code, verdict.candidate_plate, row.valid_from, row.valid_until, active, row.revision)
             )
     features = []
     point = read.position
@@ -253,6 +253,19 @@ def _evidence(session: Session, read: ReadRecord) -> Evidence:
         map_zones=json.dumps({"type": "FeatureCollection", "features": features}),
         point=point,
     )
+
+
+def _revisions_as_known(session: Session, plate: str, known_at: datetime) -> list[PermitRevision]:
+    """The latest revision, as recorded by `known_at`, of each permit that has ever covered `plate` (found
+    through its vehicles, so the look-up stays indexed however many permits the city has)."""
+    permit_ids = select(permit_vehicles.c.permit_id).join(Vehicle).where(Vehicle.plate == plate)
+    latest = (
+        select(func.max(PermitRevision.id))
+        .where(PermitRevision.permit_id.in_(permit_ids), PermitRevision.recorded_at <= known_at)
+        .group_by(PermitRevision.permit_id)
+    )
+    rows = session.scalars(select(PermitRevision).where(PermitRevision.id.in_(latest)).order_by(PermitRevision.code))
+    return [row for row in rows if plate in row.plates]
 
 
 def _read_page(
