@@ -28,11 +28,17 @@ def serve(
     database_url: DatabaseOption = None,
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="gRPC port (default 50051; 0 picks a free one)")] = None,
+    web_port: Annotated[
+        int | None, typer.Option(help="web pages' port (default 8080; 0 picks a free one)", min=0, max=65535)
+    ] = None,
 ) -> None:
-    """Serve the Enforcement gRPC service until stopped."""
+    """Serve the Enforcement gRPC service and the web pages until stopped."""
     from backend.server import serve as run_server
 
-    run_server(_config(config, database_url, host=host, port=port))
+    settings = _config(config, database_url, host=host, port=port)
+    if web_port is not None:
+        settings = settings.model_copy(update={"web": settings.web.model_copy(update={"port": web_port})})
+    run_server(settings)
 
 
 @app.command()

@@ -81,13 +81,13 @@ def serve(config: BackendConfig) -> None:
     web = _web_server(config)
     server.start()
     retention.start()
+    log.info("backend serving on %s:%d (database %s)", config.host, port, _redacted(config.database_url))
+    scheme = "TLS" if config.tls_cert else "plaintext"
+    print(f"backend listening on {config.host}:{port} ({scheme})", flush=True)
     if web is not None:
         web_server, web_app = web
         web_server.start(web_app)
         print(f"web pages on {web_server.url}", flush=True)
-    log.info("backend serving on %s:%d (database %s)", config.host, port, _redacted(config.database_url))
-    scheme = "TLS" if config.tls_cert else "plaintext"
-    print(f"backend listening on {config.host}:{port} ({scheme})", flush=True)
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import grpc
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.config import ReadLimits
 from backend.devices.models import Device
 from backend.devices.tokens import device_for_token
+from backend.enforcement.batching import StreamBatches
+from backend.enforcement.reads import IncomingRead
 from backend.enforcement.service import EnforcementService
 from backend.enforcement.wire import (
     InvalidReadError,
@@ -89,8 +92,10 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         sessions: sessionmaker[Session],
         limits: ReadLimits,
         watch_poll_s: float = 0.5,
+        max_batch: int = 64,
     ) -> None:
         self._service = service
+        self._max_batch = max_batch
         self._sessions = sessions
         self._limits = limits
         self._watch_poll_s = watch_poll_s
@@ -107,25 +112,36 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         self, request_iterator: Iterator[pb.PlateRead | Undecodable], context: grpc.ServicerContext
     ) -> Iterator[pb.Verdict]:
         device = self._authenticate(context)
-        for message in request_iterator:
-            yield self._answer(message, device, context)
+        for batch in StreamBatches(request_iterator, self._max_batch, context.is_active):
+            yield from self._answer_batch(batch, device, context)
 
-    def _answer(self, message: pb.PlateRead | Undecodable, device: Device, context: grpc.ServicerContext) -> pb.Verdict:
+    def _answer_batch(
+        self, batch: list[pb.PlateRead | Undecodable], device: Device, context: grpc.ServicerContext
+    ) -> Iterator[pb.Verdict]:
+        """Verdicts in the order the reads came: bad reads get their error, good ones are decided together."""
         now = utc_now()
+        answers: list[pb.Verdict | IncomingRead] = [self._validated(message, device, now) for message in batch]
+        reads = [answer for answer in answers if isinstance(answer, IncomingRead)]
+        try:
+            decided = iter(self._service.answer_many(reads, device))
+        except SQLAlchemyError:
+            log.exception("database error answering %d reads from %s", len(reads), device.name)
+            # The edge keeps the reads in its outbox and resends them when the stream is back.
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the permit database is unavailable; resend later")
+        for answer in answers:
+            yield verdict_to_proto(next(decided)) if isinstance(answer, IncomingRead) else answer
+
+    def _validated(
+        self, message: pb.PlateRead | Undecodable, device: Device, now: datetime
+    ) -> pb.Verdict | IncomingRead:
         if isinstance(message, Undecodable):
             log.info("refused an undecodable read from %s: %s", device.name, message.problem)
             return error_verdict("", message.problem, now)
         try:
-            read = read_from_proto(message, device.name, self._limits, now)
+            return read_from_proto(message, device.name, self._limits, now)
         except InvalidReadError as problem:
             log.info("refused read %r from %s: %s", message.read_id, device.name, problem)
             return error_verdict(message.read_id, str(problem), now)
-        try:
-            return verdict_to_proto(self._service.answer(read, device))
-        except SQLAlchemyError:
-            log.exception("database error answering read %s", read.read_id)
-            # The edge keeps the read in its outbox and resends it when the stream is back.
-            context.abort(grpc.StatusCode.UNAVAILABLE, "the permit database is unavailable; resend later")
 
     def WatchPermits(  # noqa: N802
         self, request: pb.WatchRequest, context: grpc.ServicerContext

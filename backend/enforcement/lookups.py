@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -55,6 +56,32 @@ def hotlist_reason(session: Session, plate: str, at: datetime) -> str | None:
         .order_by(HotlistEntry.added_at)
     ).all()
     return "; ".join(reasons) or None
+
+
+@dataclass(frozen=True)
+class HotlistHit:
+    reason: str
+    added_at: datetime
+    expires_at: datetime | None
+
+    def live_at(self, at: datetime) -> bool:
+        return self.added_at <= at and (self.expires_at is None or self.expires_at > at)
+
+
+def hotlist_for_plates(session: Session, plates: Iterable[str]) -> dict[str, list[HotlistHit]]:
+    """Every hotlist entry of these plates, oldest first, for a batch of reads to check at their own times."""
+    wanted = sorted(set(plates))
+    if not wanted:
+        return {}
+    found: dict[str, list[HotlistHit]] = defaultdict(list)
+    rows = session.execute(
+        select(HotlistEntry.plate, HotlistEntry.reason, HotlistEntry.added_at, HotlistEntry.expires_at)
+        .where(HotlistEntry.plate.in_(wanted))
+        .order_by(HotlistEntry.added_at)
+    )
+    for plate, reason, added_at, expires_at in rows:
+        found[plate].append(HotlistHit(reason, added_at, expires_at))
+    return dict(found)
 
 
 def first_sighting(

@@ -56,7 +56,7 @@ def two_backends(fresh_database_url: Callable[[], str]) -> Iterator[tuple[str, s
     processes, addresses = [], []
     for _ in range(2):
         process = subprocess.Popen(
-            [sys.executable, "-c", "from platepatrol.cli import main; main()", "backend", "serve", "--port", "0"],
+            [sys.executable, "-c", "from platepatrol.cli import main; main()", "backend", "serve", "--port", "0", "--web-port", "0"],
             env=env, cwd=REPO, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert process.stdout is not None

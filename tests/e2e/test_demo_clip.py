@@ -41,7 +41,11 @@ def office(tmp_path: Path) -> Iterator[tuple[dict[str, str], str, str]]:
     run(["backend", "seed-demo"], env)
     token = run(["backend", "add-device", "demo-car"], env).strip()
     server = subprocess.Popen(
-        [*CLI, "backend", "serve", "--port", "0"], env=env, cwd=REPO, stdout=subprocess.PIPE, text=True
+        [*CLI, "backend", "serve", "--port", "0", "--web-port", "0"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert server.stdout is not None
     match = LISTENING.search(server.stdout.readline())

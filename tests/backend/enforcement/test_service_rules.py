@@ -3,12 +3,13 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import EnforcementPolicy
 from backend.devices.models import Device
 from backend.devices.tokens import add_device, device_for_token
+from backend.enforcement.models import VerdictRecord
 from backend.enforcement.reads import GpsPoint, IncomingRead
 from backend.enforcement.service import EnforcementService
 from backend.permits.models import HotlistEntry, PermitType, Zone
@@ -107,3 +108,52 @@ def test_grace_after_expiry(sessions: sessionmaker[Session], session: Session) -
     car = device(session)
     assert strict.answer(incoming_read("r1", "B1"), car).reason is Reason.EXPIRED
     assert lenient.answer(incoming_read("r2", "B1"), car).outcome is Outcome.PERMITTED
+
+
+def test_a_batch_decides_as_one_by_one_would(sessions: sessionmaker[Session], session: Session) -> None:
+    """The same reads answered together and singly get the same outcomes, reasons and permits."""
+    residents, _ = city(session)
+    add_permit(session, "B58RMB")  # everywhere
+    resident = add_permit(session, "B11RES")
+    resident.type = session.scalar(select(PermitType).where(PermitType.code == "RES-1"))
+    session.add(HotlistEntry(plate="B99HOT", reason="stolen", added_at=utc_now() - timedelta(days=1)))
+    session.commit()
+    reads = [
+        read_at("a", "B58RMB", HOME),
+        read_at("b", "B11RES", HOME),
+        read_at("c", "B11RES", SHOPS),  # outside its type's zone, but within the shops' time limit
+        read_at("d", "B58RM8", HOME),  # a look-alike of a permitted plate
+        read_at("e", "B99HOT", FAR),
+        read_at("f", "B00NONE", HOME),
+    ]
+    car = device(session)
+    together = EnforcementService(sessions).answer_many([replace(r, read_id=f"batch-{r.read_id}") for r in reads], car)
+    singly = [EnforcementService(sessions).answer(r, car) for r in reads]
+    assert [(v.outcome, v.reason, v.permit_id, v.zone_id, v.candidate_plate) for v in together] == [
+        (v.outcome, v.reason, v.permit_id, v.zone_id, v.candidate_plate) for v in singly
+    ]
+    assert [v.outcome for v in together] == [
+        Outcome.PERMITTED,
+        Outcome.PERMITTED,
+        Outcome.PERMITTED,
+        Outcome.NEEDS_REVIEW,
+        Outcome.ALERT,
+        Outcome.VIOLATION,
+    ]
+    assert together[1].zone_id == residents.id and together[2].reason is Reason.WITHIN_TIME_LIMIT
+
+
+def test_a_batch_with_repeated_and_known_read_ids(sessions: sessionmaker[Session], session: Session) -> None:
+    add_permit(session, "B58RMB")
+    service, car = EnforcementService(sessions), device(session)
+    first = service.answer(incoming_read("known", "B58RMB"), car)
+    batch = [
+        incoming_read("new", "B00NONE"),
+        incoming_read("known", "B00NONE"),  # the stored verdict, not a new one for different text
+        incoming_read("new", "B58RMB"),  # repeated in the batch: the first one's verdict
+    ]
+    verdicts = service.answer_many(batch, car)
+    assert [v.read_id for v in verdicts] == ["new", "known", "new"]
+    assert verdicts[1].outcome is first.outcome is Outcome.PERMITTED
+    assert verdicts[0] == verdicts[2] and verdicts[0].outcome is Outcome.VIOLATION
+    assert session.scalar(select(func.count()).select_from(VerdictRecord)) == 2
