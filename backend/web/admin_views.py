@@ -32,7 +32,7 @@ from backend.permits.admin import (
     update_permit_type,
     update_zone,
 )
-from backend.permits.models import HotlistEntry, Permit, PermitStatus, PermitType, Proration, Validity, Zone
+from backend.permits.models import HotlistEntry, Permit, PermitType, Proration, Validity, Zone
 from backend.web import admin_views_api, admin_views_permits
 from backend.web.admin_views_common import AUDIT_ACTIONS, admin
 from backend.web.pages import redirect, render
@@ -64,20 +64,15 @@ def _found(session: Session, model: type[T], key: object) -> T:
 
 
 @pages.get("/admin", response_class=HTMLResponse)
-def dashboard(request: Request, session: Db, context: Context, _viewer: Dashboard) -> Response:
-    now = context.now()
-
+def dashboard(request: Request, session: Db, _viewer: Dashboard) -> Response:
     def count(statement: object) -> int:
         return int(session.scalar(statement) or 0)  # type: ignore[call-overload]
 
     counts = {
         "zones": count(select(func.count()).select_from(Zone)),
         "permit types": count(select(func.count()).select_from(PermitType)),
-        "live permits": count(
-            select(func.count())
-            .select_from(Permit)
-            .where(Permit.status == PermitStatus.ACTIVE, Permit.valid_from <= now, Permit.valid_until > now)
-        ),
+        # All permits, not "valid now": counting those scans the table (200 ms at 100,000 permits on SQLite).
+        "permits": count(select(func.count()).select_from(Permit)),
         "accounts": count(select(func.count()).select_from(Account)),
         "live devices": count(select(func.count()).select_from(Device).where(Device.revoked_at.is_(None))),
         "hotlisted plates": count(select(func.count()).select_from(HotlistEntry)),

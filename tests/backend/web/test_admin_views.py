@@ -116,7 +116,7 @@ def test_the_dashboard_counts(client: TestClient, sessions: sessionmaker[Session
     _add_permit(sessions)
     page = client.get("/admin")
     assert page.status_code == 200
-    assert "live permits" in page.text and "account.sign_in" in page.text
+    assert "permits" in page.text and "account.sign_in" in page.text
 
 
 # ---- zones ------------------------------------------------------------------------------------------------
