@@ -6,6 +6,7 @@ process, and has each car stream reads as fast as verdicts come back, several in
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import statistics
 import threading
@@ -39,6 +40,14 @@ from platepatrol.verdicts import Outcome, Reason
 JPEG = b"\xff\xd8\xff\xe0" + bytes(2000)  # the size of a small plate crop
 BATCH = 10_000
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CarResult:
+    verdicts: int
+    latencies_ms: list[float]
+    began: float
+    ended: float
 
 
 @dataclass(frozen=True)
@@ -206,6 +215,21 @@ def _car(
     return count
 
 
+def _car_process(
+    target: str,
+    token: str,
+    permits: int,
+    seconds: float,
+    window: int,
+    seed: int,
+    results: multiprocessing.Queue[CarResult],
+) -> None:
+    latencies: list[float] = []
+    began = time.time()  # wall clock: comparable across the cars' processes
+    count = _car(target, token, permits, seconds, window, latencies, seed)
+    results.put(CarResult(count, latencies, began, time.time()))
+
+
 def bench_backend(
     database_url: str, permits: int, reads: int, cars: int, seconds: float, window: int
 ) -> BackendBenchResult:
@@ -221,20 +245,28 @@ def bench_backend(
     server, port = build_server(BackendConfig(database_url=database_url, port=0, workers=max(8, cars * 2)))
     server.start()
     latencies: list[float] = []
-    counts = [0] * cars
+    # Each car is a process of its own, as real cars are: the cars' Python does not share the server's GIL.
+    spawn = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue[CarResult] = spawn.Queue()
+    target = f"127.0.0.1:{port}"
+    args = (target, token, permits, seconds, window)
+    processes = [spawn.Process(target=_car_process, args=(*args, index, results)) for index in range(cars)]
+    finished: list[CarResult] = []
     try:
-
-        def drive(index: int) -> None:
-            counts[index] = _car(f"127.0.0.1:{port}", token, permits, seconds, window, latencies, seed=index)
-
-        threads = [threading.Thread(target=drive, args=(i,)) for i in range(cars)]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.monotonic() - started
+        for process in processes:
+            process.start()
+        for _ in processes:
+            finished.append(results.get(timeout=seconds + 120))
+            latencies.extend(finished[-1].latencies_ms)
+        # From the first car's start to the last car's end: cars that start late only lower the rate.
+        elapsed = max(car.ended for car in finished) - min(car.began for car in finished)
+        counts = [car.verdicts for car in finished]
+        for process in processes:
+            process.join()
     finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
         server.stop(grace=None)
     ordered = sorted(latencies)
     return BackendBenchResult(
