@@ -31,11 +31,12 @@ def serve(
     web_port: Annotated[
         int | None, typer.Option(help="web pages' port (default 8080; 0 picks a free one)", min=0, max=65535)
     ] = None,
+    processes: Annotated[int | None, typer.Option(help="serving processes on the gRPC port (default 1)")] = None,
 ) -> None:
     """Serve the Enforcement gRPC service and the web pages until stopped."""
     from backend.server import serve as run_server
 
-    settings = _config(config, database_url, host=host, port=port)
+    settings = _config(config, database_url, host=host, port=port, processes=processes)
     if web_port is not None:
         settings = settings.model_copy(update={"web": settings.web.model_copy(update={"port": web_port})})
     run_server(settings)

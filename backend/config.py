@@ -107,6 +107,9 @@ class BackendConfig(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(default=50051, ge=0, le=65535, description="0 picks a free port")
     workers: int = Field(default=16, ge=1, le=256, description="threads serving gRPC calls")
+    processes: int = Field(
+        default=1, ge=1, le=64, description="serving processes sharing the gRPC port: Python uses one core per process"
+    )
     auto_migrate: bool = Field(default=True, description="bring the schema to head at start-up")
     policy: EnforcementPolicy = EnforcementPolicy()
     retention: RetentionPolicy = RetentionPolicy()

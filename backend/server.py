@@ -46,6 +46,7 @@ def build_server(config: BackendConfig) -> tuple[grpc.Server, int]:
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 1),  # several processes may serve one port (`processes` in the config)
         ],
     )
     add_enforcement_service(EnforcementServicer(service, sessions, config.limits, config.watch_poll_s), server)
@@ -70,8 +71,15 @@ def _tls(config: BackendConfig) -> grpc.ServerCredentials:
     return grpc.ssl_server_credentials([(key, chain)])
 
 
-def serve(config: BackendConfig) -> None:
-    """Serve until SIGINT or SIGTERM, then finish the calls in flight. Purges old reads on a schedule."""
+def serve(config: BackendConfig, primary: bool = True) -> None:
+    """Serve until SIGINT or SIGTERM, then finish the calls in flight. Purges old reads on a schedule.
+    With `processes` above 1, starts that many serving processes on the port; only the primary one runs the
+    schedules and the web pages."""
+    if config.processes > 1:
+        from backend.processes import serve_processes
+
+        serve_processes(config)
+        return
     server, port = build_server(config)
     retention = RetentionSchedule(
         make_session_factory(make_engine(config.database_url)),
@@ -80,7 +88,8 @@ def serve(config: BackendConfig) -> None:
     )
     web = _web_server(config)
     server.start()
-    retention.start()
+    if primary:
+        retention.start()
     log.info("backend serving on %s:%d (database %s)", config.host, port, _redacted(config.database_url))
     scheme = "TLS" if config.tls_cert else "plaintext"
     print(f"backend listening on {config.host}:{port} ({scheme})", flush=True)
@@ -98,7 +107,8 @@ def serve(config: BackendConfig) -> None:
     stopping.wait()
     if web is not None:
         web[0].stop()
-    retention.stop()
+    if primary:
+        retention.stop()
     server.stop(grace=5).wait()
 
 

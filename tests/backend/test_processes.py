@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import grpc
 import pytest
@@ -56,7 +57,8 @@ def two_backends(fresh_database_url: Callable[[], str]) -> Iterator[tuple[str, s
     processes, addresses = [], []
     for _ in range(2):
         process = subprocess.Popen(
-            [sys.executable, "-c", "from platepatrol.cli import main; main()", "backend", "serve", "--port", "0", "--web-port", "0"],
+            [sys.executable, "-c", "from platepatrol.cli import main; main()", "backend", "serve", "--port", "0",
+             "--web-port", "0"],
             env=env, cwd=REPO, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert process.stdout is not None
@@ -135,3 +137,42 @@ def test_no_verdict_is_staler_than_the_permit_table(fresh_database_url: Callable
         flipper.join()
         server.stop(grace=None)
     assert checked == 200 and len(committed) > 10, "the permit must have changed while reads were judged"
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_several_processes_serve_one_port(fresh_database_url: Callable[[], str]) -> None:
+    url = fresh_database_url()
+    token, _ = prepared(url)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "from platepatrol.cli import main; main()", "backend", "serve", "--port", "0",
+         "--web-port", "0", "--processes", "2"],
+        env={**os.environ, "PLATEPATROL_DATABASE_URL": url}, cwd=REPO, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert parent.stdout is not None
+        ports: list[str] = []
+        while len(ports) < 2:  # each serving process says where it listens (the web line is the primary's)
+            line = parent.stdout.readline()
+            assert line, "the backend stopped"
+            if match := LISTENING.search(line):
+                ports.append(match.group(1))
+        (port,) = set(ports)  # one port, two processes
+        for _ in range(8):  # new connections, spread by the kernel
+            assert check(f"127.0.0.1:{port}", token).outcome == pb.PERMITTED
+    finally:
+        parent.terminate()
+        assert parent.wait(timeout=60) == 0
+    assert _children_of(parent.pid) == []  # none left behind

@@ -1,0 +1,62 @@
+"""Several serving processes on one gRPC port (SO_REUSEPORT): Python serves about one core per process, and
+the processes are stateless over the shared database, so the kernel may hand each car's stream to any."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import socket
+from types import FrameType
+
+from backend.config import BackendConfig
+from backend.storage.engine import make_engine
+from backend.storage.migrate import upgrade_to_head
+
+
+def serve_processes(config: BackendConfig) -> None:
+    """Start `config.processes` serving processes and wait for them; SIGTERM or SIGINT stops them all.
+    The first (primary) one also serves the web pages and runs the schedules."""
+    if config.auto_migrate:
+        engine = make_engine(config.database_url)
+        upgrade_to_head(engine)  # once, here, not raced by the children
+        engine.dispose()
+    port = config.port or _free_port(config.host)
+    settings = config.model_copy(update={"port": port, "processes": 1, "auto_migrate": False})
+    spawn = multiprocessing.get_context("spawn")
+    children = [
+        spawn.Process(target=_serve_one, args=(_for_child(settings, index), index == 0), name=f"backend-{index}")
+        for index in range(config.processes)
+    ]
+    for child in children:
+        child.start()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    for child in children:
+        child.join()
+
+
+def _for_child(settings: BackendConfig, index: int) -> str:
+    if index > 0:
+        settings = settings.model_copy(update={"web": settings.web.model_copy(update={"enabled": False})})
+    return settings.model_dump_json()
+
+
+def _serve_one(settings_json: str, primary: bool) -> None:
+    from backend.server import serve
+
+    serve(BackendConfig.model_validate_json(settings_json), primary=primary)
+
+
+def _free_port(host: str) -> int:
+    """A port the children can all bind with SO_REUSEPORT (port 0 would give each its own)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
