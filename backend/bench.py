@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import re
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -55,6 +58,7 @@ class BackendBenchResult:
     database: str
     permits: int
     stored_reads: int
+    processes: int
     cars: int
     verdicts: int
     seconds: float
@@ -215,6 +219,36 @@ def _car(
     return count
 
 
+class _BackendUnderTest:
+    """The real server: in this process, or, for several serving processes, `backend serve --processes`."""
+
+    def __init__(self, database_url: str, processes: int, workers: int) -> None:
+        self._server: grpc.Server | None = None
+        self._process: subprocess.Popen[str] | None = None
+        if processes == 1:
+            self._server, self.port = build_server(BackendConfig(database_url=database_url, port=0, workers=workers))
+            self._server.start()
+            return
+        command = [sys.executable, "-c", "from platepatrol.cli import main; main()", "backend", "serve"]
+        command += ["--port", "0", "--web-port", "0", "--processes", str(processes), "--database-url", database_url]
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        seen = 0
+        while seen < processes:
+            line = self._process.stdout.readline()
+            if not line:
+                raise RuntimeError("the backend processes did not start")
+            if match := re.search(r"backend listening on [^:]+:(\d+)", line):
+                self.port, seen = int(match.group(1)), seen + 1
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop(grace=None)
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=60)
+
+
 def _car_process(
     target: str,
     token: str,
@@ -231,7 +265,7 @@ def _car_process(
 
 
 def bench_backend(
-    database_url: str, permits: int, reads: int, cars: int, seconds: float, window: int
+    database_url: str, permits: int, reads: int, cars: int, seconds: float, window: int, processes: int = 1
 ) -> BackendBenchResult:
     engine = make_engine(database_url)
     upgrade_to_head(engine)
@@ -242,37 +276,38 @@ def bench_backend(
         session.commit()
         stored = session.scalar(select(func.count()).select_from(ReadRecord)) or 0
     engine.dispose()
-    server, port = build_server(BackendConfig(database_url=database_url, port=0, workers=max(8, cars * 2)))
-    server.start()
+    server = _BackendUnderTest(database_url, processes, workers=max(8, cars * 2))
+    port = server.port
     latencies: list[float] = []
     # Each car is a process of its own, as real cars are: the cars' Python does not share the server's GIL.
     spawn = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue[CarResult] = spawn.Queue()
     target = f"127.0.0.1:{port}"
     args = (target, token, permits, seconds, window)
-    processes = [spawn.Process(target=_car_process, args=(*args, index, results)) for index in range(cars)]
+    car_processes = [spawn.Process(target=_car_process, args=(*args, index, results)) for index in range(cars)]
     finished: list[CarResult] = []
     try:
-        for process in processes:
+        for process in car_processes:
             process.start()
-        for _ in processes:
+        for _ in car_processes:
             finished.append(results.get(timeout=seconds + 120))
             latencies.extend(finished[-1].latencies_ms)
         # From the first car's start to the last car's end: cars that start late only lower the rate.
         elapsed = max(car.ended for car in finished) - min(car.began for car in finished)
         counts = [car.verdicts for car in finished]
-        for process in processes:
+        for process in car_processes:
             process.join()
     finally:
-        for process in processes:
+        for process in car_processes:
             if process.is_alive():
                 process.kill()
-        server.stop(grace=None)
+        server.stop()
     ordered = sorted(latencies)
     return BackendBenchResult(
         database=engine.dialect.name,
         permits=permits,
         stored_reads=stored,
+        processes=processes,
         cars=cars,
         verdicts=sum(counts),
         seconds=round(elapsed, 2),

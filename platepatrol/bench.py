@@ -45,6 +45,7 @@ def backend(
     cars: Annotated[int, typer.Option(min=1, help="simulated cars, one stream each")] = 4,
     seconds: Annotated[float, typer.Option(min=1, help="how long the cars stream")] = 20.0,
     window: Annotated[int, typer.Option(min=1, help="reads each car keeps in flight")] = 32,
+    processes: Annotated[int, typer.Option(min=1, help="backend serving processes (`serve --processes`)")] = 1,
 ) -> None:
     """Verdicts per second and latency over gRPC with a full database; fills it first (once, then reused)."""
     import json
@@ -52,7 +53,7 @@ def backend(
     from backend.bench import bench_backend, result_json
 
     for url in database_url or [f"sqlite:///{REPO / 'var' / 'bench' / 'backend.db'}"]:
-        print(json.dumps(result_json(bench_backend(url, permits, reads, cars, seconds, window))), flush=True)
+        print(json.dumps(result_json(bench_backend(url, permits, reads, cars, seconds, window, processes))), flush=True)
 
 
 @app.command()
