@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Account
@@ -38,15 +38,34 @@ def search_audit(
         if actor_id is None:
             return AuditPage([], None, unknown_actor=True)
         statement = statement.where(AuditEntry.actor_id == actor_id)
-    action = action.strip()
-    if action.endswith("."):
-        statement = statement.where(AuditEntry.action >= action, AuditEntry.action < action[:-1] + "/")
-    elif action:
-        statement = statement.where(AuditEntry.action == action)
     if target.strip():
         statement = statement.where(AuditEntry.target_id == target.strip())
     if before is not None:
         statement = statement.where(AuditEntry.id < before)
-    rows = session.execute(statement.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1)).all()
+    action = action.strip()
+    # One exact action: the (action, id) index gives its newest entries in order. A family ("permit.") as a
+    # range would sort every match (40 ms at 25,000), so it is one indexed query per action, merged.
+    actions = _family(session, action) if action.endswith(".") else [action] if action else [None]
+    rows: list[tuple[AuditEntry, str | None]] = []
+    for one in actions:
+        chosen = statement if one is None else statement.where(AuditEntry.action == one)
+        found = session.execute(chosen.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1)).all()
+        rows.extend((entry, email) for entry, email in found)
+    rows.sort(key=lambda row: row[0].id, reverse=True)
     page = [AuditRow(entry, email or "") for entry, email in rows[:PAGE_SIZE]]
     return AuditPage(page, page[-1].entry.id if len(rows) > PAGE_SIZE else None)
+
+
+def _family(session: Session, prefix: str) -> list[str | None]:
+    """The distinct actions starting with `prefix`, one index seek each (a loose index scan)."""
+    actions: list[str | None] = []
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    found = session.scalar(
+        select(func.min(AuditEntry.action)).where(AuditEntry.action >= prefix, AuditEntry.action < upper)
+    )
+    while found is not None and len(actions) < 100:
+        actions.append(found)
+        found = session.scalar(
+            select(func.min(AuditEntry.action)).where(AuditEntry.action > found, AuditEntry.action < upper)
+        )
+    return actions

@@ -312,3 +312,18 @@ def test_devices_and_hotlist(session: Session, actor: str) -> None:
     with pytest.raises(FormError) as past:
         add_hotlist(session, {"plate": "ab-12", "reason": "wanted", "expires_on": "2026-11-24"}, actor, NOW, "UTC")
     assert "already over" in past.value.errors["expires_on"]
+
+
+def test_audit_families_merge_newest_first_across_actions(session: Session, actor: str) -> None:
+    actions = ["permit.suspend", "permit.revoke", "zone.update", "permit.issue"]
+    for n in range(120):
+        session.add(AuditEntry(actor_id=actor, action=actions[n % 4], target_type="permit", target_id=str(n)))
+    session.flush()
+    first = search_audit(session, action="permit.")
+    targets = [int(row.entry.target_id) for row in first.rows]
+    expected = [n for n in range(119, -1, -1) if n % 4 != 2]
+    assert targets == expected[:50] and first.next_before is not None
+    second = search_audit(session, action="permit.", before=first.next_before)
+    assert [int(row.entry.target_id) for row in second.rows] == expected[50:] and second.next_before is None
+    assert search_audit(session, action="device.").rows == []
+    assert [row.entry.action for row in search_audit(session, action="zone.update").rows][:1] == ["zone.update"]
