@@ -25,6 +25,7 @@ from platepatrol.errors import UserError
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from backend.billing.chores import PortalChoresSchedule
     from backend.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -93,10 +94,14 @@ def serve(config: BackendConfig, primary: bool = True) -> None:
     log.info("backend serving on %s:%d (database %s)", config.host, port, _redacted(config.database_url))
     scheme = "TLS" if config.tls_cert else "plaintext"
     print(f"backend listening on {config.host}:{port} ({scheme})", flush=True)
+    chores = None
     if web is not None:
         web_server, web_app = web
         web_server.start(web_app)
         print(f"web pages on {web_server.url}", flush=True)
+        if primary:
+            chores = _portal_chores(config, web_app)
+            chores.start()
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -105,6 +110,8 @@ def serve(config: BackendConfig, primary: bool = True) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     stopping.wait()
+    if chores is not None:
+        chores.stop()
     if web is not None:
         web[0].stop()
     if primary:
@@ -122,6 +129,22 @@ def _web_server(config: BackendConfig) -> tuple[WebServer, FastAPI] | None:
     server = WebServer(config.web.host, config.web.port)
     sessions = make_session_factory(make_engine(config.database_url))
     return server, create_app(config.web, sessions, base_url=config.web.base_url or server.url, policy=config.policy)
+
+
+def _portal_chores(config: BackendConfig, web_app: FastAPI) -> PortalChoresSchedule:
+    """Settling payments, waitlist offers and renewal reminders, on the web app's database, mailer and links."""
+    from backend.billing.chores import PortalChoresSchedule
+    from backend.web.context import WebContext
+
+    context = web_app.state.web
+    assert isinstance(context, WebContext)
+    return PortalChoresSchedule(
+        context.sessions,
+        config.web,
+        context.mailer,
+        timedelta(minutes=config.web.chores_every_minutes),
+        base_url=context.base_url,
+    )
 
 
 def _redacted(url: str) -> str:

@@ -76,8 +76,10 @@ class PortalChoresSchedule:
         mailer: Mailer,
         every: timedelta,
         clock: Callable[[], datetime] = utc_now,
+        base_url: str = "",
     ) -> None:
         self._sessions, self._config, self._mailer, self._every, self._clock = sessions, config, mailer, every, clock
+        self._base_url = base_url  # links in mail point here
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="portal-chores", daemon=True)
 
@@ -90,6 +92,6 @@ class PortalChoresSchedule:
 
     def _run(self) -> None:
         while not self._stopping.wait(self._every.total_seconds()):
-            run = run_portal_chores(self._sessions, self._clock(), self._config, self._mailer)
+            run = run_portal_chores(self._sessions, self._clock(), self._config, self._mailer, self._base_url)
             if run.offers_made or run.reminders_sent or run.payments_checked:
                 log.info("portal chores: %s", run)
