@@ -261,18 +261,23 @@ def why_not_renewable(permit: Permit, now: datetime) -> str | None:
 
 def send_renewal_reminders(session: Session, now: datetime, mailer: Mailer, base_url: str = "") -> int:
     """For the schedule: mail each holder whose permit's renewal window has opened, once per permit."""
-    candidates = session.scalars(
-        select(Permit)
-        .join(PermitType, Permit.type_id == PermitType.id)
-        .where(
-            Permit.holder_id.is_not(None),
-            Permit.status == PermitStatus.ACTIVE,
-            Permit.reminder_sent_at.is_(None),
-            Permit.valid_until > now,
-            PermitType.on_sale.is_(True),
+    # Type by type, so the database picks out only the permits inside each type's window (indexed on validity).
+    candidates: list[Permit] = []
+    for permit_type in session.scalars(select(PermitType).where(PermitType.on_sale.is_(True))):
+        candidates.extend(
+            session.scalars(
+                select(Permit)
+                .where(
+                    Permit.type_id == permit_type.id,
+                    Permit.holder_id.is_not(None),
+                    Permit.status == PermitStatus.ACTIVE,
+                    Permit.reminder_sent_at.is_(None),
+                    Permit.valid_until > now,
+                    Permit.valid_until <= now + timedelta(days=permit_type.renew_days_before),
+                )
+                .order_by(Permit.valid_until)
+            )
         )
-        .order_by(Permit.valid_until)
-    ).all()
     sent = 0
     for permit in candidates:
         if why_not_renewable(permit, now) is not None or permit.holder_id is None:
