@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import multiprocessing
 import random
-import re
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -32,6 +30,7 @@ from backend.devices.tokens import add_device
 from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.wire import datetime_to_timestamp
 from backend.permits.models import Permit, PermitRevision, PermitStatus, Vehicle, permit_vehicles
+from backend.processes import start_backend_process
 from backend.server import build_server
 from backend.storage.base import new_id, utc_now
 from backend.storage.engine import make_engine, make_session_factory
@@ -228,18 +227,8 @@ class _BackendUnderTest:
         if processes == 1:
             self._server, self.port = build_server(BackendConfig(database_url=database_url, port=0, workers=workers))
             self._server.start()
-            return
-        command = [sys.executable, "-c", "from platepatrol.cli import main; main()", "backend", "serve"]
-        command += ["--port", "0", "--web-port", "0", "--processes", str(processes), "--database-url", database_url]
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert self._process.stdout is not None
-        seen = 0
-        while seen < processes:
-            line = self._process.stdout.readline()
-            if not line:
-                raise RuntimeError("the backend processes did not start")
-            if match := re.search(r"backend listening on [^:]+:(\d+)", line):
-                self.port, seen = int(match.group(1)), seen + 1
+        else:
+            self._process, self.port = start_backend_process(database_url, processes)
 
     def stop(self) -> None:
         if self._server is not None:

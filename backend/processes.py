@@ -4,8 +4,11 @@ the processes are stateless over the shared database, so the kernel may hand eac
 from __future__ import annotations
 
 import multiprocessing
+import re
 import signal
 import socket
+import subprocess
+import sys
 from types import FrameType
 
 from backend.config import BackendConfig
@@ -60,3 +63,24 @@ def _free_port(host: str) -> int:
         probe.bind((host, 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+LISTENING = re.compile(r"backend listening on [^:]+:(\d+)")
+
+
+def start_backend_process(database_url: str, processes: int = 1) -> tuple[subprocess.Popen[str], int]:
+    """`platepatrol backend serve` in a process of its own (for benchmarks: the office is not the car), on a
+    free port with no web pages; returns once every serving process listens."""
+    command = [sys.executable, "-c", "from platepatrol.cli import main; main()", "backend", "serve"]
+    command += ["--port", "0", "--web-port", "0", "--processes", str(processes), "--database-url", database_url]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    port, listening = 0, 0
+    while listening < processes:
+        line = process.stdout.readline()
+        if not line:
+            process.kill()
+            raise RuntimeError("the backend did not start; run `platepatrol backend serve` to see why")
+        if match := LISTENING.search(line):
+            port, listening = int(match.group(1)), listening + 1
+    return process, port

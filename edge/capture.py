@@ -164,7 +164,11 @@ class CameraFeed:
         with self._space:
             frame = self._queue.popleft() if self._queue else None
             self._space.notify_all()
-            return frame
+        if frame is not None and not self._live:
+            # A recording waits for the pipeline, so its frame is "captured" when the pipeline takes it: the
+            # read-ahead queue is ours, not a camera's. A live frame keeps the time it was really captured.
+            frame = replace(frame, captured_at=_now())
+        return frame
 
     @property
     def waiting(self) -> int:

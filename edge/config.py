@@ -67,7 +67,9 @@ class CameraConfig(StrictModel):
     calibration: Path | None = Field(default=None, description="camera.yaml from `platepatrol calibrate intrinsics`")
     mount: Path | None = Field(default=None, description="mount.yaml from `platepatrol calibrate mount`")
     max_fps: float | None = Field(default=None, gt=0, description="process at most this many frames per second")
-    queue_size: int = Field(default=4, ge=1, le=256, description="frames waiting; a live camera drops the oldest")
+    queue_size: int = Field(
+        default=2, ge=1, le=256, description="frames waiting; a live camera drops the oldest (few: fresh frames)"
+    )
     live: bool | None = Field(
         default=None, description="drop frames when behind; default: yes for URLs and devices, no for files"
     )

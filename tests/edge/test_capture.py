@@ -1,6 +1,6 @@
 import itertools
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -106,3 +106,18 @@ def test_a_recording_feed_waits_and_loses_nothing() -> None:
             taken.append(item.index)
         time.sleep(0.005)
     assert taken == list(range(10)) and feed.dropped == 0
+
+
+def test_a_recording_frame_is_stamped_when_taken_a_live_one_when_captured() -> None:
+    recording = CameraFeed(frames_of(3), queue_size=3, live=False, cap=FrameRateCap(None, None, False))
+    live = CameraFeed(frames_of(3), queue_size=3, live=True, cap=FrameRateCap(None, None, True))
+    for feed in (recording, live):
+        feed.start()
+        while not feed.ended:
+            time.sleep(0.005)
+    time.sleep(0.05)  # the frames wait in the queues
+    before = datetime.now(UTC)
+    recorded, captured = recording.take(), live.take()
+    assert recorded is not None and captured is not None
+    assert recorded.captured_at >= before  # the read-ahead wait is not a camera's latency
+    assert captured.captured_at < before  # a live camera's frame keeps its capture time
