@@ -5,5 +5,6 @@
 - `mount`: the camera's pose on the car -> `mount.yaml`; `GroundMapper` places a pixel on the ground beside
   the car and `ground_to_world` turns that offset, the GPS fix and the heading into the parked car's position.
 
-Reader-confidence calibration (DESIGN section 6) is not built yet.
+- `confidence`: held-out reads -> `models/reader/confidence.json`, a monotone map the reader plugins apply so a
+  read of confidence p is right with probability p (ECE before and after, reliability diagram).
 """

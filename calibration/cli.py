@@ -207,3 +207,44 @@ def bench_undistort(
 
     calibration = CameraCalibration.load(camera) if camera else None
     typer.echo(json.dumps(run_bench(calibration, frames, threads).as_dict()))
+
+
+@app.command()
+def confidence(
+    weights: Annotated[Path, typer.Option(help="the reader's weights folder; the map is saved there")] = Path(
+        "models/reader"
+    ),
+    train_config: Annotated[Path, typer.Option(help="the reader's training config (its held-out BR plates)")] = Path(
+        "models/reader/train.yaml"
+    ),
+    synthetic: Annotated[int, typer.Option(min=0, help="rendered plates never trained on, half to fit")] = 2000,
+    test: Annotated[list[Path] | None, typer.Option(help="more labelled folders to measure on, never fitted")] = None,
+    method: Annotated[str, typer.Option(help="isotonic or platt")] = "isotonic",
+    bins: Annotated[int, typer.Option(min=2, max=50, help="bins of the expected calibration error")] = 10,
+    folds: Annotated[int, typer.Option(min=2, help="cross-fitting folds (by plate) for the 'after' ECE")] = 5,
+    diagram: Annotated[Path | None, typer.Option(help="reliability diagram PNG (default: beside the map)")] = None,
+    threads: Annotated[int, typer.Option(min=1, help="torch threads")] = 1,
+) -> None:
+    """Calibrate the plate reader's confidence on held-out reads: ECE before and after, reliability diagram."""
+    from calibration.confidence import calibrate_reader
+
+    if method not in ("isotonic", "platt"):
+        raise UserError("--method must be isotonic or platt")
+    report = calibrate_reader(
+        weights,
+        train_config,
+        synthetic=synthetic,
+        extra_tests=test or [],
+        method="platt" if method == "platt" else "isotonic",
+        bins=bins,
+        folds=folds,
+        diagram=diagram,
+        threads=threads,
+    )
+    typer.echo(f"{'set':28} {'reads':>6} {'right':>7} {'ECE raw':>8} {'ECE cal':>8}  measured")
+    for row in report.rows:
+        typer.echo(
+            f"{row.name:28} {row.reads:6d} {row.right:7.1%} {row.ece_raw:8.4f} {row.ece_calibrated:8.4f}  {row.how}"
+        )
+    typer.echo(f"map: {report.saved} ({report.mapping.method}, fitted on all the held-out BR + synthetic reads)")
+    typer.echo(f"reliability diagram: {report.diagram}")

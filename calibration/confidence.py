@@ -18,10 +18,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from models.evaluation.reader import LabelledPlate
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -259,3 +262,183 @@ def plot_reliability(
 
 def as_arrays(confidences: Sequence[float], correct: Sequence[bool]) -> tuple[FloatArray, BoolArray]:
     return np.asarray(confidences, dtype=np.float64), np.asarray(correct, dtype=bool)
+
+
+# --- fitting the shipped reader's map: `platepatrol calibrate confidence` ------------------------------------
+
+
+@dataclass(frozen=True)
+class Reads:
+    """Raw reads of one labelled set: the reader's raw confidence and whether the text was right."""
+
+    source: str
+    texts: tuple[str, ...]  # the true plates (the split key)
+    confidences: FloatArray
+    correct: BoolArray
+
+    def where(self, keep: BoolArray, source: str | None = None) -> Reads:
+        return Reads(
+            source or self.source,
+            tuple(t for t, k in zip(self.texts, keep.tolist(), strict=True) if k),
+            self.confidences[keep],
+            self.correct[keep],
+        )
+
+    def halves(self, seed: int = 0) -> tuple[Reads, Reads]:
+        """Split by plate text (every read of a plate on one side), about half and half."""
+        plates = sorted(set(self.texts))
+        rng = np.random.default_rng(seed)
+        chosen = {plates[i] for i in rng.permutation(len(plates))[: len(plates) // 2]}
+        first = np.array([t in chosen for t in self.texts], dtype=bool)
+        return self.where(first), self.where(~first)
+
+
+def concat(parts: Sequence[Reads], source: str) -> Reads:
+    return Reads(
+        source,
+        tuple(t for p in parts for t in p.texts),
+        np.concatenate([p.confidences for p in parts]) if parts else np.zeros(0),
+        np.concatenate([p.correct for p in parts]) if parts else np.zeros(0, dtype=bool),
+    )
+
+
+def read_set(source: str, images: Sequence[npt.NDArray[np.uint8]], truths: Sequence[str], reader: object) -> Reads:
+    """Read a labelled set with calibration off: a missing read counts as confidence 0, wrong."""
+    from models.evaluation.reader import batch_reader_of, read_timed
+
+    readings, _ = read_timed(batch_reader_of(reader), images, description=f"reading {source}")
+    conf = np.array([r.confidence if r is not None else 0.0 for r in readings], dtype=np.float64)
+    right = np.array([r is not None and r.text == t for r, t in zip(readings, truths, strict=True)], dtype=bool)
+    return Reads(source, tuple(truths), conf, right)
+
+
+def cross_fitted(reads: Reads, method: Method = "isotonic", folds: int = 5, seed: int = 0) -> FloatArray:
+    """Each read's calibrated confidence from a map fitted on the other folds (folds by plate text): an honest
+    after-calibration measure that still uses every read, both to fit and to test."""
+    plates = sorted(set(reads.texts))
+    order = np.random.default_rng(seed).permutation(len(plates)) % folds
+    fold_of = dict(zip(plates, order.tolist(), strict=True))
+    fold = np.array([fold_of[t] for t in reads.texts], dtype=np.int64)
+    out = np.zeros_like(reads.confidences)
+    for k in range(folds):
+        test = fold == k
+        if test.any() and (~test).any():
+            out[test] = fit(reads.confidences[~test], reads.correct[~test], method)(reads.confidences[test])
+        elif test.any():
+            out[test] = reads.confidences[test]
+    return out
+
+
+@dataclass(frozen=True)
+class CalibrationRow:
+    name: str
+    reads: int
+    right: float
+    ece_raw: float
+    ece_calibrated: float
+    how: str  # "cross-fitted" (each read by a map that never saw its plate) or "never fitted"
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    mapping: ConfidenceMap
+    rows: list[CalibrationRow]
+    diagram: Path
+    saved: Path
+
+
+def calibrate_reader(
+    weights_dir: Path,
+    train_config: Path,
+    synthetic: int = 2000,
+    extra_tests: Sequence[Path] = (),
+    method: Method = "isotonic",
+    bins: int = 10,
+    folds: int = 5,
+    diagram: Path | None = None,
+    threads: int = 1,
+    seed: int = 0,
+) -> CalibrationReport:
+    """Fit the reader's map on its held-out reads (the BR plates it never trained on and rendered plates it never
+    saw), measured by cross-fitting (folds by plate) and on `extra_tests` (never fitted); save it beside the weights.
+    """
+    from edge.config import ReaderConfig
+    from edge.read.plate_ocr import PlateOcrReader
+    from models.evaluation.reader import load_crops, load_folder
+    from models.training.reader_eval import SYNTHETIC_EVAL_SEED, held_out_br, synthetic_set
+    from models.training.reader_train import load_train_config
+
+    reader = PlateOcrReader(ReaderConfig(threads=threads, min_confidence=0.0), weights_dir, calibrated=False)
+    br = held_out_br(load_train_config(train_config))
+    br_reads = read_set("held_out_br", load_crops([_plate(c.path, c.text) for c in br]), [c.text for c in br], reader)
+    # Seeds beyond the eval set's: rendered plates neither the training nor `eval-reader --synthetic` uses.
+    images, truths = synthetic_set(synthetic, SYNTHETIC_EVAL_SEED + 10**7)
+    synthetic_reads = read_set("synthetic", images, truths, reader)
+    pool = concat([br_reads, synthetic_reads], "held-out (BR + synthetic)")
+    calibrated = cross_fitted(pool, method, folds, seed)
+    source = np.array([0] * len(br_reads.texts) + [1] * len(synthetic_reads.texts))
+    rows = []
+    for name, chosen in (
+        (pool.source, np.ones_like(source, dtype=bool)),
+        (br_reads.source, source == 0),
+        (synthetic_reads.source, source == 1),
+    ):
+        rows.append(
+            CalibrationRow(
+                name,
+                int(chosen.sum()),
+                float(pool.correct[chosen].mean()) if chosen.any() else 0.0,
+                expected_calibration_error(pool.confidences[chosen], pool.correct[chosen], bins),
+                expected_calibration_error(calibrated[chosen], pool.correct[chosen], bins),
+                f"cross-fitted, {folds} folds by plate",
+            )
+        )
+    mapping = fit(pool.confidences, pool.correct, method)
+    tests = []
+    for folder in extra_tests:
+        plates = load_folder(folder)
+        reads = read_set(folder.name, load_crops(plates), [p.text for p in plates], reader)
+        tests.append(reads)
+        rows.append(
+            CalibrationRow(
+                reads.source,
+                int(reads.confidences.size),
+                float(reads.correct.mean()) if reads.correct.size else 0.0,
+                expected_calibration_error(reads.confidences, reads.correct, bins),
+                expected_calibration_error(mapping(reads.confidences), reads.correct, bins),
+                "never fitted",
+            )
+        )
+    info: dict[str, object] = {
+        "fitted_on": f"{len(br_reads.texts)} held-out BR crops ({len(set(br_reads.texts))} plates never trained on) "
+        f"and {len(synthetic_reads.texts)} rendered plates never trained on",
+        "bins": bins,
+        "ece": {
+            r.name: {
+                "reads": r.reads,
+                "raw": round(r.ece_raw, 4),
+                "calibrated": round(r.ece_calibrated, 4),
+                "how": r.how,
+            }
+            for r in rows
+        },
+    }
+    mapping = ConfidenceMap(mapping.method, mapping.knots_x, mapping.knots_y, mapping.a, mapping.b, info=info)
+    saved = mapping.save(weights_dir / MAP_FILE)
+    curves: list[tuple[str, npt.ArrayLike, npt.ArrayLike]] = [
+        ("held-out, raw", pool.confidences, pool.correct),
+        ("held-out, calibrated (cross-fitted)", calibrated, pool.correct),
+    ]
+    for extra in tests:
+        curves.append((f"{extra.source}, raw", extra.confidences, extra.correct))
+        curves.append((f"{extra.source}, calibrated", mapping(extra.confidences), extra.correct))
+    picture = plot_reliability(
+        curves, diagram or weights_dir / "reliability.png", bins, "Plate reader confidence on held-out reads"
+    )
+    return CalibrationReport(mapping, rows, picture, saved)
+
+
+def _plate(path: Path, text: str) -> LabelledPlate:
+    from models.evaluation.reader import LabelledPlate
+
+    return LabelledPlate(path, text)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -32,6 +31,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "models" / "reader"
 CALIBRATION_FILE = "confidence.json"
 BEAM_WIDTH = 8
 PRUNE = 1e-3  # classes below this probability in a frame are not tried as extensions
+BEAM_FLOOR = 1e-4  # texts this much less probable than the best are dropped from the beam
 MAX_ALTERNATIVES = 3
 
 Gray = npt.NDArray[np.uint8]
@@ -107,21 +107,26 @@ def beam_search(
     """CTC prefix beam search: the most probable label sequences (classes 1..C-1), best first, each with its
     probability summed over all its alignments (a lower bound: pruned paths are not counted)."""
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}  # prefix -> (ends in blank, not)
-    for row in probs.astype(np.float64):
-        candidates = [int(c) for c in np.flatnonzero(row > prune) if c != 0]
-        blank = float(row[0])
-        grown: defaultdict[tuple[int, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    rows = probs.astype(np.float64).tolist()  # Python floats: this loop is scalar work
+    candidates_per_frame: list[list[int]] = [[] for _ in rows]
+    for t, c in zip(*(index.tolist() for index in np.nonzero(probs[:, 1:] > prune)), strict=True):
+        candidates_per_frame[t].append(c + 1)
+    for row, candidates in zip(rows, candidates_per_frame, strict=True):
+        blank = row[0]
+        grown: dict[tuple[int, ...], list[float]] = {}
         for prefix, (p_blank, p_char) in beams.items():
             total = p_blank + p_char
-            grown[prefix][0] += total * blank
+            entry = grown.setdefault(prefix, [0.0, 0.0])
+            entry[0] += total * blank
             if prefix:
-                grown[prefix][1] += p_char * float(row[prefix[-1]])  # the last character held over another frame
+                entry[1] += p_char * row[prefix[-1]]  # the last character held over another frame
             for c in candidates:
                 extended = (*prefix, c)
                 # the same character twice needs a blank between: only paths ending in blank extend
-                grown[extended][1] += (p_blank if prefix and prefix[-1] == c else total) * float(row[c])
-        best = sorted(grown.items(), key=lambda item: -(item[1][0] + item[1][1]))[:beam_width]
-        beams = {prefix: (p[0], p[1]) for prefix, p in best}
+                grown.setdefault(extended, [0.0, 0.0])[1] += (p_blank if prefix and prefix[-1] == c else total) * row[c]
+        kept = sorted(grown.items(), key=lambda item: -(item[1][0] + item[1][1]))[:beam_width]
+        floor = (kept[0][1][0] + kept[0][1][1]) * BEAM_FLOOR
+        beams = {prefix: (p[0], p[1]) for prefix, p in kept if p[0] + p[1] >= floor}
     ranked = sorted(((prefix, p[0] + p[1]) for prefix, p in beams.items()), key=lambda item: -item[1])
     return [(prefix, p) for prefix, p in ranked if prefix]
 
@@ -230,8 +235,15 @@ class CtcPlateReader:
         raise NotImplementedError
 
     def _infer(self, grays: Sequence[Gray]) -> list[Reading | None]:
-        probs = self.probabilities(stack_arrays(grays, self.img_height))
-        return [decode(p, self.alphabet, self.calibration) for p in probs]
+        """Crops of one padded width go through the network together: no crop pays for a wider one's frames."""
+        widths = [padded_width(resize_to_height(g, self.img_height), self.img_height) for g in grays]
+        found: list[Reading | None] = [None] * len(grays)
+        for width in sorted(set(widths)):
+            members = [i for i, w in enumerate(widths) if w == width]
+            batch = np.stack([network_input(grays[i], self.img_height, width) for i in members])
+            for i, probs in zip(members, self.probabilities(batch), strict=True):
+                found[i] = decode(probs, self.alphabet, self.calibration)
+        return found
 
     def read_batch(self, crops: Sequence[Image]) -> list[Reading | None]:
         """One forward pass for all crops (BGR or grayscale); squarish crops are also read as two-row plates."""

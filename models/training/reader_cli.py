@@ -65,10 +65,45 @@ def eval_reader_command(
 def export_reader_command(
     weights_dir: Annotated[
         Path, typer.Option(help="Folder of plate_reader.pth/.yaml.", exists=True, file_okay=False)
-    ] = (Path("models/reader")),
+    ] = Path("models/reader"),
+    int8: Annotated[bool, typer.Option(help="Quantize convolutions and matrix products to int8 (faster).")] = True,
 ) -> None:
     """Export the reader's network to ONNX beside its weights (the `plate_onnx` runtime), checked against torch."""
     from models.training.reader_export import export_onnx
 
-    path, worst = export_onnx(weights_dir)
+    path, worst = export_onnx(weights_dir, int8=int8)
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); largest logit difference to torch {worst:.2e}")
+
+
+@app.command("bench-reader")
+def bench_reader_command(
+    folder: Annotated[
+        Path | None, typer.Option(help="Labelled crops to time (default: the held-out BR crops of the config).")
+    ] = None,
+    runtime: Annotated[list[str], typer.Option(help="Runtimes to time.")] = ["plate_ocr", "plate_onnx"],  # noqa: B006
+    threads: Annotated[list[int], typer.Option(help="Thread counts to time.")] = [1, 2],  # noqa: B006
+    batch: Annotated[list[int], typer.Option(help="Crops per read_batch call.")] = [32],  # noqa: B006
+    repeats: Annotated[int, typer.Option(min=1, help="Timed passes over the crops (median and best reported).")] = 5,
+    config: Annotated[Path, typer.Option(help="Training config naming the BR split.", exists=True)] = (
+        DEFAULT_READER_CONFIG
+    ),
+) -> None:
+    """Milliseconds per crop of the reader plugins, batched, one JSON line per runtime x threads x batch."""
+    import json
+
+    from edge.read.bench import bench_reader
+    from models.evaluation.reader import load_crops, load_folder
+    from models.training.reader_eval import held_out_br
+    from models.training.reader_train import load_train_config
+
+    if folder is not None:
+        plates = load_folder(folder)
+    else:
+        from models.evaluation.reader import LabelledPlate
+
+        plates = [LabelledPlate(c.path, c.text) for c in held_out_br(load_train_config(config))]
+    crops = load_crops(plates)
+    for name in runtime:
+        for count in threads:
+            for size in batch:
+                print(json.dumps(bench_reader(crops, name, count, size, repeats).as_json()), flush=True)

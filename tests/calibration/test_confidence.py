@@ -10,6 +10,9 @@ import pytest
 
 from calibration.confidence import (
     ConfidenceMap,
+    Reads,
+    concat,
+    cross_fitted,
     expected_calibration_error,
     fit,
     fit_isotonic,
@@ -122,3 +125,17 @@ def test_reliability_diagram(tmp_path: Path) -> None:
     raw, right = _overconfident(300, 3)
     png = plot_reliability([("raw", raw, right), ("calibrated", fit(raw, right)(raw), right)], tmp_path / "r.png")
     assert png.stat().st_size > 1000
+
+
+def test_cross_fitting_scores_every_read_with_a_map_that_never_saw_its_plate() -> None:
+    raw, right = _overconfident(3000, 4)
+    texts = tuple(f"P{i % 700}" for i in range(raw.size))  # several reads per plate
+    reads = Reads("set", texts, raw, right)
+    calibrated = cross_fitted(reads, "isotonic", folds=5)
+    assert calibrated.shape == raw.shape
+    assert expected_calibration_error(calibrated, right) < 0.5 * expected_calibration_error(raw, right)
+    first, second = reads.halves()
+    assert not set(first.texts) & set(second.texts)
+    assert first.confidences.size + second.confidences.size == raw.size
+    both = concat([first, second], "both")
+    assert sorted(both.texts) == sorted(texts)

@@ -1,0 +1,28 @@
+"""The ONNX Runtime plugin reads what the torch plugin reads, from the shipped int8 export."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge.config import ReaderConfig
+from edge.read import make_reader
+from edge.read.ctc import WEIGHTS_DIR
+from edge.read.plate_onnx import onnx_path
+from models.training.synthetic_plates import render_clean
+
+PLATES = [("br_old", ("ABC-1234",)), ("eu", ("KL 482 TX",)), ("br_mercosul", ("RIO2A18",))]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not onnx_path(WEIGHTS_DIR).exists(), reason="no ONNX export in models/reader")
+def test_onnx_reads_like_torch() -> None:
+    crops = [render_clean(7, layout, rows) for layout, rows in PLATES]
+    onnx = make_reader(ReaderConfig(runtime="plate_onnx", threads=1, min_confidence=0.0))
+    torch = make_reader(ReaderConfig(runtime="plate_ocr", threads=1, min_confidence=0.0))
+    got = onnx.read_batch(crops)  # type: ignore[attr-defined]
+    expected = torch.read_batch(crops)  # type: ignore[attr-defined]
+    assert [r.text if r else None for r in got] == [r.text if r else None for r in expected]
+    assert [r.text if r else None for r in got] == ["ABC1234", "KL482TX", "RIO2A18"]
+    for a, b in zip(got, expected, strict=True):
+        assert a is not None and b is not None
+        assert a.confidence == pytest.approx(b.confidence, abs=0.1)
