@@ -114,6 +114,8 @@ def check_can_buy(
     """Raises FormError when the holder may not buy this type for this zone, SoldOutError when it is full."""
     if reason := why_not_eligible(account, permit_type):
         raise FormError({"type_id": f"you cannot buy {permit_type.name}: {reason}"})
+    if zone_id is not None and session.get(Zone, zone_id) is None:
+        raise FormError({"home_zone_id": "choose a zone from the list"})
     if permit_type.residents_only and zone_id != account.address_zone_id:
         raise FormError({"home_zone_id": "a resident permit's home zone is the zone of your address"})
     if permit_type.zones and zone_id not in {zone.id for zone in permit_type.zones}:

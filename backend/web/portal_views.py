@@ -419,6 +419,18 @@ def order_page(request: Request, order_id: str, session: Db, context: Context, v
     return _order_page(request, session, order, context.now())
 
 
+PAY_FIELDS = ("card_number", "card_expiry", "card_cvc", "idempotency_key", "order")
+
+
+def _on_pay_page(problem: FormError) -> dict[str, str]:
+    """The pay page shows the card's fields and the order: anything else (a vehicle gone...) goes with the order."""
+    shown = {field: message for field, message in problem.errors.items() if field in PAY_FIELDS}
+    rest = [message for field, message in problem.errors.items() if field not in PAY_FIELDS]
+    if rest:
+        shown["order"] = "; ".join([shown.get("order", ""), *rest]).strip("; ")
+    return shown
+
+
 @router.post("/portal/orders/{order_id}/pay", response_class=HTMLResponse, include_in_schema=False)
 def order_pay(request: Request, order_id: str, session: Db, context: Context, viewer: Buyer, form: Form) -> Response:
     writing(session)
@@ -451,7 +463,7 @@ def order_pay(request: Request, order_id: str, session: Db, context: Context, vi
     except FormError as problem:
         session.rollback()
         return _order_page(
-            request, session, own_order(session, viewer, order_id), now, 422, form=kept, errors=problem.errors
+            request, session, own_order(session, viewer, order_id), now, 422, form=kept, errors=_on_pay_page(problem)
         )
     except SoldOutError:
         session.rollback()

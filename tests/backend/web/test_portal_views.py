@@ -277,3 +277,33 @@ def test_a_double_click_racing_itself_charges_once(client: TestClient, sessions:
         thread.join(timeout=60)
     assert answers == [303, 303]
     assert (count(sessions, Payment), count(sessions, Permit)) == (1, 1)
+
+
+def test_a_vehicle_removed_after_the_quote_is_named_on_the_pay_page(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    type_id = add_type(sessions)
+    holder(client, sessions)
+    add_vehicle_form(client, "NYC1234")
+    order_page = quote_order(client, type_id)
+    with sessions() as session:
+        vehicle = session.scalars(select(Vehicle)).one()
+    assert post_form(client, "/portal/vehicles", f"/portal/vehicles/{vehicle.id}/remove", {}).status_code == 303
+    response = post_form(client, order_page, f"{order_page}/pay", pay_fields(client, order_page, CARD_OK))
+    assert response.status_code == 422 and 'id="order-error"' in response.text and "your own vehicles" in response.text
+    assert (count(sessions, Payment), count(sessions, Permit)) == (0, 0)
+
+
+def test_a_made_up_home_zone_is_named_beside_the_field(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    type_id = add_type(sessions)
+    holder(client, sessions)
+    add_vehicle_form(client, "NYC1234")
+    page = client.get(f"/portal/buy/{type_id}").text
+    key = page.split('name="idempotency_key" value="')[1].split('"')[0]
+    box = page.split('name="vehicle_')[1].split('"')[0]
+    response = post_form(
+        client, f"/portal/buy/{type_id}", f"/portal/buy/{type_id}",
+        {"idempotency_key": key, f"vehicle_{box}": "on", "home_zone_id": "not-a-zone"},
+    )  # fmt: skip
+    assert response.status_code == 422 and 'id="home_zone_id-error"' in response.text
+    assert count(sessions, Order) == 0
