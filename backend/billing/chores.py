@@ -58,7 +58,7 @@ def run_portal_chores(
 
     def reminders(session: Session) -> None:
         nonlocal reminded
-        reminded = send_renewal_reminders(session, now, mailer, link)
+        reminded = send_renewal_reminders(session, now, mailer, link, config.timezone)
 
     step("settle payments", settle)
     step("waitlists", waitlists)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -261,7 +262,9 @@ def why_not_renewable(permit: Permit, now: datetime) -> str | None:
     return None
 
 
-def send_renewal_reminders(session: Session, now: datetime, mailer: Mailer, base_url: str = "") -> int:
+def send_renewal_reminders(
+    session: Session, now: datetime, mailer: Mailer, base_url: str = "", timezone: str = "UTC"
+) -> int:
     """For the schedule: mail each holder whose permit's renewal window has opened, once per permit."""
     # Type by type, so the database picks out only the permits inside each type's window (indexed on validity).
     candidates: list[Permit] = []
@@ -294,7 +297,8 @@ def send_renewal_reminders(session: Session, now: datetime, mailer: Mailer, base
                 subject=f"Renew your permit {permit.code}",
                 body=(
                     f"Hello {holder.full_name},\n\nYour {permit.type.name} permit {permit.code} ends on "
-                    f"{permit.valid_until:%Y-%m-%d %H:%M} UTC. You can renew it now:\n\n"
+                    f"{permit.valid_until.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M} ({timezone}). "
+                    "You can renew it now:\n\n"
                     f"{base_url.rstrip('/')}/portal/permits/{permit.id}\n"
                 ),
             )

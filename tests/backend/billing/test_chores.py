@@ -32,6 +32,7 @@ def test_one_pass_settles_offers_and_reminds(sessions: sessionmaker[Session], tm
     run = run_portal_chores(sessions, NOW + timedelta(minutes=1), WebConfig(timezone=NY), mailer, "http://x")
     assert (run.payments_checked, run.reminders_sent, run.failed) == (1, 1, ())
     assert "failed" in str(mailer.messages_to("bob@example.org")[0]["Subject"])
-    assert "Renew" in str(mailer.messages_to("ada@example.org")[0]["Subject"])
+    [reminder] = mailer.messages_to("ada@example.org")
+    assert "Renew" in str(reminder["Subject"]) and "2026-12-01 00:00 (America/New_York)" in reminder.get_content()
     again = run_portal_chores(sessions, NOW + timedelta(minutes=2), WebConfig(timezone=NY), mailer)
     assert (again.payments_checked, again.reminders_sent) == (0, 0)

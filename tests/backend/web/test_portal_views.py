@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.accounts.mailer import FolderMailer
 from backend.accounts.models import Role
 from backend.audit.models import AuditEntry
 from backend.billing.models import Order, Payment
@@ -307,3 +308,21 @@ def test_a_made_up_home_zone_is_named_beside_the_field(client: TestClient, sessi
     )  # fmt: skip
     assert response.status_code == 422 and 'id="home_zone_id-error"' in response.text
     assert count(sessions, Order) == 0
+
+
+def test_a_card_that_fails_later_shows_pending_then_failed(
+    client: TestClient, sessions: sessionmaker[Session], mailer: FolderMailer
+) -> None:
+    type_id = add_type(sessions)
+    holder(client, sessions)
+    add_vehicle_form(client, "NYC1234")
+    order_page = quote_order(client, type_id)
+    late = {**CARD_OK, "card_number": "4000 0000 0000 0341"}
+    response = post_form(client, order_page, f"{order_page}/pay", pay_fields(client, order_page, late))
+    assert response.status_code == 303
+    receipt = response.headers["location"].split("?")[0]
+    assert 'id="order-status">pending' in client.get(receipt).text and count(sessions, Permit) == 0
+    assert "being confirmed" in client.get(order_page).text  # no second payment while one is pending
+    assert post_form(client, receipt, f"{receipt}/check", {}).status_code == 303
+    assert 'id="order-status">failed' in client.get(receipt).text and count(sessions, Permit) == 0
+    assert "failed" in str(mailer.messages_to("ada@example.org")[0]["Subject"])
