@@ -97,6 +97,9 @@ def eval_command(
     plot: Annotated[
         Path | None, typer.Option(help="Write the plot (PR curve or confusion matrix) to this PNG.")
     ] = None,
+    runtime: Annotated[
+        str, typer.Option(help="Reader runtime: plate_ocr (torch), plate_onnx (ONNX Runtime, int8) or easyocr.")
+    ] = "plate_ocr",
 ) -> None:
     """Measure the detector or the reader on any labelled folder, per source, with a progress bar."""
     if detector == reader:
@@ -108,7 +111,7 @@ def eval_command(
     else:
         from models.evaluation.reader import run_reader_eval
 
-        run_reader_eval(folders, weights=weights, plot=plot)
+        run_reader_eval(folders, weights=weights, plot=plot, runtime=runtime)
 
 
 def _mount_reader_commands() -> None:
