@@ -19,6 +19,7 @@ from backend.permits.sales import advance_waitlists, send_renewal_reminders
 from backend.storage.base import utc_now
 
 log = logging.getLogger(__name__)
+REMINDER_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,14 @@ def run_portal_chores(
         expired, offered = run.expired, run.offered
 
     def reminders(session: Session) -> None:
+        # Batch by batch, each committed: a failure later on never mails the committed ones again.
         nonlocal reminded
-        reminded = send_renewal_reminders(session, now, mailer, link, config.timezone)
+        while True:
+            sent = send_renewal_reminders(session, now, mailer, link, config.timezone, limit=REMINDER_BATCH)
+            session.commit()
+            reminded += sent
+            if sent < REMINDER_BATCH:
+                return
 
     step("settle payments", settle)
     step("waitlists", waitlists)

@@ -263,28 +263,39 @@ def why_not_renewable(permit: Permit, now: datetime) -> str | None:
 
 
 def send_renewal_reminders(
-    session: Session, now: datetime, mailer: Mailer, base_url: str = "", timezone: str = "UTC"
+    session: Session,
+    now: datetime,
+    mailer: Mailer,
+    base_url: str = "",
+    timezone: str = "UTC",
+    limit: int | None = None,
 ) -> int:
-    """For the schedule: mail each holder whose permit's renewal window has opened, once per permit."""
+    """For the schedule: mail each holder whose permit's renewal window has opened, once per permit.
+
+    At most `limit` mails per call (the schedule commits batch by batch); returns how many were sent."""
     # Type by type, so the database picks out only the permits inside each type's window (indexed on validity).
     candidates: list[Permit] = []
     for permit_type in session.scalars(select(PermitType).where(PermitType.on_sale.is_(True))):
         candidates.extend(
             session.scalars(
                 select(Permit)
+                .join(Account, Account.id == Permit.holder_id)
                 .where(
                     Permit.type_id == permit_type.id,
-                    Permit.holder_id.is_not(None),
+                    Account.disabled_at.is_(None),
                     Permit.status == PermitStatus.ACTIVE,
                     Permit.reminder_sent_at.is_(None),
                     Permit.valid_until > now,
                     Permit.valid_until <= now + timedelta(days=permit_type.renew_days_before),
                 )
                 .order_by(Permit.valid_until)
+                .limit(limit)
             )
         )
     sent = 0
     for permit in candidates:
+        if limit is not None and sent >= limit:
+            break
         if why_not_renewable(permit, now) is not None or permit.holder_id is None:
             continue
         holder = session.get(Account, permit.holder_id)

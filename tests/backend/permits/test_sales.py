@@ -128,6 +128,14 @@ def test_renewal_reminders_go_once_when_the_window_opens(session: Session, tmp_p
     assert permit.code in str(message["Subject"]) and f"/portal/permits/{permit.id}" in message.get_content()
 
 
+def test_reminders_go_in_batches(session: Session, tmp_path: Path) -> None:
+    kind = permit_type(session, renew_days_before=10)
+    for name in ("ada", "bob", "cy"):
+        buy(session, holder_with_vehicle(session, name.upper() + "1", f"{name}@example.org"), kind, None, name)
+    mailer = FolderMailer(tmp_path)
+    assert [send_renewal_reminders(session, NOW, mailer, limit=2) for _ in range(3)] == [2, 1, 0]
+
+
 def test_no_reminder_for_a_revoked_or_ended_permit(session: Session, tmp_path: Path) -> None:
     account = holder_with_vehicle(session)
     permit = buy(session, account, permit_type(session, renew_days_before=3), None, "ada")
