@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
+    from edge.read import PlateReader
     from models.evaluation.reader import LabelledPlate
 
 FloatArray = npt.NDArray[np.float64]
@@ -302,7 +303,7 @@ def concat(parts: Sequence[Reads], source: str) -> Reads:
     )
 
 
-def read_set(source: str, images: Sequence[npt.NDArray[np.uint8]], truths: Sequence[str], reader: object) -> Reads:
+def read_set(source: str, images: Sequence[npt.NDArray[np.uint8]], truths: Sequence[str], reader: PlateReader) -> Reads:
     """Read a labelled set with calibration off: a missing read counts as confidence 0, wrong."""
     from models.evaluation.reader import batch_reader_of, read_timed
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import yaml
 
@@ -93,7 +94,7 @@ class PlateOcrReader(CtcPlateReader):
         self.alphabet = "".join(spec["character_list"])
         self.img_height = int(spec["imgH"])
 
-    def probabilities(self, batch: np.ndarray) -> Probs:  # type: ignore[type-arg]
+    def probabilities(self, batch: npt.NDArray[np.float32]) -> Probs:
         with torch.inference_mode():
             logits = self._network(torch.from_numpy(batch), None)
         return np.asarray(logits.softmax(dim=2).numpy(), dtype=np.float32)

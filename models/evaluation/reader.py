@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from edge.read import PlateReader
 from edge.types import Box, Image, Reading
 from platepatrol.plates import PLATE_ALPHABET, normalise_plate
 
@@ -254,12 +255,11 @@ def load_crops(plates: Sequence[LabelledPlate]) -> list[Image]:
 BatchReader = Callable[[Sequence[Image]], list[Reading | None]]
 
 
-def batch_reader_of(reader: object) -> BatchReader:
+def batch_reader_of(reader: PlateReader) -> BatchReader:
     read_batch = getattr(reader, "read_batch", None)
     if callable(read_batch):
         return lambda crops: list(read_batch(crops))
-    read = reader.read
-    return lambda crops: [read(crop) for crop in crops]
+    return lambda crops: [reader.read(crop) for crop in crops]
 
 
 def read_timed(
@@ -277,7 +277,7 @@ def read_timed(
     return readings, seconds
 
 
-def load_reader(runtime: str, weights: Path | None, threads: int) -> object:
+def load_reader(runtime: str, weights: Path | None, threads: int) -> PlateReader:
     """The edge's reader plugin for `runtime`, with every reading kept (min_confidence 0) and no cut-off."""
     from edge.config import ReaderConfig
     from edge.read import make_reader
@@ -369,9 +369,9 @@ def plot_confusion(predictions: Sequence[str], truths: Sequence[str], path: Path
     axes.set_xlabel(f"read ({GAP} = nothing read)")
     axes.set_ylabel(f"true ({GAP} = extra character)")
     axes.set_title(f"Character confusion: {len(truths)} plates, {errors} character errors")
-    for (row, col), count in np.ndenumerate(matrix):
-        if count and row != col:
-            axes.text(col, row, str(count), ha="center", va="center", fontsize=6, color="white")
+    for (row, col), value in np.ndenumerate(matrix):
+        if value and row != col:
+            axes.text(col, row, str(int(value)), ha="center", va="center", fontsize=6, color="white")
     figure.colorbar(image, ax=axes, shrink=0.8, label="count")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ the same accuracy (see the model card).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,8 +34,9 @@ class _Exportable(torch.nn.Module):
         self.network = network
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        features = self.network.FeatureExtraction(image).permute(0, 3, 1, 2).mean(dim=3)
-        logits: torch.Tensor = self.network.Prediction(self.network.SequenceModeling(features))
+        network: Any = self.network  # easyocr's Model: untyped submodules
+        features = network.FeatureExtraction(image).permute(0, 3, 1, 2).mean(dim=3)
+        logits: torch.Tensor = network.Prediction(network.SequenceModeling(features))
         return logits
 
 
@@ -96,14 +98,14 @@ def calibration_batches(count: int = 12, size: int = 16, seed: int = 0) -> list[
 def quantize_int8(source: Path, out: Path, batches: list[npt.NDArray[np.float32]]) -> Path:
     """Convolutions and matrix products: static int8 (QDQ, per channel, calibrated on `batches`); then the
     LSTMs' weights: dynamic int8 (ONNX Runtime's DynamicQuantizeLSTM)."""
-    from onnxruntime.quantization import (
+    from onnxruntime.quantization import (  # type: ignore[import-untyped]
         CalibrationDataReader,
         QuantFormat,
         QuantType,
         quantize_dynamic,
         quantize_static,
     )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    from onnxruntime.quantization.shape_inference import quant_pre_process  # type: ignore[import-untyped]
 
     class Batches(CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from calibration.confidence import (
@@ -60,7 +61,7 @@ def test_pool_adjacent_violators() -> None:
     assert pool_adjacent_violators(np.array([0.0, 1.0])).tolist() == [0.0, 1.0]
 
 
-def _overconfident(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+def _overconfident(n: int, seed: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Reads right with probability raw**3: a reader far surer of itself than it should be."""
     rng = np.random.default_rng(seed)
     raw = rng.beta(5, 1, n)

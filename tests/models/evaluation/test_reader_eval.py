@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -137,7 +138,7 @@ def _write_scene(folder: Path, text: str, plate: Image) -> Box:
 def test_load_folder_formats(tmp_path: Path) -> None:
     plate = render_clean(1, "eu", ("KL 482 TX",))
     _write_crops(tmp_path / "crops", [("KL482TX", plate)])
-    box = _write_scene(tmp_path / "scenes", "KL 482 TX", cv2.resize(plate, (120, 28)))
+    box = _write_scene(tmp_path / "scenes", "KL 482 TX", np.asarray(cv2.resize(plate, (120, 28)), np.uint8))
     assert [(p.text, p.box) for p in load_folder(tmp_path / "crops")] == [("KL482TX", None)]
     assert [(p.image.name, p.text, p.box) for p in load_folder(tmp_path / "scenes")] == [("car1.png", "KL482TX", box)]
     (tmp_path / "empty").mkdir()
@@ -148,10 +149,12 @@ def test_load_folder_formats(tmp_path: Path) -> None:
 def test_end_to_end_with_a_fake_reader(tmp_path: Path) -> None:
     """Crops and full images through the evaluation with a reader that knows the answers by crop width."""
     plate = render_clean(2, "br_old", ("ABC-1234",))
-    _write_crops(tmp_path / "crops", [("ABC1234", plate), ("XYZ9876", cv2.resize(plate, (90, 30)))])
-    _write_scene(tmp_path / "scenes", "ABC1234", cv2.resize(plate, (150, 40)))
+    _write_crops(
+        tmp_path / "crops", [("ABC1234", plate), ("XYZ9876", np.asarray(cv2.resize(plate, (90, 30)), np.uint8))]
+    )
+    _write_scene(tmp_path / "scenes", "ABC1234", np.asarray(cv2.resize(plate, (150, 40)), np.uint8))
 
-    def read_batch(crops: list[Image]) -> list[Reading | None]:
+    def read_batch(crops: Sequence[Image]) -> list[Reading | None]:
         return [Reading("ABC1234", 0.9) if crop.shape[1] > 100 else None for crop in crops]
 
     scores, texts, truths = evaluate_folders(
