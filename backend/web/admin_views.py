@@ -214,9 +214,9 @@ def types_page(request: Request, session: Db, _viewer: Types) -> Response:
 
 
 @pages.get("/admin/types/new", response_class=HTMLResponse)
-def type_new_page(request: Request, session: Db, _viewer: Types) -> Response:
+def type_new_page(request: Request, session: Db, context: Context, _viewer: Types) -> Response:
     defaults = {"validity": "months", "months": "12", "max_vehicles": "1", "renew_days_before": "30", "on_sale": "on"}
-    defaults |= {"currency": "USD", "timezone": "UTC", "proration": "none"}
+    defaults |= {"currency": context.config.currency, "timezone": context.config.timezone, "proration": "none"}
     return _type_form(request, session, None, form=defaults, chosen_roles=["holder"])
 
 
