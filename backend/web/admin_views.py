@@ -97,7 +97,7 @@ def zones_feature_collection(zones: list[Zone], highlight: str = "") -> str:
             {
                 "type": "Feature",
                 "geometry": geometry,
-                "properties": {"code": zone.code, "name": zone.name, "current": zone.id == highlight},
+                "properties": {"id": zone.id, "code": zone.code, "name": zone.name, "current": zone.id == highlight},
             }
         )
     return json.dumps({"type": "FeatureCollection", "features": features})

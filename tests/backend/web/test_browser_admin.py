@@ -104,6 +104,9 @@ def test_a_zone_drawn_on_the_map_then_a_pasted_one(page: Any, live_site: LiveSit
     page.click("#zone-form button[type=submit]")
     page.wait_for_url("**/admin/zones?**")
     assert page.locator("#zones-map path.leaflet-interactive").count() == 2
+    page.locator("#zones-map path.leaflet-interactive").first.click()  # a zone on the map opens its page
+    page.wait_for_url("**/admin/zones/*")
+    assert page.input_value("#code") in ("NORTH", "SOUTH")
     with live_site.sessions() as session:
         zones = {zone.code: zone for zone in session.scalars(select(Zone))}
     assert sorted(zones) == ["NORTH", "SOUTH"]

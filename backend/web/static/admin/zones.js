@@ -14,6 +14,9 @@
       onEachFeature: function (feature, layer) {
         var p = feature.properties || {};
         layer.bindTooltip(String(p.code || "") + (p.name ? " – " + p.name : ""));
+        if (!element.dataset.target && p.id) {  // the list's map: a zone opens its page
+          layer.on("click", function () { window.location.href = "/admin/zones/" + encodeURIComponent(p.id); });
+        }
       }
     }).addTo(map);
     var bounds = others.getBounds();
