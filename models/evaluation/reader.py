@@ -221,7 +221,8 @@ def held_out_only(folder: Path, plates: list[LabelledPlate], train_config: Path)
     from models.training.reader_train import load_train_config
 
     config = load_train_config(train_config)
-    if folder.resolve() != config.br_crops.resolve():
+    repo = DEFAULT_TRAIN_CONFIG.parents[2]  # the config's relative paths are meant from the repository root
+    if folder.resolve() not in {config.br_crops.resolve(), (repo / config.br_crops).resolve()}:
         return plates, ""
     from models.training.reader_data import LabelledCrop
 

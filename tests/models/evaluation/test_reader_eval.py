@@ -179,3 +179,17 @@ def test_real_reader_end_to_end(tmp_path: Path) -> None:
     (score,) = run_reader_eval([tmp_path / "crops"], weights=None, plot=tmp_path / "c.png")
     assert score.crops == 2 and score.exact == 1.0 and score.cer == 0.0
     assert (tmp_path / "c.png").exists()
+
+
+def test_the_training_folder_is_measured_on_its_held_out_plates_only(tmp_path: Path) -> None:
+    from models.evaluation.reader import held_out_only
+
+    plate = render_clean(3, "br_old", ("ABC-1234",))
+    _write_crops(tmp_path / "crops", [(f"AAA{i:04d}", plate) for i in range(20)])
+    config = tmp_path / "train.yaml"
+    config.write_text(f"br_crops: {tmp_path / 'crops'}\ntest_fraction: 0.25\nsplit_seed: 0\n")
+    plates = load_folder(tmp_path / "crops")
+    kept, note = held_out_only(tmp_path / "crops", plates, config)
+    assert len(kept) == 5 and "held-out" in note
+    (tmp_path / "other").mkdir()
+    assert held_out_only(tmp_path / "other", plates, config) == (plates, "")
