@@ -451,3 +451,27 @@ def set_permit_vehicles(
         session.flush()
         audit(session, account.id, "permit.vehicles", "permit", permit.id, before=before, after=after)
     return permit
+
+
+# ---- the holder's address ---------------------------------------------------------------------------------
+
+
+def update_address(session: Session, account: Account, full_name: str, address: str, zone_id: str | None) -> Account:
+    """The holder's name, address and address zone (what resident permit types are sold by).
+
+    Permits already bought keep their home zone; the new zone counts for the next purchase."""
+    errors: dict[str, str] = {}
+    full_name = full_name.strip()
+    if not full_name or len(full_name) > 128:
+        errors["full_name"] = "enter your name (up to 128 characters)"
+    if len(address) > 1000:
+        errors["address"] = "the address is too long (up to 1000 characters)"
+    if zone_id is not None and session.get(Zone, zone_id) is None:
+        errors["address_zone_id"] = "choose a zone from the list"
+    if errors:
+        raise FormError(errors)
+    before = account.address_zone_id
+    account.full_name, account.address, account.address_zone_id = full_name, address.strip(), zone_id
+    session.flush()
+    audit(session, account.id, "account.address", "account", account.id, zone_before=before, zone_after=zone_id)
+    return account

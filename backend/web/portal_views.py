@@ -49,6 +49,7 @@ from backend.permits.sales import (
     renewal_opens_at,
     seats_left,
     set_permit_vehicles,
+    update_address,
     why_not_eligible,
     why_not_renewable,
 )
@@ -145,6 +146,43 @@ def portal_home(request: Request, session: Db, context: Context, viewer: Holder)
         vehicles=my_vehicles(session, viewer.account.id),
         now=now,
     )
+
+
+# ---- the holder's address ---------------------------------------------------------------------------------
+
+
+def _account_page(request: Request, session: Session, status: int = 200, **values: object) -> Response:
+    zones = list(session.scalars(select(Zone).order_by(Zone.name)))
+    return render(request, "portal/account.html", status, zones=zones, **values)
+
+
+@router.get("/portal/account", response_class=HTMLResponse, include_in_schema=False)
+def account_page(request: Request, session: Db, viewer: Holder) -> Response:
+    account = account_of(session, viewer)
+    form = {
+        "full_name": account.full_name,
+        "address": account.address,
+        "address_zone_id": account.address_zone_id or "",
+    }
+    return _account_page(request, session, form=form)
+
+
+@router.post("/portal/account", response_class=HTMLResponse, include_in_schema=False)
+def account_save(request: Request, session: Db, viewer: Holder, form: Form) -> Response:
+    writing(session)
+    try:
+        update_address(
+            session,
+            account_of(session, viewer),
+            form.get("full_name", ""),
+            form.get("address", ""),
+            form.get("address_zone_id") or None,
+        )
+    except FormError as problem:
+        session.rollback()
+        return _account_page(request, session, 422, form=form, errors=problem.errors)
+    session.commit()
+    return redirect("/portal/account", flash="Your details are saved.")
 
 
 # ---- vehicles ----------------------------------------------------------------------------------------------

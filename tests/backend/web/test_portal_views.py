@@ -326,3 +326,19 @@ def test_a_card_that_fails_later_shows_pending_then_failed(
     assert post_form(client, receipt, f"{receipt}/check", {}).status_code == 303
     assert 'id="order-status">failed' in client.get(receipt).text and count(sessions, Permit) == 0
     assert "failed" in str(mailer.messages_to("ada@example.org")[0]["Subject"])
+
+
+def test_a_holder_adds_the_address_zone_and_may_then_buy_the_resident_permit(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    zone_id = add_zone(sessions)
+    add_type(sessions, [zone_id], residents_only=True)
+    holder(client, sessions)
+    assert "add your address zone" in client.get("/portal/buy").text
+    bad = post_form(client, "/portal/account", "/portal/account", {"full_name": "", "address_zone_id": "nowhere"})
+    assert bad.status_code == 422 and 'id="full_name-error"' in bad.text and 'id="address_zone_id-error"' in bad.text
+    saved = post_form(client, "/portal/account", "/portal/account", {"full_name": "Ada", "address_zone_id": zone_id})
+    assert saved.status_code == 303
+    assert "add your address zone" not in client.get("/portal/buy").text
+    with sessions() as session:
+        assert "account.address" in session.scalars(select(AuditEntry.action)).all()
