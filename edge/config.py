@@ -25,9 +25,9 @@ class DetectorConfig(StrictModel):
 
 
 class ReaderConfig(StrictModel):
-    # plate_ocr: our plate-tuned recognizer (models/reader); plate_onnx: the same network in ONNX Runtime;
-    # easyocr: easyocr's English model with its text detector
-    runtime: Literal["plate_ocr", "plate_onnx", "easyocr"] = "plate_ocr"
+    # plate_onnx: our plate-tuned recognizer (models/reader) in ONNX Runtime, int8, ~4x faster, the car's default;
+    # plate_ocr: the same network in torch; easyocr: easyocr's English model with its text detector
+    runtime: Literal["plate_ocr", "plate_onnx", "easyocr"] = "plate_onnx"
     min_confidence: float = Field(default=0.05, ge=0.0, le=1.0, description="readings below are dropped")
     crop_height: int = Field(default=96, ge=16, le=512, description="plate crops are scaled to this height")
     threads: int = Field(default=2, ge=1, le=64)

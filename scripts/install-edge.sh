@@ -10,6 +10,6 @@ python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet "$repo[edge]"
 # The car runs the ONNX detector; fail the install, not the patrol, if it is missing.
 "$venv/bin/python" -c "import edge.detect as d; assert d.DEFAULT_WEIGHTS['onnx'].is_file(), 'ONNX weights missing'"
-"$venv/bin/python" -c "import edge.read.plate_ocr as r; assert r.WEIGHTS_DIR.joinpath('plate_reader.pth').is_file(), 'reader weights missing'"
+"$venv/bin/python" -c "import edge.read.plate_ocr as r; assert r.WEIGHTS_DIR.joinpath('plate_reader.onnx').is_file(), 'reader weights missing'"
 "$venv/bin/platepatrol" --help >/dev/null
 echo "edge installed in $venv"
