@@ -387,6 +387,13 @@ class PermitPage:
     has_next: bool
 
 
+def audit_search(session: Session, actor_id: str, query: str, by: str) -> None:
+    """A person looking plates or holders up is personal-data access: the search is written to the audit log."""
+    if query.strip():
+        audit(session, actor_id, "permit.search", "query", query.strip()[:64], by=by)
+        session.commit()
+
+
 def search_permits(session: Session, query: str, by: str = SearchBy.PLATE, page: int = 1) -> PermitPage:
     """A page of permits whose plate, code or holder (name or e-mail) starts with `query`; every filter and
     order is answered from an index, so it stays fast with hundreds of thousands of permits."""

@@ -28,6 +28,7 @@ from backend.permits.admin import (
     PermitTypeForm,
     SearchBy,
     add_hotlist,
+    audit_search,
     change_permit_status,
     create_permit_type,
     create_zone,
@@ -287,10 +288,11 @@ def _permit_out(permit: Permit) -> PermitOut:
 
 @router.get("/permits")
 def list_permits(
-    session: Db, _viewer: PermitsAdmin, q: str = "", by: Literal["plate", "code", "holder"] = "plate", page: int = 1
+    session: Db, viewer: PermitsAdmin, q: str = "", by: Literal["plate", "code", "holder"] = "plate", page: int = 1
 ) -> PermitList:
-    """Permits whose plate, code or holder (name or e-mail) starts with `q`, 50 a page."""
+    """Permits whose plate, code or holder (name or e-mail) starts with `q`, 50 a page (searches are audited)."""
     found = search_permits(session, q[:128], by if by in SearchBy.ALL else SearchBy.PLATE, max(1, min(page, 99_999)))
+    audit_search(session, viewer.account.id, q, by)
     return PermitList(permits=[_permit_out(p) for p in found.permits], page=found.page, has_next=found.has_next)
 
 

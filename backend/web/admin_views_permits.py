@@ -18,6 +18,7 @@ from backend.billing.service import refund_payment, refundable_minor
 from backend.permits.admin import (
     PERMIT_ACTIONS,
     SearchBy,
+    audit_search,
     change_permit_status,
     issue_permit,
     price_to_minor,
@@ -36,10 +37,11 @@ SEARCH_BY = [(SearchBy.PLATE, "plate"), (SearchBy.CODE, "permit code"), (SearchB
 
 @router.get("/admin/permits", response_class=HTMLResponse)
 def permits_page(
-    request: Request, session: Db, _viewer: Permits, q: str = "", by: str = SearchBy.PLATE, page: str = "1"
+    request: Request, session: Db, viewer: Permits, q: str = "", by: str = SearchBy.PLATE, page: str = "1"
 ) -> Response:
     number = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
     found = search_permits(session, q[:128], by if by in SearchBy.ALL else SearchBy.PLATE, number)
+    audit_search(session, viewer.account.id, q, by)
     return render(request, "admin/permits.html", found=found, q=q, by=by, search_by=SEARCH_BY, form={"q": q, "by": by})
 
 

@@ -256,6 +256,9 @@ def test_permits_are_searched_by_plate_code_and_holder(client: TestClient, sessi
         page = client.get("/admin/permits", params={"q": query, "by": by})
         assert page.status_code == 200
         assert shown in page.text and hidden not in page.text, (query, by)
+    with sessions() as session:  # every search by a person is in the audit log; the empty list is not a search
+        searched = session.scalars(select(AuditEntry.target_id).where(AuditEntry.action == "permit.search")).all()
+    assert searched == ["b 123", "q-", "hal@", "hal"]
 
 
 def test_the_permit_list_pages(client: TestClient, sessions: sessionmaker[Session]) -> None:
@@ -500,7 +503,10 @@ def test_the_api_revokes_a_permit_and_lists_the_audit(client: TestClient, sessio
     )
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
     entries = client.get("/api/v1/admin/audit", params={"action": "permit."}).json()["entries"]
-    assert [(e["action"], e["detail"]["reason"]) for e in entries] == [("permit.revoke", "fraud")]
+    assert [(e["action"], e["detail"].get("reason") or e["target_id"]) for e in entries] == [
+        ("permit.revoke", "fraud"),
+        ("permit.search", "B12"),  # the look-up is audited too
+    ]
     device = client.post("/api/v1/admin/devices", json={"name": "car-9"}, headers=headers).json()
     assert device["token"].startswith("ppd_")
     patched = client.patch(
