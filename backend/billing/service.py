@@ -8,6 +8,7 @@ cannot both write one: the loser's transaction fails and it reads the winner's r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +39,8 @@ MAX_REASON = 500
 QUOTE_VALID = timedelta(hours=1)  # a quote is honoured this long; then prices and places are checked anew
 
 ProviderLookup = Callable[[str], PaymentProvider]
+
+log = logging.getLogger(__name__)
 
 
 def check_key(idempotency_key: str, field: str = "idempotency_key") -> str:
@@ -308,31 +311,39 @@ def settle_pending_payments(
         query = query.where(Payment.order_id == order_id)
     pending = session.scalars(query.with_for_update()).all()
     for payment in pending:
-        charge = providers(payment.provider).settle(payment.provider_ref)
-        if charge.status is ChargeStatus.PENDING:
-            continue
-        payment.status = _STATUS[charge.status]
-        payment.message = charge.message
-        order = payment.order
-        account = session.get_one(Account, order.account_id)
-        audit(session, None, "payment.settle", "payment", payment.id, status=payment.status.value)
-        if payment.status is PaymentStatus.SUCCEEDED and order.status is OrderStatus.PENDING:
-            _fulfil(session, order, account, now)
-        elif payment.status is not PaymentStatus.SUCCEEDED:
-            order.status = OrderStatus.FAILED
-            mailer.send(
-                Mail(
-                    to=account.email,
-                    subject="Your permit payment failed",
-                    body=(
-                        f"Hello {account.full_name},\n\nThe payment of your order {order.id[:8]} failed after the "
-                        f"card was accepted ({charge.message}). No permit was issued. Please buy again with "
-                        "another card.\n"
-                    ),
-                )
-            )
+        try:
+            with session.begin_nested():  # one payment that cannot be settled does not hold up the others
+                _settle(session, payment, now, mailer, providers)
+        except Exception:
+            log.exception("payment %s could not be settled; it stays pending and is tried again", payment.id)
     session.flush()
     return len(pending)
+
+
+def _settle(session: Session, payment: Payment, now: datetime, mailer: Mailer, providers: ProviderLookup) -> None:
+    charge = providers(payment.provider).settle(payment.provider_ref)
+    if charge.status is ChargeStatus.PENDING:
+        return
+    payment.status = _STATUS[charge.status]
+    payment.message = charge.message
+    order = payment.order
+    account = session.get_one(Account, order.account_id)
+    audit(session, None, "payment.settle", "payment", payment.id, status=payment.status.value)
+    if payment.status is PaymentStatus.SUCCEEDED and order.status is OrderStatus.PENDING:
+        _fulfil(session, order, account, now)
+    elif payment.status is not PaymentStatus.SUCCEEDED:
+        order.status = OrderStatus.FAILED
+        mailer.send(
+            Mail(
+                to=account.email,
+                subject="Your permit payment failed",
+                body=(
+                    f"Hello {account.full_name},\n\nThe payment of your order {order.id[:8]} failed after the "
+                    f"card was accepted ({charge.message}). No permit was issued. Please buy again with "
+                    "another card.\n"
+                ),
+            )
+        )
 
 
 # ---- refunds ---------------------------------------------------------------------------------------------

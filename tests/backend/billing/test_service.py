@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.mailer import FolderMailer
 from backend.accounts.service import FormError
 from backend.billing.models import Order, OrderStatus, Payment, PaymentStatus
-from backend.billing.provider import DECLINES, FAILS_LATER, SUCCEEDS, Card, SandboxProvider
+from backend.billing.provider import DECLINES, FAILS_LATER, SUCCEEDS, Card, Charge, SandboxProvider
 from backend.billing.service import (
     create_order,
     create_renewal,
@@ -159,3 +159,31 @@ def test_a_free_type_needs_no_card(session: Session) -> None:
     order = create_order(session, account, kind, vehicle_ids(session, account), None, "k-order-1", NOW, NY)
     result = pay_order(session, account, order.id, None, "pay-key-001", NOW, SANDBOX)
     assert result.paid and result.payment is None and count(session, Permit) == 1
+
+
+class _BrokenFor(SandboxProvider):
+    """The sandbox, but asking about one charge fails (a provider outage for that charge, a bug)."""
+
+    def __init__(self, broken_ref: str) -> None:
+        self.broken_ref = broken_ref
+
+    def settle(self, ref: str) -> Charge:
+        if ref == self.broken_ref:
+            raise RuntimeError("provider error")
+        return super().settle(ref)
+
+
+def test_one_payment_that_cannot_be_settled_does_not_hold_up_the_others(session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    kind = permit_type(session)
+    payments = []
+    for number, email in enumerate(("ada@example.org", "bob@example.org")):
+        account = holder_with_vehicle(session, f"ABC12{number}", email)
+        order = create_order(
+            session, account, kind, vehicle_ids(session, account), None, f"order-key-{number}", NOW, NY
+        )
+        result = pay_order(session, account, order.id, card(FAILS_LATER), f"pay-key-00{number}", NOW, SANDBOX)
+        assert result.payment is not None
+        payments.append(result.payment)
+    broken = _BrokenFor(payments[0].provider_ref)
+    assert settle_pending_payments(session, NOW, FolderMailer(tmp_path), providers=lambda _name: broken) == 2
+    assert [payment.status for payment in payments] == [PaymentStatus.PENDING, PaymentStatus.FAILED]
