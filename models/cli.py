@@ -100,6 +100,10 @@ def eval_command(
     runtime: Annotated[
         str, typer.Option(help="Reader runtime: plate_ocr (torch), plate_onnx (ONNX Runtime, int8) or easyocr.")
     ] = "plate_ocr",
+    min_score: Annotated[
+        float | None, typer.Option(help="Detector: count detections scored at least this (default: the car's).")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="Detector: runtime threads (default: the car's).")] = None,
 ) -> None:
     """Measure the detector or the reader on any labelled folder, per source, with a progress bar."""
     if detector == reader:
@@ -107,7 +111,7 @@ def eval_command(
     if detector:
         from models.evaluation.detector import run_detector_eval
 
-        run_detector_eval(folders, weights=weights, plot=plot)
+        run_detector_eval(folders, weights=weights, plot=plot, threads=threads, min_score=min_score)
     else:
         from models.evaluation.reader import run_reader_eval
 

@@ -309,7 +309,7 @@ def combined(results: Sequence[SourceResult]) -> SourceResult:
 def report_table(results: Sequence[SourceResult], threshold: float) -> str:
     rows = [*results, combined(results)] if len(results) > 1 else list(results)
     lines = [
-        f"IoU >= {IOU_THRESHOLD}, detections scored >= {threshold:g} (the car's threshold)",
+        f"IoU >= {IOU_THRESHOLD}, detections scored >= {threshold:g}",
         f"{'source':<28} {'format':<6} {'images':>6} {'plates':>6} {'found':>6} {'recall':>7} {'precision':>9} "
         f"{'AP50':>6}",
     ]
@@ -362,10 +362,16 @@ def make_eval_detector(weights: Path | None, threads: int | None = None) -> tupl
 
 
 def run_detector_eval(
-    folders: list[Path], weights: Path | None, plot: Path | None, threads: int | None = None
+    folders: list[Path],
+    weights: Path | None,
+    plot: Path | None,
+    threads: int | None = None,
+    min_score: float | None = None,
 ) -> list[SourceResult]:
-    """Print recall and precision per folder (and all together); write the precision-recall curve if asked."""
+    """Print recall and precision per folder (and all together) at the car's score threshold (or `min_score`);
+    write the precision-recall curve if asked."""
     detector, threshold = make_eval_detector(weights, threads)
+    threshold = threshold if min_score is None else min_score
     results = [evaluate_folder(folder, detector) for folder in folders]
     print(report_table(results, threshold))
     if plot is not None:
