@@ -16,7 +16,7 @@ from grpc_reflection.v1alpha import reflection
 
 from backend.config import BackendConfig
 from backend.enforcement.grpc_service import SERVICE_NAME, EnforcementServicer, add_enforcement_service
-from backend.enforcement.retention import RetentionSchedule
+from backend.enforcement.retention import retention_schedule
 from backend.enforcement.service import EnforcementService
 from backend.storage.engine import make_engine, make_session_factory
 from backend.storage.migrate import upgrade_to_head
@@ -25,7 +25,7 @@ from platepatrol.errors import UserError
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from backend.billing.chores import PortalChoresSchedule
+    from backend.schedule import Every
     from backend.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def serve(config: BackendConfig, primary: bool = True) -> None:
         serve_processes(config)
         return
     server, port = build_server(config)
-    retention = RetentionSchedule(
+    retention = retention_schedule(
         make_session_factory(make_engine(config.database_url)),
         config.retention.keep_for,
         timedelta(minutes=config.retention.purge_every_minutes),
@@ -131,14 +131,14 @@ def _web_server(config: BackendConfig) -> tuple[WebServer, FastAPI] | None:
     return server, create_app(config.web, sessions, base_url=config.web.base_url or server.url, policy=config.policy)
 
 
-def _portal_chores(config: BackendConfig, web_app: FastAPI) -> PortalChoresSchedule:
+def _portal_chores(config: BackendConfig, web_app: FastAPI) -> Every:
     """Settling payments, waitlist offers and renewal reminders, on the web app's database, mailer and links."""
-    from backend.billing.chores import PortalChoresSchedule
+    from backend.billing.chores import portal_chores_schedule
     from backend.web.context import WebContext
 
     context = web_app.state.web
     assert isinstance(context, WebContext)
-    return PortalChoresSchedule(
+    return portal_chores_schedule(
         context.sessions,
         config.web,
         context.mailer,

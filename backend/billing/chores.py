@@ -5,7 +5,6 @@ and mail renewal reminders. Each step runs in its own transaction, so one failin
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from backend.accounts.mailer import Mailer
 from backend.billing.service import settle_pending_payments
 from backend.config import WebConfig
 from backend.permits.sales import advance_waitlists, send_renewal_reminders
+from backend.schedule import Every
 from backend.storage.base import utc_now
 
 log = logging.getLogger(__name__)
@@ -73,32 +73,20 @@ def run_portal_chores(
     return ChoresRun(checked, expired, offered, reminded, tuple(failed))
 
 
-class PortalChoresSchedule:
-    """Runs `run_portal_chores` every `every` in a background thread of the backend process."""
+def portal_chores_schedule(
+    sessions: sessionmaker[Session],
+    config: WebConfig,
+    mailer: Mailer,
+    every: timedelta,
+    clock: Callable[[], datetime] = utc_now,
+    base_url: str = "",
+) -> Every:
+    """`run_portal_chores`, every `every`, in a background thread of the backend process; links in mail point
+    to `base_url`."""
 
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        config: WebConfig,
-        mailer: Mailer,
-        every: timedelta,
-        clock: Callable[[], datetime] = utc_now,
-        base_url: str = "",
-    ) -> None:
-        self._sessions, self._config, self._mailer, self._every, self._clock = sessions, config, mailer, every, clock
-        self._base_url = base_url  # links in mail point here
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="portal-chores", daemon=True)
+    def chores() -> None:
+        run = run_portal_chores(sessions, clock(), config, mailer, base_url)
+        if run.offers_made or run.reminders_sent or run.payments_checked:
+            log.info("portal chores: %s", run)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self._every.total_seconds()):
-            run = run_portal_chores(self._sessions, self._clock(), self._config, self._mailer, self._base_url)
-            if run.offers_made or run.reminders_sent or run.payments_checked:
-                log.info("portal chores: %s", run)
+    return Every("portal-chores", every, chores)

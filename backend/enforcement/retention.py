@@ -6,7 +6,6 @@ for the statistics), an accepted one is kept while its citation exists."""
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
@@ -14,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.review.models import Citation, ReviewDecision
+from backend.schedule import Every
+from backend.storage.base import utc_now
 from platepatrol.verdicts import Outcome
 
 log = logging.getLogger(__name__)
@@ -48,31 +49,13 @@ def purge_reads(session: Session, now: datetime, keep_for: timedelta, batch: int
         deleted += len(ids)
 
 
-class RetentionSchedule:
-    """Runs the purge every `every` in a background thread of the backend process."""
+def retention_schedule(sessions: sessionmaker[Session], keep_for: timedelta, every: timedelta) -> Every:
+    """The purge, every `every`, in a background thread of the backend process."""
 
-    def __init__(self, sessions: sessionmaker[Session], keep_for: timedelta, every: timedelta) -> None:
-        self._sessions = sessions
-        self._keep_for = keep_for
-        self._every = every
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+    def purge() -> None:
+        with sessions() as session:
+            count = purge_reads(session, utc_now(), keep_for)
+        if count:
+            log.info("retention: purged %d reads older than %s", count, keep_for)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        from backend.storage.base import utc_now
-
-        while not self._stopping.wait(self._every.total_seconds()):
-            try:
-                with self._sessions() as session:
-                    count = purge_reads(session, utc_now(), self._keep_for)
-                if count:
-                    log.info("retention: purged %d reads older than %s", count, self._keep_for)
-            except Exception:  # a failed purge must not take the service down; it runs again next time
-                log.exception("retention purge failed")
+    return Every("retention", every, purge)
