@@ -19,7 +19,7 @@ TOKEN_ENV = "PLATEPATROL_DEVICE_TOKEN"
 class DetectorConfig(StrictModel):
     runtime: Literal["onnx", "ultralytics"] = "onnx"
     weights: Path | None = Field(default=None, description="default: the shipped model for the runtime")
-    min_score: float = Field(default=0.35, gt=0.0, lt=1.0)
+    min_score: float = Field(default=0.25, gt=0.0, lt=1.0)  # detector v2 (models/detector/card.yaml)
     nms_iou: float = Field(default=0.5, gt=0.0, lt=1.0)
     threads: int = Field(default=2, ge=1, le=64)
 
