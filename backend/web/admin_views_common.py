@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
-
-from fastapi import Depends
 
 from backend.accounts.permissions import Permission
-from backend.web.security import ForbiddenError, Viewer, api_csrf, require
+from backend.web.security import Viewer, require, require_api
 
 
 def admin(permission: Permission) -> Callable[..., Viewer]:
@@ -18,14 +15,7 @@ def admin(permission: Permission) -> Callable[..., Viewer]:
 
 def admin_api(permission: Permission) -> Callable[..., Viewer]:
     """API calls: signed in, the X-CSRF-Token header on unsafe methods, and the role holds `permission`."""
-
-    def check(viewer: Annotated[Viewer, Depends(api_csrf)]) -> Viewer:
-        if not viewer.may(permission):
-            raise ForbiddenError
-        return viewer
-
-    check.__name__ = f"api_require_{permission.name.lower()}"
-    return check
+    return require_api(permission)
 
 
 # Offered in the audit log's action filter; a prefix ending in "." matches a family ("permit.").

@@ -43,7 +43,7 @@ from backend.permits.sales import (
     why_not_renewable,
 )
 from backend.storage.engine import WRITES
-from backend.web.security import Context, Db, ForbiddenError, Viewer, api_csrf
+from backend.web.security import Context, Db, ForbiddenError, Viewer, require_api
 
 router = APIRouter(prefix="/api/v1/portal", tags=["portal"], include_in_schema=True)
 
@@ -53,19 +53,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _holder(permission: Permission) -> Any:
-    def check(viewer: Annotated[Viewer, Depends(api_csrf)]) -> Viewer:
-        if not viewer.may(permission):
-            raise ForbiddenError
-        return viewer
-
-    check.__name__ = f"api_{permission.name.lower()}"
-    return Depends(check)
-
-
-Holder = Annotated[Viewer, _holder(Permission.HOLDER_PERMITS_VIEW)]
-Driver = Annotated[Viewer, _holder(Permission.HOLDER_VEHICLES_MANAGE)]
-Buyer = Annotated[Viewer, _holder(Permission.HOLDER_PERMITS_BUY)]
+Holder = Annotated[Viewer, Depends(require_api(Permission.HOLDER_PERMITS_VIEW))]
+Driver = Annotated[Viewer, Depends(require_api(Permission.HOLDER_VEHICLES_MANAGE))]
+Buyer = Annotated[Viewer, Depends(require_api(Permission.HOLDER_PERMITS_BUY))]
 IdempotencyKey = Annotated[
     str, Header(alias="Idempotency-Key", min_length=8, max_length=64, description="a fresh key per intended action")
 ]

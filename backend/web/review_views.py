@@ -27,7 +27,7 @@ from backend.review.models import Citation
 from backend.review.service import AlreadyDecidedError, Camera, Statistics, Tally, UnknownReadError
 from backend.web.context import WebContext
 from backend.web.pages import redirect, render
-from backend.web.security import Context, Db, Form, Viewer, api_csrf, require
+from backend.web.security import Context, Db, Form, Viewer, require, require_api
 
 router = APIRouter()
 Reviewer = Annotated[Viewer, Depends(require(Permission.SUPERVISOR_REVIEWS_VIEW))]
@@ -503,11 +503,9 @@ def api_decide(
     body: DecisionIn,
     session: Db,
     context: Context,
-    viewer: Annotated[Viewer, Depends(api_csrf)],
+    viewer: Annotated[Viewer, Depends(require_api(Permission.SUPERVISOR_REVIEWS_DECIDE))],
 ) -> Response:
     """Accept (a citation is issued) or reject (with a reason code) a flagged read; one decision per read."""
-    if not viewer.may(Permission.SUPERVISOR_REVIEWS_DECIDE):
-        return JSONResponse({"detail": "your account may not do this"}, status_code=403)
     try:
         citation = _decide(session, context, viewer, read_id, body.decision, body.reason_code, body.note)
     except UnknownReadError:

@@ -135,6 +135,18 @@ def api_csrf(request: Request, viewer: Annotated[Viewer, Depends(signed_in)]) ->
     return viewer
 
 
+def require_api(permission: Permission) -> Callable[..., Viewer]:
+    """API calls: signed in, the X-CSRF-Token header on unsafe methods, and the role holds `permission`."""
+
+    def check(viewer: Annotated[Viewer, Depends(api_csrf)]) -> Viewer:
+        if not viewer.may(permission):
+            raise ForbiddenError
+        return viewer
+
+    check.__name__ = f"api_require_{permission.name.lower()}"
+    return check
+
+
 Form = Annotated[dict[str, str], Depends(form)]
 MaybeViewer = Annotated[Viewer | None, Depends(optional_viewer)]
 Context = Annotated[WebContext, Depends(web_context)]
