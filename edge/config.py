@@ -39,6 +39,10 @@ class TrackerConfig(StrictModel):
     min_iou: float = Field(default=0.1, ge=0.0, le=1.0)
     max_centre_shift: float = Field(default=2.5, gt=0.0, description="in plate widths, between matched frames")
     max_missed_frames: int = Field(default=8, ge=0, description="a track unseen this long is a finished pass")
+    border_margin: float = Field(
+        default=0.08, ge=0.0, lt=0.5, description="a plate last seen this close to the image's edge (share of size)..."
+    )
+    border_missed_frames: int = Field(default=2, ge=0, description="...and unseen this long has left the picture")
     min_frames: int = Field(default=1, ge=1, description="shorter tracks are dropped as noise")
     emit_after_frames: int = Field(default=3, ge=1, description="a pass read this often may be sent before it ends")
     emit_confidence: float = Field(default=0.6, ge=0.0, le=1.0, description="...if its vote is this confident")

@@ -111,7 +111,8 @@ class CameraPipeline:
                 frame.index, frame.captured_at, detection, reading, crop, sharpness(crop), frame.media_s
             )
             observations.append(observation)
-        ended = self._tracker.update(frame.index, observations, owners)
+        height, width = frame.image.shape[:2]
+        ended = self._tracker.update(frame.index, observations, owners, frame_size=(width, height))
         return self._reads(ended, final=True) + self._reads(self._tracker.open_tracks, final=False)
 
     def _worth_reading(self, track: Track | None, frame_index: int) -> bool:
@@ -154,8 +155,11 @@ class CameraPipeline:
         horizon = frame_index - self._config.dedupe_within_frames
         while self._recent and self._recent[0][0] < horizon:
             self._recent.popleft()
+        # Alike, or one inside the other: a plate half out of the picture reads as a piece of the whole.
         return any(
-            SequenceMatcher(None, text, earlier).ratio() >= self._config.dedupe_similarity
+            text in earlier
+            or earlier in text
+            or SequenceMatcher(None, text, earlier).ratio() >= self._config.dedupe_similarity
             for _, earlier in self._recent
         )
 

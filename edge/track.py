@@ -40,6 +40,16 @@ def _match_score(box: Box, other: Box, config: TrackerConfig) -> float | None:
     return 1.0 - shift / config.max_centre_shift
 
 
+def _at_border(box: Box, frame_size: tuple[int, int], margin: float) -> bool:
+    width, height = frame_size
+    return (
+        box.x1 <= margin * width
+        or box.y1 <= margin * height
+        or box.x2 >= (1 - margin) * width
+        or box.y2 >= (1 - margin) * height
+    )
+
+
 class PlateTracker:
     """Greedy matching of each frame's plates to the open tracks; `update` returns the passes that ended."""
 
@@ -65,10 +75,16 @@ class PlateTracker:
         return owners
 
     def update(
-        self, frame_index: int, observations: list[Observation], owners: list[Track | None] | None = None
+        self,
+        frame_index: int,
+        observations: list[Observation],
+        owners: list[Track | None] | None = None,
+        frame_size: tuple[int, int] | None = None,
     ) -> list[Track]:
         """Add a frame's plates to their tracks (`owners`, as `assign` gave them or as corrected since; by
-        default `assign`'s) and return the tracks that ended."""
+        default `assign`'s) and return the tracks that ended: unseen for `max_missed_frames`, or, when the
+        frame's (width, height) is given, last seen at the image's edge and unseen for `border_missed_frames`
+        (it has driven out of the picture: no need to wait and see)."""
         if owners is None:
             owners = self.assign([observation.detection.box for observation in observations])
         for observation, owner in zip(observations, owners, strict=True):
@@ -76,7 +92,17 @@ class PlateTracker:
                 self._open.append(Track(next(self._ids), [observation]))
             else:
                 owner.observations.append(observation)
-        return self._close(lambda track: frame_index - track.last.frame_index > self._config.max_missed_frames)
+        return self._close(lambda track: self._gone(track, frame_index, frame_size))
+
+    def _gone(self, track: Track, frame_index: int, frame_size: tuple[int, int] | None) -> bool:
+        missed = frame_index - track.last.frame_index
+        if missed > self._config.max_missed_frames:
+            return True
+        return (
+            frame_size is not None
+            and missed > self._config.border_missed_frames
+            and _at_border(track.last.detection.box, frame_size, self._config.border_margin)
+        )
 
     @property
     def open_tracks(self) -> list[Track]:

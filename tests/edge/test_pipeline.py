@@ -170,3 +170,12 @@ def test_a_pass_broken_by_a_gap_is_read_once() -> None:
     apart = CONFIG.model_copy(update={"emit_after_frames": 2, "dedupe_within_frames": 0})
     again = run(CameraPipeline("front", detector, ScriptedReader({116: [("B123ABC", 0.9)] * 12}), apart), 15)
     assert [text for _, text in again] == ["B123ABC", "B123ABC"]  # without the dedupe window: twice
+
+
+def test_a_plate_half_out_of_the_picture_is_not_a_second_pass() -> None:
+    # The whole plate is read, the track ends, then the edge of the image shows only a piece of it.
+    seen = [i for i in range(12) if not 4 <= i <= 8]
+    detector = ScriptedDetector({i: [PLATE] for i in seen})
+    reader = ScriptedReader({116: [("B84EEE", 0.9)] * 4 + [("EEE", 0.9)] * 8})
+    config = CONFIG.model_copy(update={"emit_after_frames": 2})
+    assert [text for _, text in run(CameraPipeline("front", detector, reader, config), 15)] == ["B84EEE"]

@@ -52,3 +52,20 @@ def test_short_tracks_are_dropped_as_noise() -> None:
     tracker = PlateTracker(TrackerConfig(max_missed_frames=0, min_frames=2))
     tracker.update(0, [moving(0, 100)])
     assert tracker.update(5, []) == []
+
+
+def test_a_plate_that_drove_out_of_the_picture_ends_sooner() -> None:
+    config = TrackerConfig(max_missed_frames=8, border_margin=0.08, border_missed_frames=2)
+    size = (1280, 720)
+    for last_x, ends_after in [(1150.0, 3), (500.0, 9)]:  # box reaches x=1250 (> 92 % of 1280): at the edge
+        tracker = PlateTracker(config)
+        tracker.update(0, [moving(0, last_x)], frame_size=size)
+        ended_at = next(frame for frame in range(1, 20) if tracker.update(frame, [], frame_size=size))
+        assert ended_at == ends_after, last_x
+
+
+def test_without_the_frame_size_only_missed_frames_end_a_track() -> None:
+    tracker = PlateTracker(TrackerConfig(max_missed_frames=8, border_missed_frames=2))
+    tracker.update(0, [moving(0, 1150.0)])
+    assert all(tracker.update(frame, []) == [] for frame in range(1, 9))
+    assert tracker.update(9, [])
