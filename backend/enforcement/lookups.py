@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.enforcement.models import ReadRecord
@@ -46,16 +46,6 @@ def permits_for_plates(session: Session, plates: Iterable[str]) -> dict[str, lis
     for plate, permit in rows:
         found[plate].append(permit_view(permit))
     return dict(found)
-
-
-def hotlist_reason(session: Session, plate: str, at: datetime) -> str | None:
-    reasons = session.scalars(
-        select(HotlistEntry.reason)
-        .where(HotlistEntry.plate == plate, HotlistEntry.added_at <= at)
-        .where(or_(HotlistEntry.expires_at.is_(None), HotlistEntry.expires_at > at))
-        .order_by(HotlistEntry.added_at)
-    ).all()
-    return "; ".join(reasons) or None
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ beside each field and nothing written. The JSON API is in admin_views_api.py; pe
 from __future__ import annotations
 
 import json
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,30 +34,20 @@ from backend.permits.admin import (
 )
 from backend.permits.models import HotlistEntry, Permit, PermitType, Proration, Validity, Zone
 from backend.web import admin_views_api, admin_views_permits
-from backend.web.admin_views_common import AUDIT_ACTIONS, admin
+from backend.web.admin_views_common import AUDIT_ACTIONS, found_or_404
 from backend.web.pages import redirect, render
-from backend.web.security import Context, Db, Form, Viewer
+from backend.web.security import Context, Db, Form, Viewer, require
 
 pages = APIRouter(tags=["pages: admin"], include_in_schema=False)
 router = APIRouter()  # the pages, the permit pages and the API, included once by the app
 
-Dashboard = Annotated[Viewer, Depends(admin(Permission.ADMIN_AUDIT_VIEW))]
-Zones = Annotated[Viewer, Depends(admin(Permission.ADMIN_ZONES_MANAGE))]
-Types = Annotated[Viewer, Depends(admin(Permission.ADMIN_PERMIT_TYPES_MANAGE))]
-Accounts = Annotated[Viewer, Depends(admin(Permission.ADMIN_ACCOUNTS_MANAGE))]
-Devices = Annotated[Viewer, Depends(admin(Permission.ADMIN_DEVICES_MANAGE))]
-Hotlist = Annotated[Viewer, Depends(admin(Permission.ADMIN_HOTLIST_MANAGE))]
-Audit = Annotated[Viewer, Depends(admin(Permission.ADMIN_AUDIT_VIEW))]
-
-
-T = TypeVar("T")
-
-
-def _found(session: Session, model: type[T], key: object) -> T:
-    found = session.get(model, key)
-    if found is None:
-        raise HTTPException(status_code=404)
-    return found
+Dashboard = Annotated[Viewer, Depends(require(Permission.ADMIN_AUDIT_VIEW))]
+Zones = Annotated[Viewer, Depends(require(Permission.ADMIN_ZONES_MANAGE))]
+Types = Annotated[Viewer, Depends(require(Permission.ADMIN_PERMIT_TYPES_MANAGE))]
+Accounts = Annotated[Viewer, Depends(require(Permission.ADMIN_ACCOUNTS_MANAGE))]
+Devices = Annotated[Viewer, Depends(require(Permission.ADMIN_DEVICES_MANAGE))]
+Hotlist = Annotated[Viewer, Depends(require(Permission.ADMIN_HOTLIST_MANAGE))]
+Audit = Annotated[Viewer, Depends(require(Permission.ADMIN_AUDIT_VIEW))]
 
 
 # ---- dashboard --------------------------------------------------------------------------------------------
@@ -138,7 +128,7 @@ def zone_create(request: Request, session: Db, context: Context, viewer: Zones, 
 
 @pages.get("/admin/zones/{zone_id}", response_class=HTMLResponse)
 def zone_edit_page(request: Request, zone_id: str, session: Db, _viewer: Zones) -> Response:
-    zone = _found(session, Zone, zone_id)
+    zone = found_or_404(session, Zone, zone_id)
     values = {
         "code": zone.code,
         "name": zone.name,
@@ -150,12 +140,12 @@ def zone_edit_page(request: Request, zone_id: str, session: Db, _viewer: Zones) 
 
 @pages.post("/admin/zones/{zone_id}", response_class=HTMLResponse)
 def zone_update(request: Request, zone_id: str, session: Db, context: Context, viewer: Zones, form: Form) -> Response:
-    zone = _found(session, Zone, zone_id)
+    zone = found_or_404(session, Zone, zone_id)
     try:
         update_zone(session, zone, form, viewer.account.id, context.now())
     except FormError as problem:
         session.rollback()
-        zone = _found(session, Zone, zone_id)
+        zone = found_or_404(session, Zone, zone_id)
         return _zone_form(request, session, zone, 422, form=form, errors=problem.errors)
     session.commit()
     return redirect("/admin/zones", flash=f"Zone {zone.code} is saved; verdicts use it from now on.")
@@ -243,7 +233,7 @@ def type_create(request: Request, session: Db, viewer: Types, form: Form) -> Res
 
 @pages.get("/admin/types/{type_id}", response_class=HTMLResponse)
 def type_edit_page(request: Request, type_id: str, session: Db, _viewer: Types) -> Response:
-    permit_type = _found(session, PermitType, type_id)
+    permit_type = found_or_404(session, PermitType, type_id)
     return _type_form(
         request,
         session,
@@ -256,7 +246,7 @@ def type_edit_page(request: Request, type_id: str, session: Db, _viewer: Types) 
 
 @pages.post("/admin/types/{type_id}", response_class=HTMLResponse)
 def type_update(request: Request, type_id: str, session: Db, viewer: Types, form: Form) -> Response:
-    permit_type = _found(session, PermitType, type_id)
+    permit_type = found_or_404(session, PermitType, type_id)
     typed = type_form_from(form)
     try:
         update_permit_type(session, permit_type, typed, viewer.account.id)
@@ -265,7 +255,7 @@ def type_update(request: Request, type_id: str, session: Db, viewer: Types, form
         return _type_form(
             request,
             session,
-            _found(session, PermitType, type_id),
+            found_or_404(session, PermitType, type_id),
             422,
             chosen_zones=typed.zone_ids,
             chosen_roles=typed.eligible_roles,
@@ -300,7 +290,7 @@ def accounts_page(
 
 @pages.post("/admin/accounts/{account_id}/role", response_class=HTMLResponse)
 def account_role(request: Request, account_id: str, session: Db, viewer: Accounts, form: Form) -> Response:
-    account = _found(session, Account, account_id)
+    account = found_or_404(session, Account, account_id)
     try:
         change_role(session, account, form.get("role", ""), viewer.account.id)
     except FormError as problem:
@@ -314,7 +304,7 @@ def account_role(request: Request, account_id: str, session: Db, viewer: Account
 def account_disable(
     request: Request, account_id: str, session: Db, context: Context, viewer: Accounts, form: Form
 ) -> Response:
-    account = _found(session, Account, account_id)
+    account = found_or_404(session, Account, account_id)
     disable = form.get("disabled", "1") == "1"
     try:
         set_disabled(session, account, disable, viewer.account.id, context.now())
@@ -355,7 +345,7 @@ def device_issue(request: Request, session: Db, context: Context, viewer: Device
 def device_revoke(
     request: Request, device_id: str, session: Db, context: Context, viewer: Devices, _form: Form
 ) -> Response:
-    device = _found(session, Device, device_id)
+    device = found_or_404(session, Device, device_id)
     try:
         revoke_device(session, device, viewer.account.id, context.now())
     except FormError as problem:
@@ -391,7 +381,7 @@ def hotlist_add(request: Request, session: Db, context: Context, viewer: Hotlist
 
 @pages.post("/admin/hotlist/{entry_id}/remove", response_class=HTMLResponse)
 def hotlist_remove(request: Request, entry_id: int, session: Db, viewer: Hotlist, _form: Form) -> Response:
-    entry = _found(session, HotlistEntry, entry_id)
+    entry = found_or_404(session, HotlistEntry, entry_id)
     plate = entry.plate
     remove_hotlist(session, entry, viewer.account.id)
     session.commit()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -40,28 +40,19 @@ from backend.permits.admin import (
     update_zone,
 )
 from backend.permits.models import HotlistEntry, Permit, PermitType, Zone
-from backend.web.admin_views_common import admin_api
-from backend.web.security import Context, Db, Viewer
+from backend.web.admin_views_common import found_or_404
+from backend.web.security import Context, Db, Viewer, require_api
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses={422: {"description": "bad input, per field"}})
 
-ZonesAdmin = Annotated[Viewer, Depends(admin_api(Permission.ADMIN_ZONES_MANAGE))]
-TypesAdmin = Annotated[Viewer, Depends(admin_api(Permission.ADMIN_PERMIT_TYPES_MANAGE))]
-PermitsAdmin = Annotated[Viewer, Depends(admin_api(Permission.ADMIN_PERMITS_MANAGE))]
-RefundsAdmin = Annotated[Viewer, Depends(admin_api(Permission.ADMIN_PAYMENTS_REFUND))]
-AccountsAdmin = Annotated[Viewer, Depends(admin_api(Permission.ADMIN_ACCOUNTS_MANAGE))]
-DevicesAdmin = Annotated[Viewer, Depends(admin_api(Permission.ADMIN_DEVICES_MANAGE))]
-HotlistAdmin = Annotated[Viewer, Depends(admin_api(Permission.ADMIN_HOTLIST_MANAGE))]
-AuditAdmin = Annotated[Viewer, Depends(admin_api(Permission.ADMIN_AUDIT_VIEW))]
-
-T = TypeVar("T")
-
-
-def _found(session: Session, model: type[T], key: object) -> T:
-    found = session.get(model, key)
-    if found is None:
-        raise HTTPException(status_code=404, detail="not found")
-    return found
+ZonesAdmin = Annotated[Viewer, Depends(require_api(Permission.ADMIN_ZONES_MANAGE))]
+TypesAdmin = Annotated[Viewer, Depends(require_api(Permission.ADMIN_PERMIT_TYPES_MANAGE))]
+PermitsAdmin = Annotated[Viewer, Depends(require_api(Permission.ADMIN_PERMITS_MANAGE))]
+RefundsAdmin = Annotated[Viewer, Depends(require_api(Permission.ADMIN_PAYMENTS_REFUND))]
+AccountsAdmin = Annotated[Viewer, Depends(require_api(Permission.ADMIN_ACCOUNTS_MANAGE))]
+DevicesAdmin = Annotated[Viewer, Depends(require_api(Permission.ADMIN_DEVICES_MANAGE))]
+HotlistAdmin = Annotated[Viewer, Depends(require_api(Permission.ADMIN_HOTLIST_MANAGE))]
+AuditAdmin = Annotated[Viewer, Depends(require_api(Permission.ADMIN_AUDIT_VIEW))]
 
 
 def _rejected(session: Session, problem: FormError) -> JSONResponse:
@@ -126,7 +117,7 @@ def api_create_zone(body: ZoneIn, session: Db, context: Context, viewer: ZonesAd
 def api_update_zone(
     zone_id: str, body: ZoneIn, session: Db, context: Context, viewer: ZonesAdmin
 ) -> ZoneOut | JSONResponse:
-    zone = _found(session, Zone, zone_id)
+    zone = found_or_404(session, Zone, zone_id)
     try:
         update_zone(session, zone, _zone_fields(body), viewer.account.id, context.now())
     except FormError as problem:
@@ -226,7 +217,7 @@ def api_create_permit_type(body: PermitTypeIn, session: Db, viewer: TypesAdmin) 
 def api_update_permit_type(
     type_id: str, body: PermitTypeIn, session: Db, viewer: TypesAdmin
 ) -> PermitTypeOut | JSONResponse:
-    permit_type = _found(session, PermitType, type_id)
+    permit_type = found_or_404(session, PermitType, type_id)
     try:
         update_permit_type(session, permit_type, _type_form(body), viewer.account.id)
     except FormError as problem:
@@ -298,7 +289,7 @@ def list_permits(
 
 @router.get("/permits/{permit_id}")
 def get_permit(permit_id: str, session: Db, _viewer: PermitsAdmin) -> PermitOut:
-    return _permit_out(_found(session, Permit, permit_id))
+    return _permit_out(found_or_404(session, Permit, permit_id))
 
 
 @router.post("/permits", status_code=201, response_model=PermitOut)
@@ -326,7 +317,7 @@ def api_permit_status(
     permit_id: str, body: StatusChange, session: Db, viewer: PermitsAdmin
 ) -> PermitOut | JSONResponse:
     """Suspend, reinstate or revoke: the next verdict for its plates sees the change."""
-    permit = _found(session, Permit, permit_id)
+    permit = found_or_404(session, Permit, permit_id)
     try:
         change_permit_status(session, permit, body.action, body.reason, viewer.account.id)
     except FormError as problem:
@@ -406,7 +397,7 @@ def list_accounts(session: Db, _viewer: AccountsAdmin, q: str = "", role: str = 
 def api_change_account(
     account_id: str, body: AccountChange, session: Db, context: Context, viewer: AccountsAdmin
 ) -> AccountOut | JSONResponse:
-    account = _found(session, Account, account_id)
+    account = found_or_404(session, Account, account_id)
     try:
         if body.role is not None:
             change_role(session, account, body.role, viewer.account.id)
@@ -458,7 +449,7 @@ def api_issue_device(body: DeviceIn, session: Db, context: Context, viewer: Devi
 
 @router.post("/devices/{device_id}/revoke", response_model=DeviceOut)
 def api_revoke_device(device_id: str, session: Db, context: Context, viewer: DevicesAdmin) -> DeviceOut | JSONResponse:
-    device = _found(session, Device, device_id)
+    device = found_or_404(session, Device, device_id)
     try:
         revoke_device(session, device, viewer.account.id, context.now())
     except FormError as problem:
@@ -508,7 +499,7 @@ def api_add_hotlist(body: HotlistIn, session: Db, context: Context, viewer: Hotl
 
 @router.delete("/hotlist/{entry_id}", status_code=204)
 def api_remove_hotlist(entry_id: int, session: Db, viewer: HotlistAdmin) -> None:
-    remove_hotlist(session, _found(session, HotlistEntry, entry_id), viewer.account.id)
+    remove_hotlist(session, found_or_404(session, HotlistEntry, entry_id), viewer.account.id)
     session.commit()
 
 

@@ -1,21 +1,21 @@
-"""What the admin pages and the admin API share: their permission checks and the audit log's actions."""
+"""What the admin pages and the admin API share: finding a row or answering 404, and the audit log's actions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TypeVar
 
-from backend.accounts.permissions import Permission
-from backend.web.security import Viewer, require, require_api
+from fastapi import HTTPException
+from sqlalchemy.orm import Session
 
-
-def admin(permission: Permission) -> Callable[..., Viewer]:
-    """Pages: signed in, and the role holds `permission` (forms check their CSRF token separately)."""
-    return require(permission)
+T = TypeVar("T")
 
 
-def admin_api(permission: Permission) -> Callable[..., Viewer]:
-    """API calls: signed in, the X-CSRF-Token header on unsafe methods, and the role holds `permission`."""
-    return require_api(permission)
+def found_or_404(session: Session, model: type[T], key: object) -> T:
+    """The row with this key, or a 404 (pages and API alike)."""
+    found = session.get(model, key)
+    if found is None:
+        raise HTTPException(status_code=404, detail="not found")
+    return found
 
 
 # Offered in the audit log's action filter; a prefix ending in "." matches a family ("permit.").

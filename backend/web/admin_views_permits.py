@@ -25,13 +25,12 @@ from backend.permits.admin import (
     search_permits,
 )
 from backend.permits.models import Permit, PermitRevision, PermitType
-from backend.web.admin_views_common import admin
 from backend.web.pages import redirect, render
-from backend.web.security import Context, Db, Form, Viewer
+from backend.web.security import Context, Db, Form, Viewer, require
 
 router = APIRouter(tags=["pages: admin"], include_in_schema=False)
-Permits = Annotated[Viewer, Depends(admin(Permission.ADMIN_PERMITS_MANAGE))]
-Refunds = Annotated[Viewer, Depends(admin(Permission.ADMIN_PAYMENTS_REFUND))]
+Permits = Annotated[Viewer, Depends(require(Permission.ADMIN_PERMITS_MANAGE))]
+Refunds = Annotated[Viewer, Depends(require(Permission.ADMIN_PAYMENTS_REFUND))]
 SEARCH_BY = [(SearchBy.PLATE, "plate"), (SearchBy.CODE, "permit code"), (SearchBy.HOLDER, "holder name or e-mail")]
 
 

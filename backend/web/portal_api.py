@@ -43,7 +43,8 @@ from backend.permits.sales import (
     why_not_renewable,
 )
 from backend.storage.engine import WRITES
-from backend.web.security import Context, Db, ForbiddenError, Viewer, require_api
+from backend.web.ownership import own_order, own_permit, own_vehicle
+from backend.web.security import Context, Db, Viewer, require_api
 
 router = APIRouter(prefix="/api/v1/portal", tags=["portal"], include_in_schema=True)
 
@@ -74,13 +75,6 @@ def form_error(problem: FormError) -> JSONResponse:
 
 def _account(session: Session, viewer: Viewer) -> Account:
     return session.get_one(Account, viewer.account.id)
-
-
-def _mine(session: Session, model: type[Any], record_id: Any, owner_field: str, viewer: Viewer) -> Any:
-    found = session.get(model, record_id)
-    if found is None or getattr(found, owner_field) != viewer.account.id:
-        raise ForbiddenError
-    return found
 
 
 # ---- models --------------------------------------------------------------------------------------------------
@@ -293,7 +287,7 @@ def create_vehicle(body: VehicleIn, session: Db, context: Context, viewer: Drive
 def update_vehicle(vehicle_id: str, body: VehicleIn, session: Db, context: Context, viewer: Driver) -> Any:
     """Change a vehicle; its plate only while it is on no live permit."""
     writing(session)
-    vehicle = _mine(session, Vehicle, vehicle_id, "owner_id", viewer)
+    vehicle = own_vehicle(session, viewer, vehicle_id)
     try:
         edit_vehicle(
             session,
@@ -316,7 +310,7 @@ def update_vehicle(vehicle_id: str, body: VehicleIn, session: Db, context: Conte
 def delete_vehicle(vehicle_id: str, session: Db, context: Context, viewer: Driver) -> Response:
     """Remove a vehicle; one on a live permit must be swapped off it first."""
     writing(session)
-    vehicle = _mine(session, Vehicle, vehicle_id, "owner_id", viewer)
+    vehicle = own_vehicle(session, viewer, vehicle_id)
     try:
         remove_vehicle(session, _account(session, viewer), vehicle, context.now())
     except FormError as problem:
@@ -378,14 +372,14 @@ def list_permits(session: Db, context: Context, viewer: Holder) -> list[PermitOu
 
 @router.get("/permits/{permit_id}", responses=ERRORS)
 def get_permit(permit_id: str, session: Db, context: Context, viewer: Holder) -> PermitOut:
-    return PermitOut.of(_mine(session, Permit, permit_id, "holder_id", viewer), context.now())
+    return PermitOut.of(own_permit(session, viewer, permit_id), context.now())
 
 
 @router.put("/permits/{permit_id}/vehicles", responses=ERRORS, response_model=PermitOut)
 def swap_vehicles(permit_id: str, body: VehicleIdsIn, session: Db, context: Context, viewer: Driver) -> Any:
     """Set the vehicles a live permit covers (1 to the type's maximum). The next verdict sees the change."""
     writing(session)
-    permit = _mine(session, Permit, permit_id, "holder_id", viewer)
+    permit = own_permit(session, viewer, permit_id)
     try:
         set_permit_vehicles(session, _account(session, viewer), permit, body.vehicle_ids, context.now())
     except FormError as problem:
@@ -446,7 +440,7 @@ def create_new_order(body: OrderIn, key: IdempotencyKey, session: Db, context: C
 def renew_permit(permit_id: str, key: IdempotencyKey, session: Db, context: Context, viewer: Buyer) -> Any:
     """Quote the renewal of your permit: it continues from where the permit ends."""
     writing(session)
-    permit = _mine(session, Permit, permit_id, "holder_id", viewer)
+    permit = own_permit(session, viewer, permit_id)
     try:
         order = create_renewal(session, _account(session, viewer), permit, key, context.now(), context.config.timezone)
         session.commit()
@@ -473,7 +467,7 @@ def list_orders(session: Db, viewer: Holder) -> list[OrderOut]:
 
 @router.get("/orders/{order_id}", responses=ERRORS)
 def get_order(order_id: str, session: Db, viewer: Holder) -> OrderOut:
-    return OrderOut.of(_mine(session, Order, order_id, "account_id", viewer))
+    return OrderOut.of(own_order(session, viewer, order_id))
 
 
 @router.post(
@@ -484,7 +478,7 @@ def get_order(order_id: str, session: Db, viewer: Holder) -> OrderOut:
 def pay(order_id: str, body: CardIn, key: IdempotencyKey, session: Db, context: Context, viewer: Buyer) -> Any:
     """Pay an order by card (sandbox: 4242 4242 4242 4242 succeeds). On success the order holds its permit id."""
     writing(session)
-    order = _mine(session, Order, order_id, "account_id", viewer)
+    order = own_order(session, viewer, order_id)
     now = context.now()
     card = None
     if order.amount_minor > 0:

@@ -54,6 +54,7 @@ from backend.permits.sales import (
     why_not_renewable,
 )
 from backend.web import portal_api
+from backend.web.ownership import own_order, own_permit, own_vehicle, own_waitlist
 from backend.web.pages import redirect, render
 from backend.web.portal_api import writing
 from backend.web.security import Context, Db, ForbiddenError, Form, Viewer, require
@@ -66,37 +67,6 @@ Buyer = Annotated[Viewer, Depends(require(Permission.HOLDER_PERMITS_BUY))]
 
 def new_key() -> str:
     return secrets.token_urlsafe(24)
-
-
-# ---- what belongs to the viewer (403 for anything else) ------------------------------------------------------
-
-
-def own_vehicle(session: Session, viewer: Viewer, vehicle_id: str) -> Vehicle:
-    vehicle = session.get(Vehicle, vehicle_id)
-    if vehicle is None or vehicle.owner_id != viewer.account.id:
-        raise ForbiddenError
-    return vehicle
-
-
-def own_permit(session: Session, viewer: Viewer, permit_id: str) -> Permit:
-    permit = session.get(Permit, permit_id)
-    if permit is None or permit.holder_id != viewer.account.id:
-        raise ForbiddenError
-    return permit
-
-
-def own_order(session: Session, viewer: Viewer, order_id: str) -> Order:
-    order = session.get(Order, order_id)
-    if order is None or order.account_id != viewer.account.id:
-        raise ForbiddenError
-    return order
-
-
-def own_waitlist(session: Session, viewer: Viewer, entry_id: int) -> WaitlistEntry:
-    entry = session.get(WaitlistEntry, entry_id)
-    if entry is None or entry.account_id != viewer.account.id:
-        raise ForbiddenError
-    return entry
 
 
 def account_of(session: Session, viewer: Viewer) -> Account:
