@@ -21,7 +21,7 @@ from edge.gps import GpsSource, NoGps
 from edge.observe import crop_plate, read_plate, sharpness
 from edge.read import PlateReader
 from edge.track import PlateTracker, Track
-from edge.types import Box, Fix, Frame, Image, Observation, Reading, VotedRead
+from edge.types import Box, Detection, Fix, Frame, Image, Observation, Reading, VotedRead
 from edge.vote import Vote, vote
 
 EVIDENCE_JPEG_QUALITY = 90
@@ -98,22 +98,39 @@ class CameraPipeline:
 
     def process(self, frame: Frame) -> list[VotedRead]:
         detections = self._detector.detect(frame.image)
-        owners = self._tracker.assign([detection.box for detection in detections])
-        observations = []
-        for index, (detection, owner) in enumerate(zip(detections, owners, strict=True)):
-            crop = crop_plate(frame.image, detection.box)
-            # Reading is the costly step: a pass already sent, or read often enough, is only checked now and
-            # then, in case another vehicle has taken its place in the image.
-            reading = read_plate(crop, detection, self._reader) if self._worth_reading(owner, frame.index) else None
-            if owner is not None and reading is not None and self._another_vehicle(owner, reading):
-                owners[index] = None
-            observation = Observation(
-                frame.index, frame.captured_at, detection, reading, crop, sharpness(crop), frame.media_s
-            )
-            observations.append(observation)
+        crops = [crop_plate(frame.image, detection.box) for detection in detections]
+        owners, readings = self._assign_and_read(frame.index, detections, crops)
+        observations = [
+            Observation(frame.index, frame.captured_at, detection, reading, crop, sharpness(crop), frame.media_s)
+            for detection, reading, crop in zip(detections, readings, crops, strict=True)
+        ]
         height, width = frame.image.shape[:2]
         ended = self._tracker.update(frame.index, observations, owners, frame_size=(width, height))
         return self._reads(ended, final=True) + self._reads(self._tracker.open_tracks, final=False)
+
+    def _assign_and_read(
+        self, frame_index: int, detections: list[Detection], crops: list[Image]
+    ) -> tuple[list[Track | None], list[Reading | None]]:
+        """Each plate's track and reading. A reading that shows a plate is another vehicle than the track it
+        was matched to vetoes that pair, and the frame is matched again: the track may continue with another
+        plate of the frame (a dashcam's jump can make a neighbour the nearer box)."""
+        boxes = [detection.box for detection in detections]
+        readings: dict[int, Reading | None] = {}
+        vetoed: set[tuple[int, int]] = set()
+        while True:
+            owners = self._tracker.assign(boxes, frozenset(vetoed))
+            new_vetoes = set()
+            for index, owner in enumerate(owners):
+                # Reading is the costly step: a pass already sent, or read often enough, is only checked now
+                # and then, in case another vehicle has taken its place in the image.
+                if index not in readings and self._worth_reading(owner, frame_index):
+                    readings[index] = read_plate(crops[index], detections[index], self._reader)
+                reading = readings.get(index)
+                if owner is not None and reading is not None and self._another_vehicle(owner, reading):
+                    new_vetoes.add((owner.id, index))
+            if not new_vetoes:
+                return owners, [readings.get(index) for index in range(len(detections))]
+            vetoed |= new_vetoes
 
     def _worth_reading(self, track: Track | None, frame_index: int) -> bool:
         if track is None:
@@ -127,9 +144,15 @@ class CameraPipeline:
         return sum(1 for observation in track.observations if observation.reading is not None)
 
     def _another_vehicle(self, track: Track, reading: Reading) -> bool:
-        """A confident reading unlike the pass's text: a new vehicle where the last one was in the image."""
-        known = track.emitted_text or (current.text if (current := vote(track.observations)) else "")
-        if not known or reading.confidence < self._config.split_confidence:
+        """A reading unlike the pass's text, and sure enough (split_confidence, or as sure as the pass's own
+        vote when that is weaker): a new vehicle where the last one was in the image."""
+        if track.emitted:
+            known, known_confidence = track.emitted_text, 1.0
+        elif (current := vote(track.observations)) is not None:
+            known, known_confidence = current.text, current.confidence
+        else:
+            return False
+        if reading.confidence < min(self._config.split_confidence, known_confidence):
             return False
         return SequenceMatcher(None, known, reading.text).ratio() < self._config.split_similarity
 

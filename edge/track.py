@@ -58,11 +58,14 @@ class PlateTracker:
         self._open: list[Track] = []
         self._ids = itertools.count(1)
 
-    def assign(self, boxes: list[Box]) -> list[Track | None]:
-        """The open track each box continues (None: a new vehicle), matching the best pairs first."""
+    def assign(self, boxes: list[Box], vetoed: frozenset[tuple[int, int]] = frozenset()) -> list[Track | None]:
+        """The open track each box continues (None: a new vehicle), matching the best pairs first; a
+        (track id, box index) pair in `vetoed` is known not to be the same plate and is never matched."""
         pairs = []
         for t, track in enumerate(self._open):
             for b, box in enumerate(boxes):
+                if (track.id, b) in vetoed:
+                    continue
                 score = _match_score(track.last.detection.box, box, self._config)
                 if score is not None:
                     pairs.append((score, t, b))

@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from edge.config import TrackerConfig
 from edge.gps import RouteReplay
+from edge.observe import crop_plate
 from edge.pipeline import CameraPipeline, mount_locator
 from edge.types import Box, Detection, Fix, Frame, Image, Reading
 from edge.wire import read_to_proto
@@ -179,3 +180,41 @@ def test_a_plate_half_out_of_the_picture_is_not_a_second_pass() -> None:
     reader = ScriptedReader({116: [("B84EEE", 0.9)] * 4 + [("EEE", 0.9)] * 8})
     config = CONFIG.model_copy(update={"emit_after_frames": 2})
     assert [text for _, text in run(CameraPipeline("front", detector, reader, config), 15)] == ["B84EEE"]
+
+
+def crop_width(box: Box) -> int:
+    return int(crop_plate(frame(0).image, box).shape[1])
+
+
+def test_a_jump_that_brings_a_pass_nearer_another_vehicle_keeps_each_plate_its_own_pass() -> None:
+    # A dashcam jump: the front car's plate moves towards where a doubtful pass was last seen, and a third
+    # plate appears near where the front car's was. The nearest-first match gives the front car's plate to the
+    # doubtful pass; its reading vetoes that, and the frame is matched again.
+    doubtful, front = Box(845, 517, 1052, 571), Box(268, 485, 442, 528)
+    front_after, third = Box(555, 587, 817, 652), Box(58, 414, 164, 444)
+    detector = ScriptedDetector(
+        {**{i: [doubtful, front] for i in range(3)}, **{i: [front_after, third] for i in (3, 4, 5)}}
+    )
+    reader = ScriptedReader(
+        {
+            crop_width(doubtful): [("B75MCY", 0.4)] * 3,
+            crop_width(front): [("B68SPK", 0.9)] * 3,
+            crop_width(front_after): [("B68SPK", 0.95)] * 3,
+            crop_width(third): [("B80HFI", 0.2)] * 3,  # too faint to split a pass by itself
+        }
+    )
+    config = CONFIG.model_copy(update={"max_centre_shift": 2.5})
+    reads = run(CameraPipeline("front", detector, reader, config), 8)
+    assert sorted(text for _, text in reads) == ["B68SPK", "B75MCY", "B80HFI"]
+
+
+def test_a_doubtful_pass_is_split_by_a_reading_as_sure_as_itself() -> None:
+    # A weak pass (0.1) whose box moves on to something else read as surely: two passes; read less surely
+    # than the pass itself, it is noise on the same plate.
+    here, there = Box(400, 400, 500, 430), Box(520, 380, 600, 404)
+    detector = ScriptedDetector({**{i: [here] for i in range(3)}, **{i: [there] for i in (3, 4, 5)}})
+    texts = {crop_width(here): [("B80HFT", 0.1)] * 3}
+    surely = ScriptedReader({**texts, crop_width(there): [("EB", 0.1)] * 3})
+    assert [text for _, text in run(CameraPipeline("front", detector, surely, CONFIG), 8)] == ["B80HFT", "EB"]
+    faintly = ScriptedReader({**texts, crop_width(there): [("EB", 0.01)] * 3})
+    assert [text for _, text in run(CameraPipeline("front", detector, faintly, CONFIG), 8)] == ["B80HFT"]
