@@ -8,6 +8,7 @@ from datetime import timedelta
 from difflib import SequenceMatcher
 
 import cv2
+import numpy as np
 import pytest
 
 from edge.config import DetectorConfig, ReaderConfig, TrackerConfig
@@ -31,7 +32,8 @@ def clip_frames() -> Iterator[Frame]:
         ok, image = video.read()
         if not ok:
             break
-        yield Frame("front", index, T0 + timedelta(seconds=index / fps), image, media_s=index / fps)
+        pixels = np.asarray(image, dtype=np.uint8)
+        yield Frame("front", index, T0 + timedelta(seconds=index / fps), pixels, media_s=index / fps)
         index += 1
     video.release()
 
