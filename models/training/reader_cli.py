@@ -22,11 +22,18 @@ def train_reader_command(
     ),
     resume: Annotated[bool, typer.Option(help="Continue the interrupted run from its last.pt.")] = False,
     log: Annotated[Path | None, typer.Option(help="Also append progress lines to this file.")] = None,
+    export_step: Annotated[
+        int | None, typer.Option(help="Do not train: export the network kept at this step (keep_evaluated runs).")
+    ] = None,
 ) -> None:
     """Fine-tune easyocr's english_g2 recognizer for plates (checkpoints every N steps) and export it."""
-    from models.training.reader_train import load_train_config, train_reader
+    from models.training import reader_train
 
-    weights = train_reader(load_train_config(config), resume=resume, log=log)
+    train_config = reader_train.load_train_config(config)
+    if export_step is not None:
+        weights = reader_train.export_step(train_config, export_step)
+    else:
+        weights = reader_train.train_reader(train_config, resume=resume, log=log)
     typer.echo(f"weights: {weights}")
 
 
@@ -46,17 +53,28 @@ def eval_reader_command(
     batch: Annotated[int, typer.Option(help="Crops per forward pass (plate_ocr only).", min=1)] = 32,
     threads: Annotated[int, typer.Option(help="torch CPU threads.", min=1)] = 1,
     weights: Annotated[Path | None, typer.Option(help="Folder of other weights (plate_ocr/plate_onnx).")] = None,
+    errors: Annotated[bool, typer.Option(help="Also list each wrong read: image, truth, read, confidence.")] = False,
 ) -> None:
     """Exact-plate accuracy, CER, look-alikes forgiven, ECE and ms per crop (see also `models eval --reader`)."""
-    from models.training.reader_eval import evaluate, held_out_br
+    from models.training.reader_eval import WrongRead, evaluate, held_out_br
     from models.training.reader_train import load_train_config
 
     if runtime not in ("plate_ocr", "plate_onnx", "easyocr"):
         raise typer.BadParameter("runtime must be plate_ocr, plate_onnx or easyocr")
     crops = held_out_br(load_train_config(config)) if folder is None and not synthetic else None
+    wrong: list[WrongRead] = []
     result = evaluate(
-        runtime, crops=crops, folder=folder, synthetic=synthetic, batch=batch, threads=threads, weights=weights
+        runtime,
+        crops=crops,
+        folder=folder,
+        synthetic=synthetic,
+        batch=batch,
+        threads=threads,
+        weights=weights,
+        errors=wrong if errors else None,
     )
+    for read in wrong:
+        typer.echo(read.line())
     for key, value in result.as_dict().items():
         typer.echo(f"{key}: {value}")
 

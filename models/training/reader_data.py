@@ -78,8 +78,9 @@ def augment_real(rng: random.Random, gray: Gray) -> Gray:
     if rng.random() < 0.3:
         out = cv2.GaussianBlur(out, (3, 3), rng.uniform(0.3, 1.2))
     out = np.clip(out.astype(np.float32) * rng.uniform(0.6, 1.3) + rng.uniform(-30, 30), 0, 255).astype(np.uint8)
+    if rng.random() < 0.08:  # light-on-dark plates (old Argentine, Brazilian commercial) and IR's swapped brightness
+        out = 255 - out
     if rng.random() < 0.3:
-        out = 255 - out if rng.random() < 0.1 else out
         ok, jpeg = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(25, 90)])
         decoded = cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE) if ok else None
         out = out if decoded is None else decoded

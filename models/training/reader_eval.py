@@ -7,12 +7,13 @@ A thin layer over models/evaluation/reader.py (the metrics and the timed batched
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from edge.types import Image
+from edge.types import Image, Reading
 from models.evaluation.reader import (
     ReaderScore,
     batch_reader_of,
@@ -25,7 +26,7 @@ from models.training.reader_data import LabelledCrop, load_labels, split_by_plat
 from models.training.reader_train import ReaderTrainConfig
 from models.training.synthetic_plates import render_plate
 
-__all__ = ["edit_distance", "evaluate", "held_out_br", "synthetic_set"]
+__all__ = ["edit_distance", "evaluate", "held_out_br", "synthetic_set", "wrong_reads"]
 
 SYNTHETIC_EVAL_SEED = 2_000_000_000_000  # far from every training run's seeds
 
@@ -50,6 +51,29 @@ def synthetic_set(count: int, seed: int) -> tuple[list[Image], list[str]]:
     return [p.image for p in plates], [p.text for p in plates]
 
 
+@dataclass(frozen=True)
+class WrongRead:
+    """One crop read wrong: what it is, what was read (empty for no reading) and the reader's confidence."""
+
+    name: str
+    truth: str
+    read: str
+    confidence: float
+
+    def line(self) -> str:
+        return f"{self.name}\t{self.truth}\t{self.read or '-'}\t{self.confidence:.3f}"
+
+
+def wrong_reads(names: Sequence[str], readings: Sequence[Reading | None], truths: Sequence[str]) -> list[WrongRead]:
+    """The crops whose reading is not exactly the truth, in input order."""
+    wrong = []
+    for name, reading, truth in zip(names, readings, truths, strict=True):
+        text = reading.text if reading is not None else ""
+        if text != truth:
+            wrong.append(WrongRead(name, truth, text, reading.confidence if reading is not None else 0.0))
+    return wrong
+
+
 def evaluate(
     runtime: str,
     crops: Sequence[LabelledCrop] | None = None,
@@ -58,15 +82,22 @@ def evaluate(
     batch: int = 32,
     threads: int = 1,
     weights: Path | None = None,
+    errors: list[WrongRead] | None = None,
 ) -> ReaderScore:
-    """Read every crop with the edge's plugin; time only the reading (images are decoded or rendered first)."""
+    """Read every crop with the edge's plugin; time only the reading (images are decoded or rendered first).
+
+    With `errors`, the wrong reads are appended to it."""
     if synthetic:
         images, truths = synthetic_set(synthetic, SYNTHETIC_EVAL_SEED)
         name = f"synthetic_{synthetic}"
+        names = [f"seed {SYNTHETIC_EVAL_SEED + i}" for i in range(synthetic)]
     else:
         chosen = list(crops) if crops is not None else load_labels(folder) if folder is not None else []
         images, truths = _load_images(chosen), [c.text for c in chosen]
         name = folder.name if folder is not None else "held_out_br"
+        names = [c.path.name for c in chosen]
     reader = load_reader(runtime, weights, threads)
     readings, seconds = read_timed(batch_reader_of(reader), images, batch)
+    if errors is not None:
+        errors += wrong_reads(names, readings, truths)
     return score_reads(name, readings, truths, seconds)

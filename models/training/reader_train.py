@@ -67,6 +67,9 @@ class ReaderTrainConfig(BaseModel):
     grad_clip: float = Field(5.0, gt=0)
     checkpoint_every: PositiveInt = 100
     eval_every: PositiveInt = 500
+    keep_evaluated: bool = Field(
+        False, description="also keep the network of every evaluated step (step_N.pt) to export a chosen one later"
+    )
     threads: PositiveInt = 1
 
     @field_validator("base_weights", "init_weights", "br_crops", "output_dir", "runs_dir")
@@ -81,6 +84,9 @@ class ReaderTrainConfig(BaseModel):
     @property
     def last_checkpoint(self) -> Path:
         return self.run_dir / "last.pt"
+
+    def step_checkpoint(self, step: int) -> Path:
+        return self.run_dir / f"step_{step}.pt"
 
 
 def load_train_config(path: Path) -> ReaderTrainConfig:
@@ -222,6 +228,15 @@ def _append(log: Path, line: str) -> None:
         file.write(line + "\n")
 
 
+def export_step(config: ReaderTrainConfig, step: int, out_dir: Path | None = None) -> Path:
+    """Export the network a run kept at `step` (keep_evaluated) instead of its last step."""
+    saved: dict[str, Any] = torch.load(config.step_checkpoint(step), map_location="cpu", weights_only=True)
+    network = build_network()
+    network.load_state_dict(saved["network"])
+    network.eval()
+    return export_reader(network, out_dir or config.output_dir)
+
+
 def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | None = None) -> Path:
     """Run (or continue) the fine-tuning and export the weights; returns the exported .pth."""
     torch.set_num_threads(config.threads)
@@ -262,6 +277,8 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
                 save_checkpoint(config.last_checkpoint, network, optimizer, done)
             if done % config.eval_every == 0 or done == config.steps:
                 acc = f"{exact_accuracy(network, held_out):.3f}"
+                if config.keep_evaluated:
+                    torch.save({"network": network.state_dict(), "step": done}, config.step_checkpoint(done))
             progress.update(task, completed=done, loss=loss.item(), lr=lr, acc=acc)
             if log is not None and (done % 20 == 0 or done == config.steps):
                 _append(

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 from cv2.typing import MatLike
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 LAYOUTS: tuple[str, ...] = ("us", "eu", "br_old", "br_mercosul", "ar_old", "ar_mercosur", "two_row")
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -56,6 +56,37 @@ def font_paths() -> tuple[Path, ...]:
     if not found:
         raise FileNotFoundError("no DejaVu fonts found (install fonts-dejavu-core or matplotlib)")
     return tuple(found[name] for name in _FONT_NAMES if name in found)
+
+
+# Plate-like fonts from PyPI wheels (the `train` extra): condensed and DIN-like shapes DejaVu lacks. Optional:
+# without them the reader's renderer uses DejaVu alone, as the detector's always does.
+_WHEEL_FONTS = (
+    ("font_fjallaone", "FjallaOne-Regular.ttf"),
+    ("font_roboto", "Roboto-Medium.ttf"),
+    ("font_roboto", "Roboto-Bold.ttf"),
+    ("font_roboto", "Roboto-Regular.ttf"),
+    ("font_source_sans_pro", "SourceSansPro-Semibold.ttf"),
+    ("font_source_sans_pro", "SourceSansPro-Bold.ttf"),
+    ("font_source_sans_pro", "SourceSansPro-Regular.ttf"),
+)
+
+
+@cache
+def reader_fonts() -> tuple[Path, ...]:
+    """The reader's registration fonts: DejaVu (font_paths) plus the wheel fonts that are installed."""
+    import importlib.util
+
+    found = []
+    for package, name in _WHEEL_FONTS:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for folder in spec.submodule_search_locations:
+            path = Path(folder) / "files" / name
+            if path.is_file():
+                found.append(path)
+                break
+    return font_paths() + tuple(found)
 
 
 @cache
@@ -124,15 +155,40 @@ def _style(rng: random.Random, layout: str) -> tuple[Rgb, Rgb, float]:
     return rng.choice(backgrounds), rng.choice(inks), rng.uniform(lo, hi)
 
 
-def draw_plate(rng: random.Random, layout: str, rows: tuple[str, ...]) -> Image.Image:
-    """The bare plate, front on, about 120 px high."""
+def _reader_style(rng: random.Random, layout: str) -> tuple[Rgb, Rgb, float]:
+    """`_style` (shared with the detector's scenes) plus looks the reader meets on real crops: Brazilian commercial
+    (white on red) and official (white on green or black) plates, Argentine old plates in light-on-grey or, on a
+    few, dark-on-white, and plates with an unusual aspect once the crop is cut to the registration."""
     background, ink, aspect = _style(rng, layout)
+    roll = rng.random()
+    if layout == "br_old" and roll < 0.35:
+        background = rng.choice([(150, 30, 30), (170, 45, 40), (30, 110, 50), (25, 25, 25), (120, 120, 120)])
+        ink = rng.choice([(235, 235, 235), (250, 250, 245), (200, 200, 200)])
+    elif layout == "ar_old":
+        shade = rng.randint(5, 70)
+        background = (shade, shade, shade + rng.randint(0, 10))
+        ink = (rng.randint(170, 255),) * 3
+        if roll < 0.15:
+            background, ink = (rng.randint(190, 250),) * 3, (rng.randint(5, 60),) * 3
+        aspect = rng.uniform(2.1, 3.1)
+    elif layout == "ar_mercosur" and roll < 0.3:
+        grey = rng.randint(170, 235)
+        background = (grey, grey, grey)
+    return background, ink, aspect
+
+
+def draw_plate(rng: random.Random, layout: str, rows: tuple[str, ...], varied: bool = True) -> Image.Image:
+    """The bare plate, front on, about 120 px high.
+
+    `varied` (training) draws the reader's wider range of looks, fonts and character spacing; without it the
+    plate is drawn the plain way (DejaVu, the font's own spacing), which tests and demos rely on staying put."""
+    background, ink, aspect = _reader_style(rng, layout) if varied else _style(rng, layout)
     h = 120
     w = round(h * aspect)
     canvas = Image.new("RGB", (w, h), background)
     draw = ImageDraw.Draw(canvas)
     draw.rectangle((1, 1, w - 2, h - 2), outline=ink if rng.random() < 0.7 else (60, 60, 60), width=rng.randint(2, 5))
-    fonts = font_paths()
+    fonts = reader_fonts() if varied else font_paths()
     main = _font(rng.choice(fonts), 96)
     small = _font(fonts[0], 40)
     left, top, right, bottom = 8, 10, w - 8, h - 10
@@ -157,8 +213,30 @@ def draw_plate(rng: random.Random, layout: str, rows: tuple[str, ...]) -> Image.
     elif layout == "ar_old" and rng.random() < 0.5:
         _paste_text(canvas, "ARGENTINA", small, ink, (w // 3, 6, 2 * w // 3, 24))
         top = 28
-    _draw_rows(canvas, rows, main, ink, (left, top, right, bottom), rng)
+    if varied:
+        _draw_rows(canvas, rows, main, ink, (left, top, right, bottom), rng)
+    else:
+        _draw_plain_rows(canvas, rows, main, ink, (left, top, right, bottom), rng)
     return canvas
+
+
+def _draw_plain_rows(
+    canvas: Image.Image,
+    rows: tuple[str, ...],
+    font: ImageFont.FreeTypeFont,
+    ink: Rgb,
+    box: tuple[int, int, int, int],
+    rng: random.Random,
+) -> None:
+    """Each row as one piece of text stretched over most of its share of the box."""
+    left, top, right, bottom = box
+    row_h = (bottom - top) // len(rows)
+    for i, row in enumerate(rows):
+        width = round((right - left) * rng.uniform(0.8, 0.97))
+        height = round(row_h * rng.uniform(0.78, 0.95))
+        x = left + rng.randint(0, (right - left) - width)
+        y = top + i * row_h + rng.randint(0, row_h - height)
+        _paste_text(canvas, row, font, ink, (x, y, x + width, y + height))
 
 
 def _draw_rows(
@@ -171,20 +249,99 @@ def _draw_rows(
 ) -> None:
     left, top, right, bottom = box
     row_h = (bottom - top) // len(rows)
+    spacing = _Spacing.draw(rng)
     for i, row in enumerate(rows):
         # The registration fills most of the free box, as on real plates; a little slack moves it around.
-        width = round((right - left) * rng.uniform(0.8, 0.97))
-        height = round(row_h * rng.uniform(0.78, 0.95))
+        width = round((right - left) * rng.uniform(0.72, 0.97))
+        height = round(row_h * rng.uniform(0.72, 0.95))
         x = left + rng.randint(0, (right - left) - width)
         y = top + i * row_h + rng.randint(0, row_h - height)
-        _paste_text(canvas, row, font, ink, (x, y, x + width, y + height))
+        if rng.random() < 0.25:  # the whole row as one piece of text, the font's own spacing
+            _paste_text(canvas, row, font, ink, (x, y, x + width, y + height))
+            continue
+        mask = _row_mask(row, font, spacing).resize((width, height), Image.Resampling.BICUBIC)
+        canvas.paste(Image.new("RGB", mask.size, ink), (x, y), mask)
+
+
+_GLYPH_HEIGHT = 96
+
+
+@dataclass(frozen=True)
+class _Spacing:
+    """How a plate sets its characters: gaps, group gaps, fixed-width cells and stroke weight."""
+
+    gap: float  # between characters, in glyph heights
+    group_gap: float  # a space between groups ('AB 123 CD'), in glyph heights
+    monospace: bool  # every character in a cell of the same width, narrow ones centred
+    condense: float  # glyph width factor before the row is fitted to its box
+    weight: int  # stroke change in pixels at 96 px: < 0 thinner, > 0 bolder
+
+    @staticmethod
+    def draw(rng: random.Random) -> _Spacing:
+        return _Spacing(
+            gap=rng.uniform(0.0, 0.22),
+            group_gap=rng.choice((rng.uniform(0.1, 0.4), rng.uniform(0.3, 1.0))),
+            monospace=rng.random() < 0.5,
+            condense=rng.uniform(0.6, 1.1),
+            weight=rng.choice((-2, -1, 0, 0, 0, 1, 2, 3)),
+        )
+
+
+@cache
+def _glyph(ch: str, font: ImageFont.FreeTypeFont) -> Image.Image:
+    """One character's ink as an L mask cut to its box, _GLYPH_HEIGHT high (a separator keeps its place)."""
+    if ch in "-·•":
+        mask = Image.new("L", (40, _GLYPH_HEIGHT), 0)
+        draw = ImageDraw.Draw(mask)
+        if ch == "-":
+            draw.rectangle((4, 42, 36, 54), fill=255)
+        else:
+            draw.ellipse((10, 38, 30, 58), fill=255)
+        return mask
+    left, top, right, bottom = font.getbbox(ch)
+    mask = Image.new("L", (int(right - left) + 2, int(bottom - top) + 2), 0)
+    ImageDraw.Draw(mask).text((1 - left, 1 - top), ch, font=font, fill=255)
+    width = max(4, round(mask.width * _GLYPH_HEIGHT / mask.height))
+    return mask.resize((width, _GLYPH_HEIGHT), Image.Resampling.BICUBIC)
+
+
+def _row_mask(row: str, font: ImageFont.FreeTypeFont, spacing: _Spacing) -> Image.Image:
+    """The row's characters set one by one with the plate's spacing, as an L mask (255 = ink)."""
+    glyphs = {ch: _glyph(ch, font) for ch in set(row) if ch != " "}
+    cell = max((g.width for ch, g in glyphs.items() if ch.isalnum()), default=_GLYPH_HEIGHT // 2)
+    gap = round(spacing.gap * _GLYPH_HEIGHT)
+    pieces: list[tuple[int, Image.Image | None]] = []  # (advance, glyph)
+    for ch in row:
+        if ch == " ":
+            pieces.append((round(spacing.group_gap * _GLYPH_HEIGHT), None))
+            continue
+        glyph = glyphs[ch]
+        if ch.isalnum():
+            glyph = glyph.resize((max(3, round(glyph.width * spacing.condense)), _GLYPH_HEIGHT))
+        width = max(glyph.width, round(cell * spacing.condense)) if spacing.monospace and ch.isalnum() else glyph.width
+        pieces.append((width + gap, glyph))
+    total = max(1, sum(advance for advance, _ in pieces) - gap)
+    pad = 4
+    mask = Image.new("L", (total + 2 * pad, _GLYPH_HEIGHT + 2 * pad), 0)
+    x = pad
+    for advance, piece in pieces:
+        if piece is not None:
+            mask.paste(piece, (x + (advance - gap - piece.width) // 2, pad))
+        x += advance
+    if spacing.weight:
+        size = 2 * abs(spacing.weight) + 1
+        mask = mask.filter(ImageFilter.MaxFilter(size) if spacing.weight > 0 else ImageFilter.MinFilter(size))
+    box = mask.getbbox()
+    return mask.crop(box) if box else mask
 
 
 def _perspective(rng: random.Random, plate: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """Tilt and skew the plate and leave a loose, uneven margin of 'car' around it, as a detector crop has."""
     h, w = plate.shape[:2]
-    margin_x, margin_y = rng.uniform(0.0, 0.12) * w, rng.uniform(0.0, 0.25) * h
-    out_w, out_h = round(w + 2 * margin_x), round(h + 2 * margin_y)
+    # Detector boxes run from loose to tight: a tight one cuts the plate's border (never its registration).
+    margin_x = rng.choice((rng.uniform(-0.015, 0.03), rng.uniform(0.0, 0.12))) * w
+    margin_y = rng.choice((rng.uniform(-0.07, 0.04), rng.uniform(0.0, 0.25))) * h
+    out_w, out_h = max(8, round(w + 2 * margin_x)), max(8, round(h + 2 * margin_y))
     jx, jy = 0.06 * w, 0.1 * h
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     dst = np.array(
@@ -197,7 +354,7 @@ def _perspective(rng: random.Random, plate: npt.NDArray[np.uint8]) -> npt.NDArra
     skew = rng.uniform(-0.08, 0.08) * h  # a tilted plate: one side higher
     dst[1:3, 1] += skew
     matrix = cv2.getPerspectiveTransform(src, dst)
-    surround = tuple(int(v) for v in rng.choices(range(20, 200), k=3))
+    surround = tuple(int(v) for v in rng.choices(range(0, 60) if rng.random() < 0.4 else range(20, 200), k=3))
     warped = cv2.warpPerspective(plate, matrix, (out_w, out_h), borderMode=cv2.BORDER_CONSTANT, borderValue=surround)
     return np.asarray(warped, dtype=np.uint8)
 
@@ -212,6 +369,21 @@ def _dirt(rng: random.Random, image: MatLike) -> npt.NDArray[np.uint8]:
         cv2.ellipse(overlay, centre, axes, rng.uniform(0, 180), 0, 360, (shade, shade - 10, shade - 20), -1)
     alpha = rng.uniform(0.2, 0.5)
     return np.asarray(cv2.addWeighted(overlay, alpha, image, 1 - alpha, 0), dtype=np.uint8)
+
+
+def _infrared(rng: random.Random, gray: MatLike) -> Gray:
+    """An IR camera's look: sometimes inverted, a contrast curve, a glowing reflective plate, uneven lighting."""
+    out = 255 - gray if rng.random() < 0.15 else gray
+    values = out.astype(np.float32) / 255
+    values = values ** rng.uniform(0.5, 2.0)
+    if rng.random() < 0.3:  # bloom: bright sheeting bleeds into thin dark strokes
+        glow = cv2.GaussianBlur(values, (0, 0), rng.uniform(1.0, 3.0))
+        values = np.maximum(values, glow * rng.uniform(0.6, 1.0))
+    if rng.random() < 0.4:  # the illuminator lights one side more
+        w = values.shape[1]
+        ramp = np.linspace(rng.uniform(0.5, 1.0), rng.uniform(0.8, 1.2), w, dtype=np.float32)
+        values = values * (ramp[None, :] if rng.random() < 0.5 else ramp[None, ::-1])
+    return np.asarray(np.clip(values * 255, 0, 255), dtype=np.uint8)
 
 
 def degrade(rng: random.Random, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -230,9 +402,8 @@ def degrade(rng: random.Random, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.
         kernel = np.zeros((length, length), np.float32)
         kernel[length // 2, :] = 1.0 / length
         out = cv2.filter2D(out, -1, kernel)
-    if rng.random() < 0.4:  # IR camera: grey, and paint and reflective sheeting can swap brightness
-        gray = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)
-        out = cv2.cvtColor(255 - gray if rng.random() < 0.15 else gray, cv2.COLOR_GRAY2BGR)
+    if rng.random() < 0.5:  # IR camera: grey, and paint and reflective sheeting can swap brightness
+        out = cv2.cvtColor(_infrared(rng, cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)), cv2.COLOR_GRAY2BGR)
     gain, bias = rng.uniform(0.5, 1.3), rng.uniform(-30, 30)
     noisy = (
         out.astype(np.float32) * gain
@@ -259,5 +430,5 @@ def render_plate(seed: int, layout: str | None = None, rows: tuple[str, ...] | N
 def render_clean(seed: int, layout: str, rows: tuple[str, ...]) -> npt.NDArray[np.uint8]:
     """A sharp, front-on plate (BGR) with a small margin: for tests and demos."""
     rng = random.Random(seed)
-    bare = cv2.cvtColor(np.asarray(draw_plate(rng, layout, rows)), cv2.COLOR_RGB2BGR)
+    bare = cv2.cvtColor(np.asarray(draw_plate(rng, layout, rows, varied=False)), cv2.COLOR_RGB2BGR)
     return np.asarray(cv2.copyMakeBorder(bare, 6, 6, 6, 6, cv2.BORDER_CONSTANT, value=(90, 90, 90)), dtype=np.uint8)

@@ -129,3 +129,65 @@ def test_learning_rate_warms_up_then_decays() -> None:
 def test_config_refuses_unknown_keys() -> None:
     with pytest.raises(ValueError, match="extra"):
         ReaderTrainConfig.model_validate({"br_crops": "x", "stepz": 3})
+
+
+def test_rows_are_set_with_the_plates_spacing() -> None:
+    from models.training.synthetic_plates import _font, _row_mask, _Spacing, reader_fonts
+
+    font = _font(reader_fonts()[0], 96)
+    tight = _Spacing(gap=0.0, group_gap=0.1, monospace=False, condense=1.0, weight=0)
+    loose = _Spacing(gap=0.2, group_gap=1.0, monospace=True, condense=1.0, weight=0)
+    a, b = _row_mask("AB 123", font, tight), _row_mask("AB 123", font, loose)
+    assert a.height == b.height and b.width > a.width + 96  # the group gap alone adds most of a glyph height
+    assert max(a.getdata()) == 255  # ink
+    bold = _row_mask("AB-123", font, _Spacing(gap=0.1, group_gap=0.3, monospace=False, condense=0.7, weight=2))
+    thin = _row_mask("AB-123", font, _Spacing(gap=0.1, group_gap=0.3, monospace=False, condense=0.7, weight=-1))
+    assert sum(bold.getdata()) > sum(thin.getdata())
+
+
+def test_reader_fonts_extend_the_shared_fonts() -> None:
+    from models.training.synthetic_plates import font_paths, reader_fonts
+
+    fonts = reader_fonts()
+    assert fonts[: len(font_paths())] == font_paths()  # the detector's scenes keep their fonts
+    assert all(path.is_file() for path in fonts)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_rendered_crops_are_usable_from_tight_to_loose(layout: str) -> None:
+    for seed in range(25):
+        plate = render_plate(seed, layout)
+        assert plate.image.ndim == 3 and plate.image.shape[0] >= 8 and plate.image.shape[1] >= 8
+        assert plate.text.isalnum() and plate.text == plate.text.upper()
+
+
+def test_v2_config_keeps_v1s_held_out_plates() -> None:
+    from models.training.reader_train import load_train_config
+
+    v1 = load_train_config(Path("models/reader/train.yaml"))
+    v2 = load_train_config(Path("models/reader/train_v2.yaml"))
+    assert (v2.br_crops, v2.test_fraction, v2.split_seed) == (v1.br_crops, v1.test_fraction, v1.split_seed)
+    assert v2.keep_evaluated and v2.init_weights is not None and v2.run_dir != v1.run_dir
+
+
+def test_a_kept_step_exports_as_an_easyocr_network(tmp_path: Path) -> None:
+    from models.training.reader_train import build_network, export_step
+
+    config = ReaderTrainConfig(br_crops=Path("x"), runs_dir=tmp_path / "runs", output_dir=tmp_path / "out")
+    config.run_dir.mkdir(parents=True)
+    network = build_network()
+    torch.save({"network": network.state_dict(), "step": 300}, config.step_checkpoint(300))
+    weights = export_step(config, 300)
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    assert weights.parent == tmp_path / "out" and all(key.startswith("module.") for key in state)
+    assert (tmp_path / "out" / "plate_reader.yaml").exists() and (tmp_path / "out" / "plate_reader.py").exists()
+
+
+def test_wrong_reads_are_listed_in_order() -> None:
+    from edge.types import Reading
+    from models.training.reader_eval import wrong_reads
+
+    readings = [Reading("ABC1234", 0.9), None, Reading("XYZ9877", 0.4)]
+    wrong = wrong_reads(["a.jpg", "b.jpg", "c.jpg"], readings, ["ABC1234", "DEF5678", "XYZ9876"])
+    assert [(w.name, w.read) for w in wrong] == [("b.jpg", ""), ("c.jpg", "XYZ9877")]
+    assert wrong[0].line() == "b.jpg\tDEF5678\t-\t0.000"
