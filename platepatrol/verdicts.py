@@ -44,6 +44,10 @@ class Reason(enum.StrEnum):
 # Characters a camera or an OCR confuses with each other on plates.
 LOOKALIKE_GROUPS = ("O0QD", "I1L", "B8", "S5", "Z2", "G6")
 _LOOKALIKES = {char: group.replace(char, "") for group in LOOKALIKE_GROUPS for char in group}
+# Each look-alike character folded to the digit of its group: plates that may be misreads of each other share
+# their folded form, so one indexed equality finds them all (the backend stores it as vehicles.plate_key).
+LOOKALIKE_FOLDS = {char: digit for group in LOOKALIKE_GROUPS for digit in group if digit.isdigit() for char in group}
+_FOLD = str.maketrans(LOOKALIKE_FOLDS)
 
 
 @dataclass(frozen=True)
@@ -140,8 +144,10 @@ class Decision:
     details: Mapping[str, str] = field(default_factory=dict)
 
 
-# Finds the permits of other plates (for look-alikes): plate -> its permits.
+# Finds the permits of other plates (the reader's alternatives): plate -> its permits.
 PermitLookup = Callable[[Iterable[str]], Mapping[str, Sequence[PermitView]]]
+# Finds the plates that look like a plate, within some look-alike swaps (itself excluded), that hold permits.
+LookalikeFinder = Callable[[str, int], Mapping[str, Sequence[PermitView]]]
 
 
 def _when(moment: datetime) -> str:
@@ -151,6 +157,28 @@ def _when(moment: datetime) -> str:
 def _duration(span: timedelta) -> str:
     minutes = round(span.total_seconds() / 60)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def lookalike_key(plate: str) -> str:
+    """`plate` with every look-alike character folded to its group's digit ("B0O1" -> "8001")."""
+    return plate.translate(_FOLD)
+
+
+def lookalike_changes(plate: str, other: str) -> int | None:
+    """How many look-alike swaps turn `plate` into `other`; None when no number of them does."""
+    if len(plate) != len(other) or lookalike_key(plate) != lookalike_key(other):
+        return None
+    return sum(a != b for a, b in zip(plate, other, strict=True))
+
+
+def variant_finder(lookup: PermitLookup) -> LookalikeFinder:
+    """Look-alikes found by asking `lookup` for every variant of the plate: for a lookup with no index of
+    folded plates (a small cache)."""
+
+    def find(plate: str, max_changes: int) -> Mapping[str, Sequence[PermitView]]:
+        return lookup(sorted(lookalike_variants(plate, max_changes)))
+
+    return find
 
 
 def lookalike_variants(plate: str, max_changes: int = 2) -> set[str]:
@@ -172,9 +200,11 @@ def decide(
     permits: Sequence[PermitView],
     policy: Policy = Policy(),
     lookalike_permits: PermitLookup | None = None,
+    lookalikes: LookalikeFinder | None = None,
 ) -> Decision:
-    """Judge one read. `permits` are all the permits of the vehicle with that plate;
-    `lookalike_permits` finds those of other plates, asked only when the read is about to be a violation."""
+    """Judge one read. `permits` are all the permits of the vehicle with that plate; `lookalike_permits`
+    finds those of other plates, asked only when the read is about to be a violation, and `lookalikes` those
+    of the plate's look-alikes (by default: every variant, asked of `lookalike_permits`)."""
     plate, zone = seen.plate, seen.zone
     if seen.hotlist_reason:
         return Decision(Outcome.ALERT, Reason.HOTLIST, f"{plate} is on the hotlist: {seen.hotlist_reason}.", zone=zone)
@@ -213,10 +243,16 @@ def decide(
         )
     else:
         violation = _why_not_permitted(seen, permits, policy.grace)
-    return _doubt(seen, violation, policy, lookalike_permits) or violation
+    return _doubt(seen, violation, policy, lookalike_permits, lookalikes) or violation
 
 
-def _doubt(seen: Seen, violation: Decision, policy: Policy, lookalike_permits: PermitLookup | None) -> Decision | None:
+def _doubt(
+    seen: Seen,
+    violation: Decision,
+    policy: Policy,
+    lookalike_permits: PermitLookup | None,
+    lookalikes: LookalikeFinder | None,
+) -> Decision | None:
     """A review instead of a violation when the read may not say what it seems to."""
     if seen.confidence < policy.review_below_confidence:
         return Decision(
@@ -230,9 +266,12 @@ def _doubt(seen: Seen, violation: Decision, policy: Policy, lookalike_permits: P
         )
     if lookalike_permits is None:
         return None
-    candidates = [alt for alt in seen.alternatives if alt != seen.plate]
-    candidates += sorted(lookalike_variants(seen.plate, policy.max_lookalike_changes) - set(candidates))
-    found = lookalike_permits(candidates)
+    # The reader's own alternatives first, in its order; then the look-alikes, alphabetically.
+    candidates = [alt for alt in dict.fromkeys(seen.alternatives) if alt != seen.plate]
+    found = dict(lookalike_permits(candidates))
+    alike = (lookalikes or variant_finder(lookalike_permits))(seen.plate, policy.max_lookalike_changes)
+    candidates += sorted(set(alike) - set(candidates))
+    found.update((plate, permits) for plate, permits in alike.items() if plate not in found)
     for candidate in candidates:
         covering = [p for p in found.get(candidate, ()) if p.covers(seen.at, seen.zone, policy.grace)]
         if covering:

@@ -2,50 +2,91 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from backend.enforcement.models import ReadRecord
-from backend.permits.models import HotlistEntry, Permit, PermitStatus, PermitType, Vehicle
+from backend.permits.models import (
+    HotlistEntry,
+    Permit,
+    PermitStatus,
+    PermitType,
+    Vehicle,
+    permit_type_zones,
+    permit_vehicles,
+)
 from platepatrol.geo import distance_m
 from platepatrol.hours import parse_hours
-from platepatrol.verdicts import PermitView, Sighting
+from platepatrol.verdicts import PermitView, Sighting, Window
+
+# Found permits of a batch: look-alike key -> plate -> that plate's permits.
+PermitsByKey = dict[str, dict[str, list[PermitView]]]
 
 
-def permit_view(permit: Permit) -> PermitView:
-    return PermitView(
-        id=permit.id,
-        code=permit.code,
-        valid_from=permit.valid_from,
-        valid_until=permit.valid_until,
-        active=permit.status is PermitStatus.ACTIVE,
-        revision=permit.revision,
-        zone_ids=frozenset(permit.zone_ids),
-        hours=parse_hours(permit.hours),
-        timezone=permit.timezone,
-    )
-
-
-def permits_for_plates(session: Session, plates: Iterable[str]) -> dict[str, list[PermitView]]:
-    """Every permit of each plate's vehicle, as the table holds it right now."""
-    wanted = sorted(set(plates))
+def permits_by_key(session: Session, keys: Iterable[str]) -> PermitsByKey:
+    """Every permit of every vehicle whose plate folds to one of `keys` (platepatrol.verdicts.lookalike_key),
+    as the tables hold them right now: a plate's own permits and its look-alikes' in one indexed query.
+    Plain rows, no ORM objects: this is the verdict's hot path."""
+    wanted = sorted(set(keys))
     if not wanted:
         return {}
     rows = session.execute(
-        select(Vehicle.plate, Permit)
-        .join(Permit.vehicles)
-        .where(Vehicle.plate.in_(wanted))
-        .options(selectinload(Permit.type).selectinload(PermitType.zones))
+        select(
+            Vehicle.plate_key,
+            Vehicle.plate,
+            Permit.id,
+            Permit.code,
+            Permit.valid_from,
+            Permit.valid_until,
+            Permit.status,
+            Permit.revision,
+            PermitType.hours,
+            PermitType.timezone,
+            permit_type_zones.c.zone_id,
+        )
+        .select_from(Vehicle)
+        .join(permit_vehicles, permit_vehicles.c.vehicle_id == Vehicle.id)
+        .join(Permit, Permit.id == permit_vehicles.c.permit_id)
+        .outerjoin(PermitType, PermitType.id == Permit.type_id)
+        .outerjoin(permit_type_zones, permit_type_zones.c.permit_type_id == PermitType.id)
+        .where(Vehicle.plate_key.in_(wanted))
     )
-    found: dict[str, list[PermitView]] = defaultdict(list)
-    for plate, permit in rows:
-        found[plate].append(permit_view(permit))
-    return dict(found)
+    # A permit's type may list several zones: one row each. Gather them per (plate, permit) first.
+    terms: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+    zones: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for key, plate, permit_id, *rest, zone_id in rows:
+        terms[key, plate, permit_id] = tuple(rest)
+        if zone_id is not None:
+            zones[key, plate, permit_id].add(zone_id)
+    found: PermitsByKey = defaultdict(lambda: defaultdict(list))
+    for (key, plate, permit_id), (code, valid_from, valid_until, status, revision, hours, timezone) in terms.items():
+        view = PermitView(
+            id=permit_id,
+            code=code,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            active=status is PermitStatus.ACTIVE,
+            revision=revision,
+            zone_ids=frozenset(zones.get((key, plate, permit_id), ())),
+            hours=_hours(tuple(json.dumps(window, sort_keys=True) for window in hours or ())),
+            timezone=timezone or "UTC",
+        )
+        found[key][plate].append(view)
+    return {key: dict(plates) for key, plates in found.items()}
+
+
+@lru_cache(maxsize=256)
+def _hours(windows: tuple[str, ...]) -> tuple[Window, ...]:
+    """Parsed hours of a permit type: a batch's permits share a few types, parsed once each."""
+    return parse_hours([json.loads(window) for window in windows])
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import EnforcementPolicy
 from backend.devices.models import Device
-from backend.enforcement.lookups import first_sighting, hotlist_for_plates, permits_for_plates
+from backend.enforcement.lookups import PermitsByKey, first_sighting, hotlist_for_plates, permits_by_key
 from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.reads import IncomingRead, VerdictOut
 from backend.permits.zones import ZoneMap
 from backend.storage.base import utc_now
 from backend.storage.engine import WRITES
-from platepatrol.verdicts import Decision, PermitView, Policy, Seen, decide, lookalike_variants
+from platepatrol.verdicts import Decision, PermitView, Policy, Seen, decide, lookalike_changes, lookalike_key
 
 
 def _verdict_out(read_id: str, plate: str, decision: Decision, decided_at: datetime, age_s: float) -> VerdictOut:
@@ -60,27 +60,42 @@ def _stored_verdict(record: VerdictRecord, plate: str) -> VerdictOut:
     )
 
 
+READS = ReadRecord.metadata.tables[ReadRecord.__tablename__]
+VERDICTS = VerdictRecord.metadata.tables[VerdictRecord.__tablename__]
+
+
 class _Lookups:
     """What the rules need from the tables for a batch of reads, fetched in a few queries inside the batch's
-    own transaction: every plate's permits, their look-alikes' permits, and the hotlist."""
+    own transaction: the permits of every plate and of its look-alikes (one indexed lookup by folded plate),
+    and the hotlist. Plates asked for later (the reader's alternatives) are fetched then, by their keys."""
 
-    def __init__(self, session: Session, plates: Iterable[str], max_lookalike_changes: int) -> None:
+    def __init__(self, session: Session, plates: Iterable[str]) -> None:
         self._session = session
         wanted = set(plates)
-        self._permits = permits_for_plates(session, wanted)
-        self._asked = set(wanted)
+        self._by_key: PermitsByKey = {}
+        self._fetch({lookalike_key(plate) for plate in wanted})
         self._hotlist = hotlist_for_plates(session, wanted)
-        # Plates with no permit at all are the ones the rules will question: fetch their look-alikes now, at once.
-        doubtful = wanted - self._permits.keys()
-        self.permits([variant for plate in doubtful for variant in lookalike_variants(plate, max_lookalike_changes)])
+
+    def _fetch(self, keys: set[str]) -> None:
+        missing = keys - self._by_key.keys()
+        if missing:
+            found = permits_by_key(self._session, missing)
+            self._by_key.update({key: found.get(key, {}) for key in missing})
 
     def permits(self, plates: Iterable[str]) -> dict[str, list[PermitView]]:
         wanted = list(dict.fromkeys(plates))
-        missing = [plate for plate in wanted if plate not in self._asked]
-        if missing:
-            self._permits.update(permits_for_plates(self._session, missing))
-            self._asked.update(missing)
-        return {plate: self._permits[plate] for plate in wanted if plate in self._permits}
+        self._fetch({lookalike_key(plate) for plate in wanted})
+        holders = ((plate, self._by_key[lookalike_key(plate)]) for plate in wanted)
+        return {plate: by_plate[plate] for plate, by_plate in holders if plate in by_plate}
+
+    def lookalikes(self, plate: str, max_changes: int) -> dict[str, list[PermitView]]:
+        key = lookalike_key(plate)
+        self._fetch({key})
+        return {
+            other: permits
+            for other, permits in self._by_key[key].items()
+            if other != plate and (lookalike_changes(plate, other) or 0) <= max_changes
+        }
 
     def hotlist_reason(self, plate: str, at: datetime) -> str | None:
         return "; ".join(hit.reason for hit in self._hotlist.get(plate, ()) if hit.live_at(at)) or None
@@ -110,7 +125,7 @@ class EnforcementService:
         with self._sessions() as session:
             looked_up = time.monotonic()
             self._zones.refresh(session)
-            lookups = _Lookups(session, [plate], self._rules.max_lookalike_changes)
+            lookups = _Lookups(session, [plate])
             decision = self._decide(session, lookups, plate, at, position)
             return _verdict_out("", plate, decision, utc_now(), time.monotonic() - looked_up)
 
@@ -147,7 +162,7 @@ class EnforcementService:
             if fresh:
                 looked_up = time.monotonic()
                 self._zones.refresh(session)
-                lookups = _Lookups(session, {read.plate for read in fresh.values()}, self._rules.max_lookalike_changes)
+                lookups = _Lookups(session, {read.plate for read in fresh.values()})
                 for read in fresh.values():
                     decision = self._decide(
                         session,
@@ -160,8 +175,10 @@ class EnforcementService:
                     )
                     age = time.monotonic() - looked_up
                     answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
-                session.execute(insert(ReadRecord), [_read_row(read, device) for read in fresh.values()])
-                session.execute(insert(VerdictRecord), [_verdict_row(answered[read_id]) for read_id in fresh])
+                # Core inserts of plain rows: the ORM's bulk path costs more than the database does here.
+                connection = session.connection()
+                connection.execute(insert(READS), [_read_row(read, device) for read in fresh.values()])
+                connection.execute(insert(VERDICTS), [_verdict_row(answered[read_id]) for read_id in fresh])
                 session.commit()
             return [answered[read.read_id] for read in reads]
 
@@ -191,7 +208,7 @@ class EnforcementService:
             hotlist_reason=lookups.hotlist_reason(plate, at),
         )
         permits = lookups.permits([plate]).get(plate, [])
-        return decide(seen, permits, self._rules, lookups.permits)
+        return decide(seen, permits, self._rules, lookups.permits, lookups.lookalikes)
 
     @staticmethod
     def _stored(session: Session, read_ids: Sequence[str]) -> dict[str, VerdictOut]:

@@ -6,10 +6,20 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, Column, Computed, Date, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.storage.base import Base, UTCDateTime, new_id, string_enum, utc_now
+from platepatrol.verdicts import LOOKALIKE_FOLDS
+
+
+def lookalike_key_sql(column: str) -> str:
+    """SQL for platepatrol.verdicts.lookalike_key of `column`, the same on SQLite and PostgreSQL."""
+    sql = column
+    for char, digit in sorted(LOOKALIKE_FOLDS.items()):
+        if char != digit:
+            sql = f"replace({sql}, '{char}', '{digit}')"
+    return sql
 
 
 class PermitStatus(enum.StrEnum):
@@ -55,6 +65,13 @@ class Vehicle(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     plate: Mapped[str] = mapped_column(String(12), unique=True, comment="normalised: A-Z and 0-9 only")
+    # Kept by the database: the plates a misread may be of share it (one indexed lookup finds them all).
+    plate_key: Mapped[str] = mapped_column(
+        String(12),
+        Computed(lookalike_key_sql("plate"), persisted=True),
+        index=True,
+        comment="look-alike characters folded",
+    )
     jurisdiction: Mapped[str] = mapped_column(String(16), default="")
     make: Mapped[str] = mapped_column(String(64), default="")
     colour: Mapped[str] = mapped_column(String(32), default="")

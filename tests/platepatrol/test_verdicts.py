@@ -1,9 +1,11 @@
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from platepatrol.verdicts import (
+    LOOKALIKE_GROUPS,
     Outcome,
     PermitView,
     Policy,
@@ -13,6 +15,8 @@ from platepatrol.verdicts import (
     Window,
     ZoneView,
     decide,
+    lookalike_changes,
+    lookalike_key,
     lookalike_variants,
 )
 
@@ -229,3 +233,27 @@ def test_overtime_on_a_doubtful_read_goes_to_review() -> None:
     first = Sighting("r0", NOW - timedelta(hours=3))
     decision = decide(seen(zone=LIMITED, zone_known=True, first_seen=first, confidence=0.2), [], Policy(0.5))
     assert decision.outcome is Outcome.NEEDS_REVIEW
+
+
+@pytest.mark.parametrize("plate", ["B123ABC", "O0QD", "XYW", "", "P0012345", "SZ5G6"])
+@pytest.mark.parametrize("max_changes", [1, 2, 3])
+def test_look_alikes_by_folded_key_are_the_variants(plate: str, max_changes: int) -> None:
+    # The backend finds look-alikes among the plates of the same folded key, by counted swaps: over every
+    # plate of that key, that must give the variants exactly.
+    groups = {char: group for group in LOOKALIKE_GROUPS for char in group}
+    same_key = {"".join(chars) for chars in itertools.product(*(groups.get(char, char) for char in plate))}
+    assert {lookalike_key(other) for other in same_key} == {lookalike_key(plate)}
+    found = {other for other in same_key if other != plate and (lookalike_changes(plate, other) or 0) <= max_changes}
+    assert found == lookalike_variants(plate, max_changes)
+    assert lookalike_changes(plate, plate + "1") is None and lookalike_changes("ABC", "ABD") is None
+
+
+def test_a_look_alike_finder_replaces_the_variants() -> None:
+    asked: list[tuple[str, int]] = []
+
+    def finder(plate: str, max_changes: int) -> dict[str, list[PermitView]]:
+        asked.append((plate, max_changes))
+        return {"B123ABC": [VALID]}
+
+    decision = decide(seen(plate="8123ABC"), [], Policy(max_lookalike_changes=1), lookup({}), finder)
+    assert (decision.reason, decision.candidate, asked) == (Reason.AMBIGUOUS_MATCH, "B123ABC", [("8123ABC", 1)])

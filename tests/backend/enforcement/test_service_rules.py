@@ -12,9 +12,9 @@ from backend.devices.tokens import add_device, device_for_token
 from backend.enforcement.models import VerdictRecord
 from backend.enforcement.reads import GpsPoint, IncomingRead
 from backend.enforcement.service import EnforcementService
-from backend.permits.models import HotlistEntry, PermitType, Zone
+from backend.permits.models import HotlistEntry, PermitType, Vehicle, Zone
 from backend.storage.base import utc_now
-from platepatrol.verdicts import Outcome, Reason
+from platepatrol.verdicts import Outcome, Reason, lookalike_key
 from tests.backend.factories import add_permit, incoming_read, square
 
 HOME = (44.4300, 26.1000)
@@ -157,3 +157,24 @@ def test_a_batch_with_repeated_and_known_read_ids(sessions: sessionmaker[Session
     assert verdicts[1].outcome is first.outcome is Outcome.PERMITTED
     assert verdicts[0] == verdicts[2] and verdicts[0].outcome is Outcome.VIOLATION
     assert session.scalar(select(func.count()).select_from(VerdictRecord)) == 2
+
+
+def test_look_alikes_are_found_within_the_policy_s_swaps_only(
+    sessions: sessionmaker[Session], session: Session
+) -> None:
+    # The permitted BIZ3A8C is four look-alike swaps from the read 8123ABC and two from B123A8C: the
+    # policy's two swaps reach the second only.
+    add_permit(session, "BIZ3A8C")
+    service, car = EnforcementService(sessions, EnforcementPolicy(max_lookalike_changes=2)), device(session)
+    far = service.answer(incoming_read("r1", "8123ABC"), car)
+    assert (far.outcome, far.reason) == (Outcome.VIOLATION, Reason.NO_PERMIT)
+    near = service.answer(incoming_read("r2", "B123A8C"), car)
+    assert (near.outcome, near.candidate_plate) == (Outcome.NEEDS_REVIEW, "BIZ3A8C")
+
+
+def test_the_database_folds_plates_as_the_rules_do(session: Session) -> None:
+    plates = ["B0O1SZ", "GLQD", "DIZ8", "ABC123", "0QDOILB8S5Z2"]
+    for plate in plates:
+        add_permit(session, plate)
+    stored = dict(session.execute(select(Vehicle.plate, Vehicle.plate_key).where(Vehicle.plate.in_(plates))).all())
+    assert stored == {plate: lookalike_key(plate) for plate in plates}
