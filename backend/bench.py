@@ -10,10 +10,12 @@ import multiprocessing
 import random
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent import futures
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,11 +29,12 @@ from sqlalchemy.orm import Session
 from backend.config import BackendConfig
 from backend.devices.models import Device
 from backend.devices.tokens import add_device
+from backend.enforcement.grpc_service import SERVICE_NAME
 from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.wire import datetime_to_timestamp
 from backend.permits.models import Permit, PermitRevision, PermitStatus, Vehicle, permit_vehicles
 from backend.processes import start_backend_process
-from backend.server import build_server
+from backend.server import GIL_SWITCH_INTERVAL_S, build_server
 from backend.storage.base import new_id, utc_now
 from backend.storage.engine import make_engine, make_session_factory
 from backend.storage.migrate import upgrade_to_head
@@ -266,12 +269,44 @@ def bench_backend(
         stored = session.scalar(select(func.count()).select_from(ReadRecord)) or 0
     engine.dispose()
     server = _BackendUnderTest(database_url, processes, workers=max(8, cars * 2))
-    port = server.port
-    latencies: list[float] = []
+    try:
+        counts, latencies, elapsed = _drive_cars(f"127.0.0.1:{server.port}", token, permits, cars, seconds, window)
+    finally:
+        server.stop()
+    return _result(engine.dialect.name, permits, stored, processes, cars, counts, latencies, elapsed)
+
+
+def _answer_at_once(request_iterator: Iterator[pb.PlateRead], _context: grpc.ServicerContext) -> Iterator[pb.Verdict]:
+    """Each read answered at once with a fixed verdict: no validation, no database. What the same cars reach
+    against it is the ceiling that gRPC and Python on this machine put on the real service."""
+    for read in request_iterator:
+        yield pb.Verdict(read_id=read.read_id, outcome=pb.PERMITTED, sentence="transport only")
+
+
+def bench_transport(cars: int, seconds: float, window: int) -> BackendBenchResult:
+    """The cars of `bench_backend` against a server that answers at once, served as the real one is."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max(8, cars * 2)))
+    stream = grpc.stream_stream_rpc_method_handler(
+        _answer_at_once, request_deserializer=pb.PlateRead.FromString, response_serializer=pb.Verdict.SerializeToString
+    )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, {"StreamReads": stream}),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        counts, latencies, elapsed = _drive_cars(f"127.0.0.1:{port}", "", 1, cars, seconds, window)
+    finally:
+        server.stop(grace=None)
+    return _result("none (transport only)", 0, 0, 1, cars, counts, latencies, elapsed)
+
+
+def _drive_cars(
+    target: str, token: str, permits: int, cars: int, seconds: float, window: int
+) -> tuple[list[int], list[float], float]:
+    """Each car's verdict count, every verdict's latency (ms), and the seconds from first start to last end."""
     # Each car is a process of its own, as real cars are: the cars' Python does not share the server's GIL.
     spawn = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue[CarResult] = spawn.Queue()
-    target = f"127.0.0.1:{port}"
     args = (target, token, permits, seconds, window)
     car_processes = [spawn.Process(target=_car_process, args=(*args, index, results)) for index in range(cars)]
     finished: list[CarResult] = []
@@ -280,20 +315,31 @@ def bench_backend(
             process.start()
         for _ in car_processes:
             finished.append(results.get(timeout=seconds + 120))
-            latencies.extend(finished[-1].latencies_ms)
-        # From the first car's start to the last car's end: cars that start late only lower the rate.
-        elapsed = max(car.ended for car in finished) - min(car.began for car in finished)
-        counts = [car.verdicts for car in finished]
         for process in car_processes:
             process.join()
     finally:
         for process in car_processes:
             if process.is_alive():
                 process.kill()
-        server.stop()
+    # From the first car's start to the last car's end: cars that start late only lower the rate.
+    elapsed = max(car.ended for car in finished) - min(car.began for car in finished)
+    latencies = [latency for car in finished for latency in car.latencies_ms]
+    return [car.verdicts for car in finished], latencies, elapsed
+
+
+def _result(
+    database: str,
+    permits: int,
+    stored: int,
+    processes: int,
+    cars: int,
+    counts: list[int],
+    latencies: list[float],
+    elapsed: float,
+) -> BackendBenchResult:
     ordered = sorted(latencies)
     return BackendBenchResult(
-        database=engine.dialect.name,
+        database=database,
         permits=permits,
         stored_reads=stored,
         processes=processes,

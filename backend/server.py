@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from concurrent import futures
 from datetime import timedelta
@@ -34,9 +35,15 @@ log = logging.getLogger(__name__)
 # read gets an ERROR verdict for itself instead of breaking the whole stream.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
+# Every read is handed between threads (gRPC's poller, the stream's reader, its answerer, the sender); with
+# CPython's default 5 ms switch interval a thread woken by gRPC waits up to 5 ms for the GIL behind a busy
+# one. At 0.5 ms: 4 cars with 8 reads in flight each, 570 -> 800 verdicts/s, p50 49 -> 36 ms (SQLite).
+GIL_SWITCH_INTERVAL_S = 0.0005
+
 
 def build_server(config: BackendConfig) -> tuple[grpc.Server, int]:
     """A started-ready (not yet started) server and the port it is bound to."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # this process serves: short GIL turns (see above)
     engine = make_engine(config.database_url)
     if config.auto_migrate:
         upgrade_to_head(engine)
