@@ -18,6 +18,7 @@ from backend.config import ReadLimits
 from backend.devices.models import Device
 from backend.devices.tokens import device_for_token
 from backend.enforcement.batching import StreamBatches
+from backend.enforcement.decider import Decider
 from backend.enforcement.reads import IncomingRead
 from backend.enforcement.service import EnforcementService
 from backend.enforcement.wire import (
@@ -95,6 +96,7 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         max_batch: int = 64,
     ) -> None:
         self._service = service
+        self._decider = Decider(service)  # the reads of all this process's streams, decided together
         self._max_batch = max_batch
         self._sessions = sessions
         self._limits = limits
@@ -123,7 +125,7 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         answers: list[pb.Verdict | IncomingRead] = [self._validated(message, device, now) for message in batch]
         reads = [answer for answer in answers if isinstance(answer, IncomingRead)]
         try:
-            decided = iter(self._service.answer_many(reads, device))
+            decided = iter(self._decider.answer(reads, device))
         except SQLAlchemyError:
             log.exception("database error answering %d reads from %s", len(reads), device.name)
             # The edge keeps the reads in its outbox and resends them when the stream is back.

@@ -134,36 +134,44 @@ class EnforcementService:
         return self.answer_many([read], device)[0]
 
     def answer_many(self, reads: Sequence[IncomingRead], device: Device) -> list[VerdictOut]:
-        """Verdicts for reads of one device, in order, decided and stored in one transaction: the same
-        verdicts as one by one, for a fraction of the round trips to the database. A read id seen before
-        (or twice in the batch) gets the verdict stored for it."""
-        if not reads:
+        """Verdicts for reads of one device, in order, decided and stored in one transaction."""
+        return self.answer_together([(read, device) for read in reads])
+
+    def answer_together(self, sent: Sequence[tuple[IncomingRead, Device]]) -> list[VerdictOut]:
+        """Verdicts for reads, each with the device that sent it, in order, decided and stored in one
+        transaction: the same verdicts as one by one, for a fraction of the round trips to the database. A
+        read id seen before (or twice in the batch) gets the verdict stored for it."""
+        if not sent:
             return []
         try:
             with self._write_turn:
-                return self._answer_batch(reads, device)
+                return self._answer_batch(sent)
         except IntegrityError:
             # A read id stored by another stream in between (a resend racing the original): answer one by
             # one, so the reads not involved are stored and the raced one gets the first answer.
-            if len(reads) > 1:
-                return [self.answer_many([read], device)[0] for read in reads]
+            if len(sent) > 1:
+                return [self.answer_together([one])[0] for one in sent]
+            read_id = sent[0][0].read_id
             with self._sessions() as session:
-                stored = self._stored(session, [reads[0].read_id])
-            if reads[0].read_id not in stored:
+                stored = self._stored(session, [read_id])
+            if read_id not in stored:
                 raise
-            return [stored[reads[0].read_id]]
+            return [stored[read_id]]
 
-    def _answer_batch(self, reads: Sequence[IncomingRead], device: Device) -> list[VerdictOut]:
+    def _answer_batch(self, sent: Sequence[tuple[IncomingRead, Device]]) -> list[VerdictOut]:
         with self._sessions() as session:
             session.connection(execution_options=WRITES)  # this transaction writes: lock early on SQLite
-            answered = self._stored(session, [read.read_id for read in reads])
-            fresh = {read.read_id: read for read in reversed(reads) if read.read_id not in answered}
-            fresh = dict(reversed(fresh.items()))  # the first of repeated ids wins, in arrival order
+            answered = self._stored(session, [read.read_id for read, _ in sent])
+            # The first of repeated ids wins, in arrival order.
+            fresh: dict[str, tuple[IncomingRead, Device]] = {}
+            for read, device in sent:
+                if read.read_id not in answered:
+                    fresh.setdefault(read.read_id, (read, device))
             if fresh:
                 looked_up = time.monotonic()
                 self._zones.refresh(session)
-                lookups = _Lookups(session, {read.plate for read in fresh.values()})
-                for read in fresh.values():
+                lookups = _Lookups(session, {read.plate for read, _ in fresh.values()})
+                for read, _ in fresh.values():
                     decision = self._decide(
                         session,
                         lookups,
@@ -177,10 +185,10 @@ class EnforcementService:
                     answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
                 # Core inserts of plain rows: the ORM's bulk path costs more than the database does here.
                 connection = session.connection()
-                connection.execute(insert(READS), [_read_row(read, device) for read in fresh.values()])
+                connection.execute(insert(READS), [_read_row(read, device) for read, device in fresh.values()])
                 connection.execute(insert(VERDICTS), [_verdict_row(answered[read_id]) for read_id in fresh])
                 session.commit()
-            return [answered[read.read_id] for read in reads]
+            return [answered[read.read_id] for read, _ in sent]
 
     def _decide(
         self,
