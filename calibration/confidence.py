@@ -369,7 +369,7 @@ def calibrate_reader(
     from models.training.reader_eval import SYNTHETIC_EVAL_SEED, held_out_br, synthetic_set
     from models.training.reader_train import load_train_config
 
-    reader = PlateOcrReader(ReaderConfig(threads=threads, min_confidence=0.0), weights_dir, calibrated=False)
+    reader = PlateOcrReader(ReaderConfig.raw(threads=threads), weights_dir, calibrated=False)
     br = held_out_br(load_train_config(train_config))
     br_reads = read_set("held_out_br", load_crops([_plate(c.path, c.text) for c in br]), [c.text for c in br], reader)
     # Seeds beyond the eval set's: rendered plates neither the training nor `eval-reader --synthetic` uses.

@@ -31,14 +31,26 @@ class ReaderConfig(StrictModel):
     # plate_ocr: the same network in torch; easyocr: easyocr's English model with its text detector
     runtime: Literal["plate_ocr", "plate_onnx", "easyocr"] = "plate_onnx"
     min_confidence: float = Field(default=0.05, ge=0.0, le=1.0, description="readings below are dropped")
+    min_chars: int = Field(
+        default=4,
+        ge=1,
+        le=12,
+        description="readings with fewer characters are dropped: lettering, badges, a piece of a plate at the "
+        "image's edge; lower it where plates this short are issued",
+    )
     crop_height: int = Field(default=96, ge=16, le=512, description="plate crops are scaled to this height")
     threads: int = Field(default=2, ge=1, le=64)
+
+    @classmethod
+    def raw(cls, **settings: Any) -> ReaderConfig:
+        """Every reading the network makes, none dropped: for evaluation, calibration and benchmarks."""
+        return cls.model_validate({**settings, "min_confidence": 0.0, "min_chars": 1})
 
 
 class TrackerConfig(StrictModel):
     min_iou: float = Field(default=0.1, ge=0.0, le=1.0)
     max_centre_shift: float = Field(default=2.5, gt=0.0, description="in plate widths, between matched frames")
-    max_missed_frames: int = Field(default=8, ge=0, description="a track unseen this long is a finished pass")
+    max_missed_frames: int = Field(default=4, ge=0, description="a track unseen this long is a finished pass")
     border_margin: float = Field(
         default=0.08, ge=0.0, lt=0.5, description="a plate last seen this close to the image's edge (share of size)..."
     )

@@ -26,7 +26,7 @@ class ReaderBench:
 
 
 def bench_reader(crops: Sequence[Image], runtime: str, threads: int, batch: int, repeats: int = 5) -> ReaderBench:
-    reader = make_reader(ReaderConfig.model_validate({"runtime": runtime, "threads": threads, "min_confidence": 0}))
+    reader = make_reader(ReaderConfig.raw(runtime=runtime, threads=threads))
     read_batch = getattr(reader, "read_batch", None)
 
     def read_all() -> None:

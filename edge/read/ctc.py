@@ -266,4 +266,4 @@ class CtcPlateReader:
     def _keep(self, reading: Reading | None) -> Reading | None:
         if reading is None or reading.confidence < self.config.min_confidence:
             return None
-        return reading
+        return reading if len(reading.text) >= self.config.min_chars else None

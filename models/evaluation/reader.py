@@ -283,7 +283,7 @@ def load_reader(runtime: str, weights: Path | None, threads: int) -> PlateReader
     from edge.config import ReaderConfig
     from edge.read import make_reader
 
-    config = ReaderConfig.model_validate({"runtime": runtime, "min_confidence": 0.0, "threads": threads})
+    config = ReaderConfig.raw(runtime=runtime, threads=threads)
     if weights is None:
         return make_reader(config)
     weights_dir = weights if weights.is_dir() else weights.parent

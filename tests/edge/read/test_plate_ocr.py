@@ -19,7 +19,7 @@ PLATES = [
 
 @pytest.fixture(scope="module")
 def reader() -> PlateOcrReader:
-    return load(ReaderConfig(threads=1, min_confidence=0.0))
+    return load(ReaderConfig.raw(threads=1))
 
 
 @pytest.mark.slow

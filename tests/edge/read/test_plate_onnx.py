@@ -17,8 +17,8 @@ PLATES = [("br_old", ("ABC-1234",)), ("eu", ("KL 482 TX",)), ("br_mercosul", ("R
 @pytest.mark.skipif(not onnx_path(WEIGHTS_DIR).exists(), reason="no ONNX export in models/reader")
 def test_onnx_reads_like_torch() -> None:
     crops = [render_clean(7, layout, rows) for layout, rows in PLATES]
-    onnx = make_reader(ReaderConfig(runtime="plate_onnx", threads=1, min_confidence=0.0))
-    torch = make_reader(ReaderConfig(runtime="plate_ocr", threads=1, min_confidence=0.0))
+    onnx = make_reader(ReaderConfig.raw(runtime="plate_onnx", threads=1))
+    torch = make_reader(ReaderConfig.raw(runtime="plate_ocr", threads=1))
     got = onnx.read_batch(crops)  # type: ignore[attr-defined]
     expected = torch.read_batch(crops)  # type: ignore[attr-defined]
     assert [r.text if r else None for r in got] == [r.text if r else None for r in expected]
@@ -26,3 +26,13 @@ def test_onnx_reads_like_torch() -> None:
     for a, b in zip(got, expected, strict=True):
         assert a is not None and b is not None
         assert a.confidence == pytest.approx(b.confidence, abs=0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not onnx_path(WEIGHTS_DIR).exists(), reason="no ONNX export in models/reader")
+def test_readings_shorter_than_a_plate_are_dropped() -> None:
+    crops = [render_clean(7, "eu", ("KL 482 TX",)), render_clean(7, "eu", ("KL4",))]
+    default = make_reader(ReaderConfig(runtime="plate_onnx", threads=1)).read_batch(crops)  # type: ignore[attr-defined]
+    assert [r.text if r else None for r in default] == ["KL482TX", None]  # min_chars 4
+    vanity = make_reader(ReaderConfig(runtime="plate_onnx", threads=1, min_chars=3)).read_batch(crops)  # type: ignore[attr-defined]
+    assert [r.text if r else None for r in vanity] == ["KL482TX", "KL4"]
