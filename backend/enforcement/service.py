@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +20,7 @@ from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.reads import IncomingRead, VerdictOut
 from backend.permits.zones import ZoneMap
 from backend.storage.base import utc_now
-from backend.storage.engine import WRITES
+from backend.storage.engine import WRITES, write_turn
 from platepatrol.verdicts import Decision, PermitView, Policy, Seen, decide, lookalike_changes, lookalike_key
 
 
@@ -114,11 +113,8 @@ class EnforcementService:
             max_lookalike_changes=self._policy.max_lookalike_changes,
         )
         self._zones = ZoneMap()
-        # SQLite has one writer at a time, and a writer that finds it busy sleeps and polls (up to 100 ms a
-        # poll): the streams of one process take turns on a lock instead, which wakes the next one at once.
         bind = sessions.kw.get("bind")
-        sqlite = bind is not None and bind.dialect.name == "sqlite"
-        self._write_turn: AbstractContextManager[object] = threading.Lock() if sqlite else nullcontext()
+        self._write_turn = write_turn(bind) if isinstance(bind, Engine) else nullcontext()
 
     def check(self, plate: str, at: datetime, position: tuple[float, float] | None = None) -> VerdictOut:
         """Judge a plate typed by a person; nothing is stored."""

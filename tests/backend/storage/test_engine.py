@@ -1,0 +1,68 @@
+"""Writers of one SQLite file take turns across processes; PostgreSQL needs no turns."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from backend.storage.engine import make_engine, write_turn
+
+HOLD_THE_TURN = """
+import sys, time
+from backend.storage.engine import make_engine, write_turn
+with write_turn(make_engine(sys.argv[1])):
+    print("holding", flush=True)
+    sys.stdin.readline()  # until the test says so
+"""
+
+
+def test_a_writer_waits_for_another_process_s_turn(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'office.db'}"
+    other = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_TURN, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert other.stdout is not None and other.stdin is not None
+    assert other.stdout.readline().strip() == "holding"
+    got_it = threading.Event()
+
+    def write() -> None:
+        with write_turn(make_engine(url)):
+            got_it.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert not got_it.wait(timeout=1.0)  # the other process has the turn
+    other.stdin.write("done\n")
+    other.stdin.flush()
+    assert got_it.wait(timeout=30)  # ...and hands it on when it is done
+    writer.join()
+    assert other.wait(timeout=30) == 0
+
+
+def test_threads_of_one_process_take_turns(tmp_path: Path) -> None:
+    turn = write_turn(make_engine(f"sqlite:///{tmp_path / 'office.db'}"))
+    inside, overlaps = [0], []
+
+    def write() -> None:
+        for _ in range(200):
+            with turn:
+                inside[0] += 1
+                time.sleep(0.0002)  # another thread runs now: without turns it would be inside too
+                overlaps.append(inside[0])
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(overlaps) == {1}
+
+
+def test_postgresql_writers_need_no_turns() -> None:
+    # No connection is made: the engine only names the server.
+    assert isinstance(write_turn(make_engine("postgresql://nobody@127.0.0.1:1/none")), nullcontext)
