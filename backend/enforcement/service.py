@@ -93,7 +93,7 @@ class _Lookups:
         return {
             other: permits
             for other, permits in self._by_key[key].items()
-            if other != plate and (lookalike_changes(plate, other) or 0) <= max_changes
+            if other != plate and (changes := lookalike_changes(plate, other)) is not None and changes <= max_changes
         }
 
     def hotlist_reason(self, plate: str, at: datetime) -> str | None:

@@ -243,7 +243,7 @@ def test_look_alikes_by_folded_key_are_the_variants(plate: str, max_changes: int
     groups = {char: group for group in LOOKALIKE_GROUPS for char in group}
     same_key = {"".join(chars) for chars in itertools.product(*(groups.get(char, char) for char in plate))}
     assert {lookalike_key(other) for other in same_key} == {lookalike_key(plate)}
-    found = {other for other in same_key if other != plate and (lookalike_changes(plate, other) or 0) <= max_changes}
+    found = {other for other in same_key if 0 < (lookalike_changes(plate, other) or 0) <= max_changes}
     assert found == lookalike_variants(plate, max_changes)
     assert lookalike_changes(plate, plate + "1") is None and lookalike_changes("ABC", "ABD") is None
 
