@@ -4,8 +4,10 @@ against a real backend on loopback (started in this process on a scratch SQLite 
 from __future__ import annotations
 
 import json
+import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,3 +107,19 @@ def bench_edge(
 
 def print_result(result: EdgeBenchResult) -> None:
     print(json.dumps(result.__dict__), flush=True)
+
+
+SUMMARISED = ("fps_total", "fps_per_stream", "latency_p50_ms", "latency_p95_ms", "round_trip_p95_ms")
+
+
+def summary(runs: Sequence[EdgeBenchResult]) -> dict[str, object]:
+    """Repeated runs of one rig: the median, min and max of each figure (this machine's runs vary)."""
+    first = runs[0]
+    if any((run.streams, run.width, run.height) != (first.streams, first.width, first.height) for run in runs):
+        raise ValueError("a summary is of repeated runs of one rig")
+    figures: dict[str, object] = {"streams": first.streams, "width": first.width, "height": first.height}
+    figures["runs"] = len(runs)
+    for name in SUMMARISED:
+        values = [getattr(run, name) for run in runs]
+        figures[name] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return figures

@@ -19,9 +19,12 @@ def edge(
     size: Annotated[list[str], typer.Option(help="frame sizes WxH to measure")] = ["1280x720", "1920x1080"],  # noqa: B006
     frames: Annotated[int, typer.Option(min=10, help="frames per camera")] = 108,
     config: Annotated[Path | None, typer.Option(help="edge YAML config (detector, reader, tracker)")] = None,
+    repeats: Annotated[int, typer.Option(min=1, help="runs per rig; above 1, a summary line follows")] = 1,
 ) -> None:
     """Frames per second and capture-to-verdict latency of the whole car against a loopback backend."""
-    from edge.bench import bench_edge, print_result
+    import json
+
+    from edge.bench import bench_edge, print_result, summary
     from edge.config import load_edge_config
     from platepatrol.errors import UserError
 
@@ -32,7 +35,11 @@ def edge(
         except ValueError:
             raise UserError(f"--size {dimensions!r} must be WIDTHxHEIGHT, e.g. 1280x720") from None
         for count in streams:
-            print_result(bench_edge(source, count, width, height, frames, base))
+            runs = [bench_edge(source, count, width, height, frames, base) for _ in range(repeats)]
+            for run in runs:
+                print_result(run)
+            if repeats > 1:
+                print(json.dumps({"summary": summary(runs)}), flush=True)
 
 
 @app.command()
