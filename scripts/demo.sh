@@ -29,6 +29,13 @@ platepatrol backend serve --config "$work/backend.yaml" --port "$port" >"$work/b
 backend_pid=$!
 stop_backend() { kill "$backend_pid" 2>/dev/null || true; wait "$backend_pid" 2>/dev/null || true; }
 trap stop_backend EXIT
+# The car would cope with an office that is not up yet (it keeps its reads), but the demo's latency figures
+# should be the pipeline's, not the office's start-up: wait until it listens.
+for _ in $(seq 1 120); do
+  grep -q "backend listening on" "$work/backend.log" 2>/dev/null && break
+  kill -0 "$backend_pid" 2>/dev/null || { cat "$work/backend.log"; echo "the backend did not start" >&2; exit 1; }
+  sleep 0.5
+done
 
 echo "== the edge on demo/patrol.mp4 (time, camera, plate, confidence, outcome, reason, round trip)"
 PLATEPATROL_DEVICE_TOKEN="$token" platepatrol edge run --config demo/edge.yaml --backend "127.0.0.1:$port"
