@@ -14,7 +14,7 @@ from models.training.dataset import build_yolo_dataset
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.mark.parametrize("name", ["train.yaml", "train_stage2.yaml"])
+@pytest.mark.parametrize("name", ["train.yaml", "train_stage2.yaml", "train_stage3.yaml"])
 def test_shipped_configs_load(name: str) -> None:
     config = load_config(REPO / "models" / "detector" / name)
     assert not set(config.train_videos) & set(config.val_videos)
@@ -28,6 +28,15 @@ def test_stage_2_starts_where_stage_1_ends() -> None:
     stage2 = load_config(REPO / "models" / "detector" / "train_stage2.yaml")
     assert stage2.init_weights == stage1.output
     assert stage2.synthetic == stage1.synthetic  # the same images
+
+
+def test_stage_3_starts_where_stage_2_ends() -> None:
+    stage2 = load_config(REPO / "models" / "detector" / "train_stage2.yaml")
+    stage3 = load_config(REPO / "models" / "detector" / "train_stage3.yaml")
+    assert stage3.init_weights == stage2.output
+    assert stage3.synthetic == stage2.synthetic  # the same images
+    assert stage3.val_videos == stage2.val_videos and stage3.train_videos == stage2.train_videos
+    assert stage3.threads == 1 and stage3.imgsz == 640
 
 
 def test_time_is_left_out_unless_set() -> None:
