@@ -43,6 +43,10 @@ class ReaderConfig(StrictModel):
     crop_height: int = Field(default=96, ge=16, le=512, description="plate crops are scaled to this height")
     threads: int = Field(default=1, ge=1, le=64, description="see DetectorConfig.threads")
 
+    def keeps(self, text: str, confidence: float) -> bool:
+        """Whether a reading is kept: every reader plugin asks this of its result."""
+        return confidence >= self.min_confidence and len(text) >= self.min_chars
+
     @classmethod
     def raw(cls, **settings: Any) -> ReaderConfig:
         """Every reading the network makes, none dropped: for evaluation, calibration and benchmarks."""

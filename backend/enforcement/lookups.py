@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from backend.enforcement.models import ReadRecord
@@ -48,6 +46,7 @@ def permits_by_key(session: Session, keys: Iterable[str]) -> PermitsByKey:
             Permit.valid_until,
             Permit.status,
             Permit.revision,
+            Permit.type_id,
             PermitType.hours,
             PermitType.timezone,
             permit_type_zones.c.zone_id,
@@ -59,34 +58,33 @@ def permits_by_key(session: Session, keys: Iterable[str]) -> PermitsByKey:
         .outerjoin(permit_type_zones, permit_type_zones.c.permit_type_id == PermitType.id)
         .where(Vehicle.plate_key.in_(wanted))
     )
-    # A permit's type may list several zones: one row each. Gather them per (plate, permit) first.
-    terms: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+    # A permit's type may list several zones: one row each. Gather them per (key, plate, permit) first, and parse
+    # each type's hours once: a batch's permits share a few types.
+    first: dict[tuple[str, str, str], Row[Any]] = {}
     zones: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for key, plate, permit_id, *rest, zone_id in rows:
-        terms[key, plate, permit_id] = tuple(rest)
-        if zone_id is not None:
-            zones[key, plate, permit_id].add(zone_id)
+    hours_of_type: dict[str | None, tuple[Window, ...]] = {}
+    for row in rows:
+        held = (row.plate_key, row.plate, row.id)
+        first.setdefault(held, row)
+        if row.zone_id is not None:
+            zones[held].add(row.zone_id)
+        if row.type_id not in hours_of_type:
+            hours_of_type[row.type_id] = parse_hours(row.hours or [])
     found: PermitsByKey = defaultdict(lambda: defaultdict(list))
-    for (key, plate, permit_id), (code, valid_from, valid_until, status, revision, hours, timezone) in terms.items():
+    for (key, plate, permit_id), row in first.items():
         view = PermitView(
             id=permit_id,
-            code=code,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            active=status is PermitStatus.ACTIVE,
-            revision=revision,
+            code=row.code,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            active=row.status is PermitStatus.ACTIVE,
+            revision=row.revision,
             zone_ids=frozenset(zones.get((key, plate, permit_id), ())),
-            hours=_hours(tuple(json.dumps(window, sort_keys=True) for window in hours or ())),
-            timezone=timezone or "UTC",
+            hours=hours_of_type[row.type_id],
+            timezone=row.timezone or "UTC",
         )
         found[key][plate].append(view)
     return {key: dict(plates) for key, plates in found.items()}
-
-
-@lru_cache(maxsize=256)
-def _hours(windows: tuple[str, ...]) -> tuple[Window, ...]:
-    """Parsed hours of a permit type: a batch's permits share a few types, parsed once each."""
-    return parse_hours([json.loads(window) for window in windows])
 
 
 @dataclass(frozen=True)

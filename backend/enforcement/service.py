@@ -82,10 +82,9 @@ class _Lookups:
             self._by_key.update({key: found.get(key, {}) for key in missing})
 
     def permits(self, plates: Iterable[str]) -> dict[str, list[PermitView]]:
-        wanted = list(dict.fromkeys(plates))
-        self._fetch({lookalike_key(plate) for plate in wanted})
-        holders = ((plate, self._by_key[lookalike_key(plate)]) for plate in wanted)
-        return {plate: by_plate[plate] for plate, by_plate in holders if plate in by_plate}
+        keys = {plate: lookalike_key(plate) for plate in plates}
+        self._fetch(set(keys.values()))
+        return {plate: self._by_key[key][plate] for plate, key in keys.items() if plate in self._by_key[key]}
 
     def lookalikes(self, plate: str, max_changes: int) -> dict[str, list[PermitView]]:
         key = lookalike_key(plate)

@@ -264,6 +264,4 @@ class CtcPlateReader:
         return self.read_batch([crop])[0]
 
     def _keep(self, reading: Reading | None) -> Reading | None:
-        if reading is None or reading.confidence < self.config.min_confidence:
-            return None
-        return reading if len(reading.text) >= self.config.min_chars else None
+        return reading if reading is not None and self.config.keeps(reading.text, reading.confidence) else None

@@ -64,7 +64,7 @@ class EasyOcrPlateReader:
             for corners, text, score in found
         ]
         chosen = registration(boxes)
-        if chosen is None or chosen[1] < self._config.min_confidence or len(chosen[0]) < self._config.min_chars:
+        if chosen is None or not self._config.keeps(*chosen):
             return None
         text, confidence = chosen
         return Reading(text=text, confidence=confidence)
