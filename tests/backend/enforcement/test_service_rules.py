@@ -1,7 +1,7 @@
 """The rules against a real database: zones, permit types, hotlist, overtime and look-alikes."""
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -178,3 +178,24 @@ def test_the_database_folds_plates_as_the_rules_do(session: Session) -> None:
         add_permit(session, plate)
     stored = dict(session.execute(select(Vehicle.plate, Vehicle.plate_key).where(Vehicle.plate.in_(plates))).all())
     assert stored == {plate: lookalike_key(plate) for plate in plates}
+
+
+def test_a_permit_type_s_hours_come_from_the_table(sessions: sessionmaker[Session], session: Session) -> None:
+    # Weekdays 08:00-18:00, Bucharest time; two permits of the same type share its parsed hours.
+    kind = PermitType(
+        code="DAY", name="Daytime", hours=[{"days": [0, 1, 2, 3, 4], "start": "08:00", "end": "18:00"}],
+        timezone="Europe/Bucharest",
+    )  # fmt: skip
+    session.add(kind)
+    session.commit()
+    for plate in ("B1DAY", "B2DAY"):
+        season = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2027, 11, 1, tzinfo=UTC))
+        add_permit(session, plate, *season).type = kind
+    session.commit()
+    service, car = EnforcementService(sessions), device(session)
+    monday_noon = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # 12:00 in Bucharest
+    sunday_noon = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    for n, plate in enumerate(("B1DAY", "B2DAY")):
+        assert service.answer(incoming_read(f"w{n}", plate, monday_noon), car).outcome is Outcome.PERMITTED
+        off = service.answer(incoming_read(f"s{n}", plate, sunday_noon), car)
+        assert (off.outcome, off.reason) == (Outcome.VIOLATION, Reason.OUTSIDE_HOURS)
