@@ -24,6 +24,7 @@ class ReadLimits(StrictModel):
     max_future_skew_s: float = Field(default=300.0, ge=0, description="how far in the future a capture may be")
     max_age_days: float = Field(default=30.0, gt=0, description="older captures are refused as impossible")
     max_alternatives: int = Field(default=10, ge=0)
+    max_reads_per_batch: int = Field(default=1000, ge=1, description="reads past this in one batch are refused")
 
 
 class EnforcementPolicy(StrictModel):

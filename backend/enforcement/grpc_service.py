@@ -58,12 +58,26 @@ def lenient_read(data: bytes) -> pb.PlateRead | Undecodable:
         return Undecodable(f"the message is not a valid PlateRead ({error})")
 
 
+def lenient_batch(data: bytes) -> list[pb.PlateRead | Undecodable] | Undecodable:
+    """Deserialise a batch of reads, each on its own: a broken read becomes an error for itself alone."""
+    try:
+        encoded = pb.EncodedPlateReadBatch.FromString(data)
+    except DecodeError as error:
+        return Undecodable(f"the message is not a valid PlateReadBatch ({error})")
+    return [lenient_read(read) for read in encoded.reads]
+
+
 def add_enforcement_service(servicer: EnforcementServicer, server: grpc.Server) -> None:
     """Register the service as the generated code does, but with a lenient read deserialiser: gRPC would
     otherwise end the whole stream on one undecodable message."""
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         "StreamReads": grpc.stream_stream_rpc_method_handler(
             servicer.StreamReads, request_deserializer=lenient_read, response_serializer=pb.Verdict.SerializeToString
+        ),
+        "StreamReadBatches": grpc.stream_stream_rpc_method_handler(
+            servicer.StreamReadBatches,
+            request_deserializer=lenient_batch,
+            response_serializer=pb.VerdictBatch.SerializeToString,
         ),
         "CheckPlate": grpc.unary_unary_rpc_method_handler(
             servicer.CheckPlate,
@@ -117,12 +131,31 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         for batch in StreamBatches(request_iterator, self._max_batch, context.is_active):
             yield from self._answer_batch(batch, device, context)
 
+    # lenient_batch, not PlateReadBatch.FromString, decodes its messages: the override takes what it hands over.
+    def StreamReadBatches(  # type: ignore[override]  # noqa: N802
+        self,
+        request_iterator: Iterator[list[pb.PlateRead | Undecodable] | Undecodable],
+        context: grpc.ServicerContext,
+    ) -> Iterator[pb.VerdictBatch]:
+        device = self._authenticate(context)
+        for batch in request_iterator:
+            if isinstance(batch, Undecodable):
+                # Not even a list of reads: one error answers it (there is no read to name).
+                log.info("refused an undecodable batch from %s: %s", device.name, batch.problem)
+                yield pb.VerdictBatch(verdicts=[error_verdict("", batch.problem, utc_now())])
+                continue
+            yield pb.VerdictBatch(verdicts=self._answer_batch(batch, device, context))
+
     def _answer_batch(
         self, batch: list[pb.PlateRead | Undecodable], device: Device, context: grpc.ServicerContext
-    ) -> Iterator[pb.Verdict]:
+    ) -> list[pb.Verdict]:
         """Verdicts in the order the reads came: bad reads get their error, good ones are decided together."""
         now = utc_now()
-        answers: list[pb.Verdict | IncomingRead] = [self._validated(message, device, now) for message in batch]
+        limit = self._limits.max_reads_per_batch
+        answers: list[pb.Verdict | IncomingRead] = [
+            self._validated(message, device, now) if index < limit else self._too_many(message, now)
+            for index, message in enumerate(batch)
+        ]
         reads = [answer for answer in answers if isinstance(answer, IncomingRead)]
         try:
             decided = iter(self._decider.answer(reads, device))
@@ -130,8 +163,12 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
             log.exception("database error answering %d reads from %s", len(reads), device.name)
             # The edge keeps the reads in its outbox and resends them when the stream is back.
             context.abort(grpc.StatusCode.UNAVAILABLE, "the permit database is unavailable; resend later")
-        for answer in answers:
-            yield verdict_to_proto(next(decided)) if isinstance(answer, IncomingRead) else answer
+        return [verdict_to_proto(next(decided)) if isinstance(answer, IncomingRead) else answer for answer in answers]
+
+    def _too_many(self, message: pb.PlateRead | Undecodable, now: datetime) -> pb.Verdict:
+        read_id = message.read_id if isinstance(message, pb.PlateRead) else ""
+        limit = self._limits.max_reads_per_batch
+        return error_verdict(read_id, f"a batch may carry at most {limit} reads: send this read again in another", now)
 
     def _validated(
         self, message: pb.PlateRead | Undecodable, device: Device, now: datetime

@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n platepatrol/v1/enforcement.proto\x12\x0eplatepatrol.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x01\n\x06GpsFix\x12\x10\n\x08latitude\x18\x01 \x01(\x01\x12\x11\n\tlongitude\x18\x02 \x01(\x01\x12\x12\n\naccuracy_m\x18\x03 \x01(\x01\x12\x13\n\x0bheading_deg\x18\x04 \x01(\x01\x12\x11\n\tspeed_mps\x18\x05 \x01(\x01\x12,\n\x08\x66ixed_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"/\n\x0b\x41lternative\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x02\"3\n\x08\x45vidence\x12\x11\n\tcrop_jpeg\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontext_jpeg\x18\x02 \x01(\x0c\"\x83\x03\n\tPlateRead\x12\x0f\n\x07read_id\x18\x01 \x01(\t\x12\x11\n\tdevice_id\x18\x02 \x01(\t\x12\x11\n\tcamera_id\x18\x03 \x01(\t\x12/\n\x0b\x63\x61ptured_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nplate_text\x18\x05 \x01(\t\x12\x12\n\nconfidence\x18\x06 \x01(\x02\x12\x18\n\x10\x63har_confidences\x18\x07 \x03(\x02\x12\x31\n\x0c\x61lternatives\x18\x08 \x03(\x0b\x32\x1b.platepatrol.v1.Alternative\x12\x14\n\x0c\x66rames_voted\x18\t \x01(\r\x12#\n\x03gps\x18\n \x01(\x0b\x32\x16.platepatrol.v1.GpsFix\x12*\n\x08\x65vidence\x18\x0b \x01(\x0b\x32\x18.platepatrol.v1.Evidence\x12\x32\n\x10vehicle_position\x18\x0c \x01(\x0b\x32\x18.platepatrol.v1.GeoPoint\"/\n\x08GeoPoint\x12\x10\n\x08latitude\x18\x01 \x01(\x01\x12\x11\n\tlongitude\x18\x02 \x01(\x01\"m\n\nPlateQuery\x12\x12\n\nplate_text\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x03gps\x18\x03 \x01(\x0b\x32\x16.platepatrol.v1.GpsFix\"\xe4\x02\n\x07Verdict\x12\x0f\n\x07read_id\x18\x01 \x01(\t\x12(\n\x07outcome\x18\x02 \x01(\x0e\x32\x17.platepatrol.v1.Outcome\x12&\n\x06reason\x18\x03 \x01(\x0e\x32\x16.platepatrol.v1.Reason\x12\x10\n\x08sentence\x18\x04 \x01(\t\x12\x12\n\nplate_text\x18\x05 \x01(\t\x12\x11\n\tpermit_id\x18\x06 \x01(\t\x12\x17\n\x0fpermit_revision\x18\x07 \x01(\r\x12\x0f\n\x07zone_id\x18\x08 \x01(\t\x12.\n\ndecided_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11permit_data_age_s\x18\n \x01(\x01\x12\x13\n\x0bprovisional\x18\x0b \x01(\x08\x12\x1a\n\x12\x66irst_seen_read_id\x18\x0c \x01(\t\x12\x17\n\x0f\x63\x61ndidate_plate\x18\r \x01(\t\"\'\n\x0cWatchRequest\x12\x17\n\x0f\x61\x66ter_change_id\x18\x01 \x01(\x04\"7\n\x0bHoursWindow\x12\x0c\n\x04\x64\x61ys\x18\x01 \x03(\r\x12\r\n\x05start\x18\x02 \x01(\t\x12\x0b\n\x03\x65nd\x18\x03 \x01(\t\"\x97\x02\n\x0bPermitEntry\x12\x11\n\tpermit_id\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\r\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06plates\x18\x04 \x03(\t\x12.\n\nvalid_from\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61\x63tive\x18\x08 \x01(\x08\x12\x10\n\x08zone_ids\x18\t \x03(\t\x12*\n\x05hours\x18\n \x03(\x0b\x32\x1b.platepatrol.v1.HoursWindow\x12\x10\n\x08timezone\x18\x0b \x01(\tJ\x04\x08\x05\x10\x06\"{\n\x0cPermitChange\x12\x11\n\tchange_id\x18\x01 \x01(\x04\x12+\n\x06permit\x18\x02 \x01(\x0b\x32\x1b.platepatrol.v1.PermitEntry\x12\x10\n\x08snapshot\x18\x03 \x01(\x08\x12\x19\n\x11snapshot_complete\x18\x04 \x01(\x08*h\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\r\n\tPERMITTED\x10\x01\x12\r\n\tVIOLATION\x10\x02\x12\x10\n\x0cNEEDS_REVIEW\x10\x03\x12\t\n\x05\x45RROR\x10\x04\x12\t\n\x05\x41LERT\x10\x05*\x93\x02\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x10\n\x0cVALID_PERMIT\x10\x01\x12\r\n\tNO_PERMIT\x10\x02\x12\x0b\n\x07\x45XPIRED\x10\x03\x12\x0e\n\nWRONG_ZONE\x10\x04\x12\x11\n\rOUTSIDE_HOURS\x10\x05\x12\x0c\n\x08OVERTIME\x10\x06\x12\x0b\n\x07HOTLIST\x10\x07\x12\x12\n\x0eLOW_CONFIDENCE\x10\x08\x12\x13\n\x0f\x41MBIGUOUS_MATCH\x10\t\x12\x11\n\rNOT_YET_VALID\x10\n\x12\r\n\tSUSPENDED\x10\x0b\x12\x10\n\x0cINVALID_READ\x10\x0c\x12\x15\n\x11WITHIN_TIME_LIMIT\x10\r\x12\x11\n\rOUTSIDE_ZONES\x10\x0e\x32\xe5\x01\n\x0b\x45nforcement\x12\x45\n\x0bStreamReads\x12\x19.platepatrol.v1.PlateRead\x1a\x17.platepatrol.v1.Verdict(\x01\x30\x01\x12\x41\n\nCheckPlate\x12\x1a.platepatrol.v1.PlateQuery\x1a\x17.platepatrol.v1.Verdict\x12L\n\x0cWatchPermits\x12\x1c.platepatrol.v1.WatchRequest\x1a\x1c.platepatrol.v1.PermitChange0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n platepatrol/v1/enforcement.proto\x12\x0eplatepatrol.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x01\n\x06GpsFix\x12\x10\n\x08latitude\x18\x01 \x01(\x01\x12\x11\n\tlongitude\x18\x02 \x01(\x01\x12\x12\n\naccuracy_m\x18\x03 \x01(\x01\x12\x13\n\x0bheading_deg\x18\x04 \x01(\x01\x12\x11\n\tspeed_mps\x18\x05 \x01(\x01\x12,\n\x08\x66ixed_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"/\n\x0b\x41lternative\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x02\"3\n\x08\x45vidence\x12\x11\n\tcrop_jpeg\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontext_jpeg\x18\x02 \x01(\x0c\"\x83\x03\n\tPlateRead\x12\x0f\n\x07read_id\x18\x01 \x01(\t\x12\x11\n\tdevice_id\x18\x02 \x01(\t\x12\x11\n\tcamera_id\x18\x03 \x01(\t\x12/\n\x0b\x63\x61ptured_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nplate_text\x18\x05 \x01(\t\x12\x12\n\nconfidence\x18\x06 \x01(\x02\x12\x18\n\x10\x63har_confidences\x18\x07 \x03(\x02\x12\x31\n\x0c\x61lternatives\x18\x08 \x03(\x0b\x32\x1b.platepatrol.v1.Alternative\x12\x14\n\x0c\x66rames_voted\x18\t \x01(\r\x12#\n\x03gps\x18\n \x01(\x0b\x32\x16.platepatrol.v1.GpsFix\x12*\n\x08\x65vidence\x18\x0b \x01(\x0b\x32\x18.platepatrol.v1.Evidence\x12\x32\n\x10vehicle_position\x18\x0c \x01(\x0b\x32\x18.platepatrol.v1.GeoPoint\":\n\x0ePlateReadBatch\x12(\n\x05reads\x18\x01 \x03(\x0b\x32\x19.platepatrol.v1.PlateRead\"&\n\x15\x45ncodedPlateReadBatch\x12\r\n\x05reads\x18\x01 \x03(\x0c\"/\n\x08GeoPoint\x12\x10\n\x08latitude\x18\x01 \x01(\x01\x12\x11\n\tlongitude\x18\x02 \x01(\x01\"m\n\nPlateQuery\x12\x12\n\nplate_text\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x03gps\x18\x03 \x01(\x0b\x32\x16.platepatrol.v1.GpsFix\"\xe4\x02\n\x07Verdict\x12\x0f\n\x07read_id\x18\x01 \x01(\t\x12(\n\x07outcome\x18\x02 \x01(\x0e\x32\x17.platepatrol.v1.Outcome\x12&\n\x06reason\x18\x03 \x01(\x0e\x32\x16.platepatrol.v1.Reason\x12\x10\n\x08sentence\x18\x04 \x01(\t\x12\x12\n\nplate_text\x18\x05 \x01(\t\x12\x11\n\tpermit_id\x18\x06 \x01(\t\x12\x17\n\x0fpermit_revision\x18\x07 \x01(\r\x12\x0f\n\x07zone_id\x18\x08 \x01(\t\x12.\n\ndecided_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11permit_data_age_s\x18\n \x01(\x01\x12\x13\n\x0bprovisional\x18\x0b \x01(\x08\x12\x1a\n\x12\x66irst_seen_read_id\x18\x0c \x01(\t\x12\x17\n\x0f\x63\x61ndidate_plate\x18\r \x01(\t\"9\n\x0cVerdictBatch\x12)\n\x08verdicts\x18\x01 \x03(\x0b\x32\x17.platepatrol.v1.Verdict\"\'\n\x0cWatchRequest\x12\x17\n\x0f\x61\x66ter_change_id\x18\x01 \x01(\x04\"7\n\x0bHoursWindow\x12\x0c\n\x04\x64\x61ys\x18\x01 \x03(\r\x12\r\n\x05start\x18\x02 \x01(\t\x12\x0b\n\x03\x65nd\x18\x03 \x01(\t\"\x97\x02\n\x0bPermitEntry\x12\x11\n\tpermit_id\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\r\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06plates\x18\x04 \x03(\t\x12.\n\nvalid_from\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61\x63tive\x18\x08 \x01(\x08\x12\x10\n\x08zone_ids\x18\t \x03(\t\x12*\n\x05hours\x18\n \x03(\x0b\x32\x1b.platepatrol.v1.HoursWindow\x12\x10\n\x08timezone\x18\x0b \x01(\tJ\x04\x08\x05\x10\x06\"{\n\x0cPermitChange\x12\x11\n\tchange_id\x18\x01 \x01(\x04\x12+\n\x06permit\x18\x02 \x01(\x0b\x32\x1b.platepatrol.v1.PermitEntry\x12\x10\n\x08snapshot\x18\x03 \x01(\x08\x12\x19\n\x11snapshot_complete\x18\x04 \x01(\x08*h\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\r\n\tPERMITTED\x10\x01\x12\r\n\tVIOLATION\x10\x02\x12\x10\n\x0cNEEDS_REVIEW\x10\x03\x12\t\n\x05\x45RROR\x10\x04\x12\t\n\x05\x41LERT\x10\x05*\x93\x02\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x10\n\x0cVALID_PERMIT\x10\x01\x12\r\n\tNO_PERMIT\x10\x02\x12\x0b\n\x07\x45XPIRED\x10\x03\x12\x0e\n\nWRONG_ZONE\x10\x04\x12\x11\n\rOUTSIDE_HOURS\x10\x05\x12\x0c\n\x08OVERTIME\x10\x06\x12\x0b\n\x07HOTLIST\x10\x07\x12\x12\n\x0eLOW_CONFIDENCE\x10\x08\x12\x13\n\x0f\x41MBIGUOUS_MATCH\x10\t\x12\x11\n\rNOT_YET_VALID\x10\n\x12\r\n\tSUSPENDED\x10\x0b\x12\x10\n\x0cINVALID_READ\x10\x0c\x12\x15\n\x11WITHIN_TIME_LIMIT\x10\r\x12\x11\n\rOUTSIDE_ZONES\x10\x0e\x32\xbc\x02\n\x0b\x45nforcement\x12\x45\n\x0bStreamReads\x12\x19.platepatrol.v1.PlateRead\x1a\x17.platepatrol.v1.Verdict(\x01\x30\x01\x12U\n\x11StreamReadBatches\x12\x1e.platepatrol.v1.PlateReadBatch\x1a\x1c.platepatrol.v1.VerdictBatch(\x01\x30\x01\x12\x41\n\nCheckPlate\x12\x1a.platepatrol.v1.PlateQuery\x1a\x17.platepatrol.v1.Verdict\x12L\n\x0cWatchPermits\x12\x1c.platepatrol.v1.WatchRequest\x1a\x1c.platepatrol.v1.PermitChange0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'platepatrol.v1.enforcement_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OUTCOME']._serialized_start=1755
-  _globals['_OUTCOME']._serialized_end=1859
-  _globals['_REASON']._serialized_start=1862
-  _globals['_REASON']._serialized_end=2137
+  _globals['_OUTCOME']._serialized_start=1914
+  _globals['_OUTCOME']._serialized_end=2018
+  _globals['_REASON']._serialized_start=2021
+  _globals['_REASON']._serialized_end=2296
   _globals['_GPSFIX']._serialized_start=86
   _globals['_GPSFIX']._serialized_end=237
   _globals['_ALTERNATIVE']._serialized_start=239
@@ -44,20 +44,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVIDENCE']._serialized_end=339
   _globals['_PLATEREAD']._serialized_start=342
   _globals['_PLATEREAD']._serialized_end=729
-  _globals['_GEOPOINT']._serialized_start=731
-  _globals['_GEOPOINT']._serialized_end=778
-  _globals['_PLATEQUERY']._serialized_start=780
-  _globals['_PLATEQUERY']._serialized_end=889
-  _globals['_VERDICT']._serialized_start=892
-  _globals['_VERDICT']._serialized_end=1248
-  _globals['_WATCHREQUEST']._serialized_start=1250
-  _globals['_WATCHREQUEST']._serialized_end=1289
-  _globals['_HOURSWINDOW']._serialized_start=1291
-  _globals['_HOURSWINDOW']._serialized_end=1346
-  _globals['_PERMITENTRY']._serialized_start=1349
-  _globals['_PERMITENTRY']._serialized_end=1628
-  _globals['_PERMITCHANGE']._serialized_start=1630
-  _globals['_PERMITCHANGE']._serialized_end=1753
-  _globals['_ENFORCEMENT']._serialized_start=2140
-  _globals['_ENFORCEMENT']._serialized_end=2369
+  _globals['_PLATEREADBATCH']._serialized_start=731
+  _globals['_PLATEREADBATCH']._serialized_end=789
+  _globals['_ENCODEDPLATEREADBATCH']._serialized_start=791
+  _globals['_ENCODEDPLATEREADBATCH']._serialized_end=829
+  _globals['_GEOPOINT']._serialized_start=831
+  _globals['_GEOPOINT']._serialized_end=878
+  _globals['_PLATEQUERY']._serialized_start=880
+  _globals['_PLATEQUERY']._serialized_end=989
+  _globals['_VERDICT']._serialized_start=992
+  _globals['_VERDICT']._serialized_end=1348
+  _globals['_VERDICTBATCH']._serialized_start=1350
+  _globals['_VERDICTBATCH']._serialized_end=1407
+  _globals['_WATCHREQUEST']._serialized_start=1409
+  _globals['_WATCHREQUEST']._serialized_end=1448
+  _globals['_HOURSWINDOW']._serialized_start=1450
+  _globals['_HOURSWINDOW']._serialized_end=1505
+  _globals['_PERMITENTRY']._serialized_start=1508
+  _globals['_PERMITENTRY']._serialized_end=1787
+  _globals['_PERMITCHANGE']._serialized_start=1789
+  _globals['_PERMITCHANGE']._serialized_end=1912
+  _globals['_ENFORCEMENT']._serialized_start=2299
+  _globals['_ENFORCEMENT']._serialized_end=2615
 # @@protoc_insertion_point(module_scope)

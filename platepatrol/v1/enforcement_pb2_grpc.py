@@ -41,6 +41,11 @@ class EnforcementStub:
                 request_serializer=platepatrol_dot_v1_dot_enforcement__pb2.PlateRead.SerializeToString,
                 response_deserializer=platepatrol_dot_v1_dot_enforcement__pb2.Verdict.FromString,
                 _registered_method=True)
+        self.StreamReadBatches = channel.stream_stream(
+                '/platepatrol.v1.Enforcement/StreamReadBatches',
+                request_serializer=platepatrol_dot_v1_dot_enforcement__pb2.PlateReadBatch.SerializeToString,
+                response_deserializer=platepatrol_dot_v1_dot_enforcement__pb2.VerdictBatch.FromString,
+                _registered_method=True)
         self.CheckPlate = channel.unary_unary(
                 '/platepatrol.v1.Enforcement/CheckPlate',
                 request_serializer=platepatrol_dot_v1_dot_enforcement__pb2.PlateQuery.SerializeToString,
@@ -61,6 +66,16 @@ class EnforcementServicer:
     def StreamReads(self, request_iterator, context):
         """The main path: the car streams reads, the office streams back one verdict per read, in any order.
         A malformed read is answered with an ERROR verdict for that read; the stream goes on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamReadBatches(self, request_iterator, context):
+        """The same, several reads to a message: what the car uses. It sends whatever its outbox holds (one read
+        when the street is quiet, a backlog after a dropped link), and each batch of reads is answered by one
+        batch of verdicts, in the same order. One gRPC message per read costs the office more than deciding it.
+        A malformed read is answered with an ERROR verdict at its place in the batch; the stream goes on.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -88,6 +103,11 @@ def add_EnforcementServicer_to_server(servicer, server):
                     servicer.StreamReads,
                     request_deserializer=platepatrol_dot_v1_dot_enforcement__pb2.PlateRead.FromString,
                     response_serializer=platepatrol_dot_v1_dot_enforcement__pb2.Verdict.SerializeToString,
+            ),
+            'StreamReadBatches': grpc.stream_stream_rpc_method_handler(
+                    servicer.StreamReadBatches,
+                    request_deserializer=platepatrol_dot_v1_dot_enforcement__pb2.PlateReadBatch.FromString,
+                    response_serializer=platepatrol_dot_v1_dot_enforcement__pb2.VerdictBatch.SerializeToString,
             ),
             'CheckPlate': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckPlate,
@@ -129,6 +149,33 @@ class Enforcement:
             '/platepatrol.v1.Enforcement/StreamReads',
             platepatrol_dot_v1_dot_enforcement__pb2.PlateRead.SerializeToString,
             platepatrol_dot_v1_dot_enforcement__pb2.Verdict.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamReadBatches(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/platepatrol.v1.Enforcement/StreamReadBatches',
+            platepatrol_dot_v1_dot_enforcement__pb2.PlateReadBatch.SerializeToString,
+            platepatrol_dot_v1_dot_enforcement__pb2.VerdictBatch.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,12 @@ class EnforcementStub:
     """The main path: the car streams reads, the office streams back one verdict per read, in any order.
     A malformed read is answered with an ERROR verdict for that read; the stream goes on.
     """
+    StreamReadBatches: _grpc.StreamStreamMultiCallable[_enforcement_pb2.PlateReadBatch, _enforcement_pb2.VerdictBatch]
+    """The same, several reads to a message: what the car uses. It sends whatever its outbox holds (one read
+    when the street is quiet, a backlog after a dropped link), and each batch of reads is answered by one
+    batch of verdicts, in the same order. One gRPC message per read costs the office more than deciding it.
+    A malformed read is answered with an ERROR verdict at its place in the batch; the stream goes on.
+    """
     CheckPlate: _grpc.UnaryUnaryMultiCallable[_enforcement_pb2.PlateQuery, _enforcement_pb2.Verdict]
     """One plate typed by an officer or sent by another system."""
     WatchPermits: _grpc.UnaryStreamMultiCallable[_enforcement_pb2.WatchRequest, _enforcement_pb2.PermitChange]
@@ -58,6 +64,12 @@ class EnforcementAsyncStub(EnforcementStub):
     StreamReads: _aio.StreamStreamMultiCallable[_enforcement_pb2.PlateRead, _enforcement_pb2.Verdict]  # type: ignore[assignment]
     """The main path: the car streams reads, the office streams back one verdict per read, in any order.
     A malformed read is answered with an ERROR verdict for that read; the stream goes on.
+    """
+    StreamReadBatches: _aio.StreamStreamMultiCallable[_enforcement_pb2.PlateReadBatch, _enforcement_pb2.VerdictBatch]  # type: ignore[assignment]
+    """The same, several reads to a message: what the car uses. It sends whatever its outbox holds (one read
+    when the street is quiet, a backlog after a dropped link), and each batch of reads is answered by one
+    batch of verdicts, in the same order. One gRPC message per read costs the office more than deciding it.
+    A malformed read is answered with an ERROR verdict at its place in the batch; the stream goes on.
     """
     CheckPlate: _aio.UnaryUnaryMultiCallable[_enforcement_pb2.PlateQuery, _enforcement_pb2.Verdict]  # type: ignore[assignment]
     """One plate typed by an officer or sent by another system."""
@@ -79,6 +91,18 @@ class EnforcementServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_enforcement_pb2.Verdict], _abc.AsyncIterator[_enforcement_pb2.Verdict]]:
         """The main path: the car streams reads, the office streams back one verdict per read, in any order.
         A malformed read is answered with an ERROR verdict for that read; the stream goes on.
+        """
+
+    @_abc_1.abstractmethod
+    def StreamReadBatches(
+        self,
+        request_iterator: _MaybeAsyncIterator[_enforcement_pb2.PlateReadBatch],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_enforcement_pb2.VerdictBatch], _abc.AsyncIterator[_enforcement_pb2.VerdictBatch]]:
+        """The same, several reads to a message: what the car uses. It sends whatever its outbox holds (one read
+        when the street is quiet, a backlog after a dropped link), and each batch of reads is answered by one
+        batch of verdicts, in the same order. One gRPC message per read costs the office more than deciding it.
+        A malformed read is answered with an ERROR verdict at its place in the batch; the stream goes on.
         """
 
     @_abc_1.abstractmethod

@@ -131,3 +131,54 @@ def test_watch_permits_sends_a_snapshot_then_changes(office: Office) -> None:
     assert (change.permit.permit_id, change.permit.revision, change.permit.active) == (first.permit.permit_id, 2, False)
     assert change.change_id > marker.change_id
     stream.cancel()
+
+
+def _batch(*reads: pb.PlateRead) -> pb.PlateReadBatch:
+    return pb.PlateReadBatch(reads=list(reads))
+
+
+def test_batched_stream_answers_each_batch_in_order(office: Office) -> None:
+    batches = [
+        _batch(plate_read("b-1", "ZZ999"), plate_read("b-bad", ""), plate_read("b-2", "b123abc")),
+        _batch(plate_read("b-3", "B123ABC")),
+        _batch(plate_read("b-1", "ZZ999"), plate_read("b-4", "ZZ999"), plate_read("b-4", "ZZ999")),  # resends
+    ]
+    answers = list(office.stub.StreamReadBatches(iter(batches), metadata=office.auth, timeout=30))
+    assert [[v.read_id for v in a.verdicts] for a in answers] == [
+        ["b-1", "b-bad", "b-2"],
+        ["b-3"],
+        ["b-1", "b-4", "b-4"],
+    ]
+    first, second, third = (list(a.verdicts) for a in answers)
+    assert [v.outcome for v in first] == [pb.VIOLATION, pb.ERROR, pb.PERMITTED]
+    assert "no letters" in first[1].sentence
+    assert second[0].outcome == pb.PERMITTED and second[0].permit_revision == 1
+    assert third[0] == first[0]  # a resent read gets the verdict stored for it
+    assert third[1] == third[2] and third[1].reason == pb.NO_PERMIT  # the same read twice in one batch: one verdict
+
+
+def test_batched_stream_refuses_reads_past_the_batch_limit(fresh_database_url: Callable[[], str]) -> None:
+    url = fresh_database_url()
+    server, port = build_server(BackendConfig(database_url=url, port=0, limits=ReadLimits(max_reads_per_batch=2)))
+    server.start()
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        token = add_device(session, "car-1")
+        session.commit()
+    engine.dispose()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            batch = _batch(*(plate_read(f"n-{i}", "ZZ999") for i in range(3)))
+            (answer,) = pb_grpc.EnforcementStub(channel).StreamReadBatches(
+                iter([batch]), metadata=(("authorization", f"Bearer {token}"),), timeout=30
+            )
+    finally:
+        server.stop(grace=None)
+    assert [v.outcome for v in answer.verdicts] == [pb.VIOLATION, pb.VIOLATION, pb.ERROR]
+    assert answer.verdicts[2].read_id == "n-2" and "at most 2 reads" in answer.verdicts[2].sentence
+
+
+def test_batched_stream_needs_a_valid_token(office: Office) -> None:
+    with pytest.raises(grpc.RpcError) as error:
+        list(office.stub.StreamReadBatches(iter([_batch(plate_read("r-1", "B123ABC"))]), timeout=30))
+    assert error.value.code() == grpc.StatusCode.UNAUTHENTICATED

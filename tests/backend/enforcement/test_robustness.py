@@ -103,3 +103,35 @@ def test_ten_thousand_bad_messages(office: tuple[str, str, str]) -> None:
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(ReadRecord)) == 1  # only the good read
     engine.dispose()
+
+
+def test_ten_thousand_bad_reads_in_batches(office: tuple[str, str, str]) -> None:
+    """The car's batched stream: each broken read is refused at its place in its batch, the batch's good read is
+    answered, and a message that is no batch at all gets one error; nothing is stored for any of them."""
+    url, target, token = office
+    rng = random.Random(20261202)
+    batches: list[bytes] = []
+    for number in range(MESSAGES // 100):
+        good = valid()
+        good.read_id = f"good-{number}"
+        reads = [broken(rng, number * 100 + i) for i in range(99)] + [good.SerializeToString()]
+        batches.append(pb.EncodedPlateReadBatch(reads=reads).SerializeToString())
+    batches.append(b"\x0a\xff\xff\xff\xff\x0f")  # field 1 claims more bytes than the message has
+    with grpc.insecure_channel(target) as channel:
+        stream = channel.stream_stream(
+            "/platepatrol.v1.Enforcement/StreamReadBatches",
+            request_serializer=lambda raw: raw,
+            response_deserializer=pb.VerdictBatch.FromString,
+        )
+        answers = list(stream(iter(batches), metadata=(("authorization", f"Bearer {token}"),), timeout=600))
+    assert len(answers) == len(batches)
+    for number, answer in enumerate(answers[:-1]):
+        assert len(answer.verdicts) == 100
+        assert all(v.outcome == pb.ERROR and v.sentence.startswith("read refused: ") for v in answer.verdicts[:-1])
+        assert answer.verdicts[-1].read_id == f"good-{number}" and answer.verdicts[-1].outcome == pb.VIOLATION
+    (refused,) = answers[-1].verdicts
+    assert refused.outcome == pb.ERROR and "not a valid PlateReadBatch" in refused.sentence
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(ReadRecord)) == MESSAGES // 100
+    engine.dispose()
