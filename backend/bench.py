@@ -62,6 +62,8 @@ class BackendBenchResult:
     stored_reads: int
     processes: int
     cars: int
+    reads_in_flight_per_car: int
+    messages: str
     verdicts: int
     seconds: float
     verdicts_per_s: float
@@ -187,40 +189,71 @@ def fill(session: Session, permits: int, reads: int) -> None:
             progress.update(task, advance=len(ids))
 
 
-async def _car(
-    target: str, token: str, permits: int, duration_s: float, window: int, latencies: list[float], seed: int
-) -> int:
-    """One simulated car: keeps `window` reads in flight on one stream for `duration_s`; returns verdicts.
-    asyncio gRPC, one thread: the cars share the machine with the server, so they should cost it little."""
+@dataclass(frozen=True)
+class Fleet:
+    """The simulated cars: each streams for `seconds`, keeping `window` reads in flight, several to a message
+    (whatever its window allows, as the car's uplink sends its outbox) or one read per message."""
+
+    cars: int = 4
+    seconds: float = 20.0
+    window: int = 32
+    batched: bool = True
+
+
+@dataclass(frozen=True)
+class CarPlan:
+    fleet: Fleet
+    target: str
+    token: str
+    permits: int  # the plates read are drawn from twice as many: half have a permit
+
+
+def _bench_read(rng: random.Random, permits: int) -> pb.PlateRead:
+    return pb.PlateRead(
+        read_id=str(uuid.uuid4()), camera_id="front", plate_text=plate_of(rng.randrange(permits * 2)),
+        confidence=0.95, captured_at=datetime_to_timestamp(utc_now()), frames_voted=3,
+        evidence=pb.Evidence(crop_jpeg=JPEG),
+    )  # fmt: skip
+
+
+async def _car(plan: CarPlan, latencies: list[float], seed: int) -> int:
+    """One simulated car on one stream; returns its verdicts. asyncio gRPC, one thread: the cars share the
+    machine with the server, so they should cost it little."""
     rng = random.Random(seed)
     sent_at: dict[str, float] = {}
-    slots = asyncio.Semaphore(window)
-    deadline = time.monotonic() + duration_s
-    async with grpc.aio.insecure_channel(target) as channel:
-        call = pb_grpc.EnforcementStub(channel).StreamReads(metadata=(("authorization", f"Bearer {token}"),))
+    free = asyncio.Condition()
+    fleet = plan.fleet
+    slots = [fleet.window]  # reads that may be sent now
+    deadline = time.monotonic() + fleet.seconds
+    metadata = (("authorization", f"Bearer {plan.token}"),)
+    async with grpc.aio.insecure_channel(plan.target) as channel:
+        stub = pb_grpc.EnforcementStub(channel)
+        call: Any = stub.StreamReadBatches(metadata=metadata) if fleet.batched else stub.StreamReads(metadata=metadata)
 
         async def send() -> None:
             while time.monotonic() < deadline:
-                await slots.acquire()
-                read_id = str(uuid.uuid4())
-                sent_at[read_id] = time.monotonic()
-                await call.write(
-                    pb.PlateRead(
-                        read_id=read_id, camera_id="front", plate_text=plate_of(rng.randrange(permits * 2)),
-                        confidence=0.95, captured_at=datetime_to_timestamp(utc_now()), frames_voted=3,
-                        evidence=pb.Evidence(crop_jpeg=JPEG),
-                    )
-                )  # fmt: skip
+                async with free:
+                    await free.wait_for(lambda: slots[0] > 0)
+                    count = slots[0] if fleet.batched else 1
+                    slots[0] -= count
+                reads = [_bench_read(rng, plan.permits) for _ in range(count)]
+                now = time.monotonic()
+                sent_at.update((read.read_id, now) for read in reads)
+                await call.write(pb.PlateReadBatch(reads=reads) if fleet.batched else reads[0])
             await call.done_writing()
 
+        async def answered(verdicts: list[pb.Verdict]) -> None:
+            now = time.monotonic()
+            latencies.extend((now - sent_at.pop(verdict.read_id)) * 1000.0 for verdict in verdicts)
+            async with free:
+                slots[0] += len(verdicts)
+                free.notify()
+
         sending = asyncio.create_task(send())
-        count = 0
-        async for verdict in call:
-            latencies.append((time.monotonic() - sent_at.pop(verdict.read_id)) * 1000.0)
-            slots.release()
-            count += 1
+        async for answer in call:
+            await answered(list(answer.verdicts) if fleet.batched else [answer])
         await sending
-    return count
+    return len(latencies)
 
 
 class _BackendUnderTest:
@@ -243,24 +276,14 @@ class _BackendUnderTest:
             self._process.wait(timeout=60)
 
 
-def _car_process(
-    target: str,
-    token: str,
-    permits: int,
-    seconds: float,
-    window: int,
-    seed: int,
-    results: multiprocessing.Queue[CarResult],
-) -> None:
+def _car_process(plan: CarPlan, seed: int, results: multiprocessing.Queue[CarResult]) -> None:
     latencies: list[float] = []
     began = time.time()  # wall clock: comparable across the cars' processes
-    count = asyncio.run(_car(target, token, permits, seconds, window, latencies, seed))
+    count = asyncio.run(_car(plan, latencies, seed))
     results.put(CarResult(count, latencies, began, time.time()))
 
 
-def bench_backend(
-    database_url: str, permits: int, reads: int, cars: int, seconds: float, window: int, processes: int = 1
-) -> BackendBenchResult:
+def bench_backend(database_url: str, permits: int, reads: int, fleet: Fleet, processes: int = 1) -> BackendBenchResult:
     engine = make_engine(database_url)
     upgrade_to_head(engine)
     sessions = make_session_factory(engine)
@@ -270,12 +293,12 @@ def bench_backend(
         session.commit()
         stored = session.scalar(select(func.count()).select_from(ReadRecord)) or 0
     engine.dispose()
-    server = _BackendUnderTest(database_url, processes, workers=max(8, cars * 2))
+    server = _BackendUnderTest(database_url, processes, workers=max(8, fleet.cars * 2))
     try:
-        counts, latencies, elapsed = _drive_cars(f"127.0.0.1:{server.port}", token, permits, cars, seconds, window)
+        counts, latencies, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{server.port}", token, permits))
     finally:
         server.stop()
-    return _result(engine.dialect.name, permits, stored, processes, cars, counts, latencies, elapsed)
+    return _result(engine.dialect.name, permits, stored, processes, fleet, counts, latencies, elapsed)
 
 
 def _answer_at_once(request_iterator: Iterator[pb.PlateRead], _context: grpc.ServicerContext) -> Iterator[pb.Verdict]:
@@ -285,38 +308,53 @@ def _answer_at_once(request_iterator: Iterator[pb.PlateRead], _context: grpc.Ser
         yield pb.Verdict(read_id=read.read_id, outcome=pb.PERMITTED, sentence="transport only")
 
 
-def bench_transport(cars: int, seconds: float, window: int) -> BackendBenchResult:
+def _answer_batches_at_once(
+    request_iterator: Iterator[pb.PlateReadBatch], context: grpc.ServicerContext
+) -> Iterator[pb.VerdictBatch]:
+    """`_answer_at_once` for the batched stream."""
+    for batch in request_iterator:
+        yield pb.VerdictBatch(verdicts=list(_answer_at_once(iter(batch.reads), context)))
+
+
+def bench_transport(fleet: Fleet) -> BackendBenchResult:
     """The cars of `bench_backend` against a server that answers at once, served as the real one is."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max(8, cars * 2)))
-    stream = grpc.stream_stream_rpc_method_handler(
-        _answer_at_once, request_deserializer=pb.PlateRead.FromString, response_serializer=pb.Verdict.SerializeToString
-    )
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, {"StreamReads": stream}),))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max(8, fleet.cars * 2)))
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
+        "StreamReads": grpc.stream_stream_rpc_method_handler(
+            _answer_at_once,
+            request_deserializer=pb.PlateRead.FromString,
+            response_serializer=pb.Verdict.SerializeToString,
+        ),
+        "StreamReadBatches": grpc.stream_stream_rpc_method_handler(
+            _answer_batches_at_once,
+            request_deserializer=pb.PlateReadBatch.FromString,
+            response_serializer=pb.VerdictBatch.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        counts, latencies, elapsed = _drive_cars(f"127.0.0.1:{port}", "", 1, cars, seconds, window)
+        counts, latencies, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{port}", "", 1))
     finally:
         server.stop(grace=None)
-    return _result("none (transport only)", 0, 0, 1, cars, counts, latencies, elapsed)
+    return _result("none (transport only)", 0, 0, 1, fleet, counts, latencies, elapsed)
 
 
-def _drive_cars(
-    target: str, token: str, permits: int, cars: int, seconds: float, window: int
-) -> tuple[list[int], list[float], float]:
+def _drive_cars(plan: CarPlan) -> tuple[list[int], list[float], float]:
     """Each car's verdict count, every verdict's latency (ms), and the seconds from first start to last end."""
     # Each car is a process of its own, as real cars are: the cars' Python does not share the server's GIL.
     spawn = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue[CarResult] = spawn.Queue()
-    args = (target, token, permits, seconds, window)
-    car_processes = [spawn.Process(target=_car_process, args=(*args, index, results)) for index in range(cars)]
+    cars = plan.fleet.cars
+    car_processes = [spawn.Process(target=_car_process, args=(plan, index, results)) for index in range(cars)]
     finished: list[CarResult] = []
     try:
         for process in car_processes:
             process.start()
         for _ in car_processes:
-            finished.append(results.get(timeout=seconds + 120))
+            finished.append(results.get(timeout=plan.fleet.seconds + 120))
         for process in car_processes:
             process.join()
     finally:
@@ -334,7 +372,7 @@ def _result(
     permits: int,
     stored: int,
     processes: int,
-    cars: int,
+    fleet: Fleet,
     counts: list[int],
     latencies: list[float],
     elapsed: float,
@@ -345,7 +383,9 @@ def _result(
         permits=permits,
         stored_reads=stored,
         processes=processes,
-        cars=cars,
+        cars=fleet.cars,
+        reads_in_flight_per_car=fleet.window,
+        messages="batches of reads" if fleet.batched else "one read each",
         verdicts=sum(counts),
         seconds=round(elapsed, 2),
         verdicts_per_s=round(sum(counts) / elapsed, 1),

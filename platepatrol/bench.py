@@ -53,6 +53,9 @@ def backend(
     seconds: Annotated[float, typer.Option(min=1, help="how long the cars stream")] = 20.0,
     window: Annotated[int, typer.Option(min=1, help="reads each car keeps in flight")] = 32,
     processes: Annotated[int, typer.Option(min=1, help="backend serving processes (`serve --processes`)")] = 1,
+    batched: Annotated[
+        bool, typer.Option(help="several reads to a message, as the car sends (--no-batched: one read each)")
+    ] = True,
     transport_only: Annotated[
         bool, typer.Option(help="the same cars against a server that answers at once, no database: the ceiling")
     ] = False,
@@ -60,13 +63,14 @@ def backend(
     """Verdicts per second and latency over gRPC with a full database; fills it first (once, then reused)."""
     import json
 
-    from backend.bench import bench_backend, bench_transport, result_json
+    from backend.bench import Fleet, bench_backend, bench_transport, result_json
 
+    fleet = Fleet(cars=cars, seconds=seconds, window=window, batched=batched)
     if transport_only:
-        print(json.dumps(result_json(bench_transport(cars, seconds, window))), flush=True)
+        print(json.dumps(result_json(bench_transport(fleet))), flush=True)
         return
     for url in database_url or [f"sqlite:///{REPO / 'var' / 'bench' / 'backend.db'}"]:
-        print(json.dumps(result_json(bench_backend(url, permits, reads, cars, seconds, window, processes))), flush=True)
+        print(json.dumps(result_json(bench_backend(url, permits, reads, fleet, processes))), flush=True)
 
 
 @app.command()

@@ -7,24 +7,27 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from backend.bench import bench_backend, bench_transport
+from backend.bench import Fleet, bench_backend, bench_transport
 from backend.enforcement.models import VerdictRecord
 from backend.storage.engine import make_engine
 
 pytestmark = pytest.mark.slow
 
 
-def test_the_cars_get_verdicts_that_the_database_stores(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batched", [True, False], ids=["batches", "one-read-each"])
+def test_the_cars_get_verdicts_that_the_database_stores(tmp_path: Path, batched: bool) -> None:
     url = f"sqlite:///{tmp_path / 'bench.db'}"
-    result = bench_backend(url, permits=50, reads=100, cars=2, seconds=1, window=4)
+    result = bench_backend(url, permits=50, reads=100, fleet=Fleet(cars=2, seconds=1, window=4, batched=batched))
     assert (result.database, result.permits, result.stored_reads, result.cars) == ("sqlite", 50, 100, 2)
+    assert result.messages == ("batches of reads" if batched else "one read each")
     assert result.verdicts > 0 and 0 < result.latency_p50_ms <= result.latency_p99_ms
     with make_engine(url).connect() as connection:
         stored = connection.scalar(select(func.count()).select_from(VerdictRecord))
     assert stored == 100 + result.verdicts  # every verdict the cars counted was decided and stored
 
 
-def test_the_transport_ceiling_answers_every_read() -> None:
-    result = bench_transport(cars=1, seconds=1, window=4)
+@pytest.mark.parametrize("batched", [True, False], ids=["batches", "one-read-each"])
+def test_the_transport_ceiling_answers_every_read(batched: bool) -> None:
+    result = bench_transport(Fleet(cars=1, seconds=1, window=4, batched=batched))
     assert result.database == "none (transport only)" and result.verdicts > 0
     assert result.verdicts_per_s == pytest.approx(result.verdicts / result.seconds, rel=0.01)
