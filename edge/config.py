@@ -14,6 +14,8 @@ from pydantic import Field, field_validator, model_validator
 from platepatrol.config import StrictModel, load_config
 
 TOKEN_ENV = "PLATEPATROL_DEVICE_TOKEN"
+# Regions whose plate formats the reader can decode to (edge/read/plate_formats.py holds each region's formats).
+PlateRegion = Literal["br", "ar"]
 
 
 class DetectorConfig(StrictModel):
@@ -42,6 +44,29 @@ class ReaderConfig(StrictModel):
     )
     crop_height: int = Field(default=96, ge=16, le=512, description="plate crops are scaled to this height")
     threads: int = Field(default=1, ge=1, le=64, description="see DetectorConfig.threads")
+    # Regional plate formats (edge/read/plate_formats.py): br = Brazil (LLLNNNN, Mercosul LLLNLNN), ar = Argentina
+    # (LLLNNN, Mercosur LLNNNLL). Empty (the default): any text, as where plates follow no few fixed shapes.
+    plate_formats: tuple[PlateRegion, ...] = Field(
+        default=(),
+        max_length=8,
+        description="regions whose plate formats the reading should fit (CTC plugins plate_onnx and plate_ocr): "
+        "the most probable text that fits a format is read, unless it is less than format_ratio times as probable "
+        "as the network's best (a car from elsewhere, a vanity plate); the network's best stays an alternative",
+    )
+    format_ratio: float = Field(
+        default=0.05,
+        gt=0.0,
+        le=1.0,
+        description="with plate_formats: how probable the best fitting text must be, relative to the network's "
+        "best, to be read instead (0.05: chosen on rendered plates never trained on, models/reader/card.yaml)",
+    )
+
+    @field_validator("plate_formats")
+    @classmethod
+    def _distinct_regions(cls, regions: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(regions)) != len(regions):
+            raise ValueError(f"each region once, got {list(regions)}")
+        return regions
 
     def keeps(self, text: str, confidence: float) -> bool:
         """Whether a reading is kept: every reader plugin asks this of its result."""

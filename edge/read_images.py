@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from edge.capture import image_files, load_image
-from edge.config import load_edge_config
+from edge.config import EdgeConfig, ReaderConfig, load_edge_config
 from edge.detect import make_detector
 from edge.observe import plates_in
 from edge.read import make_reader
+from edge.read.plate_formats import parse_regions
+from platepatrol.config import build_config
 from platepatrol.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -29,8 +31,23 @@ def expand_paths(paths: list[str]) -> Iterator[str]:
             yield given
 
 
-def run_read_command(paths: list[str], as_json: bool, config_path: str | None) -> None:
+def with_plate_formats(config: EdgeConfig, plate_formats: str) -> EdgeConfig:
+    """The config with its reader's plate formats replaced (validated as the config file's would be)."""
+    reader = build_config(
+        ReaderConfig,
+        {**config.reader.model_dump(), "plate_formats": parse_regions(plate_formats)},
+        "--plate-formats",
+    )
+    return config.model_copy(update={"reader": reader})
+
+
+def run_read_command(
+    paths: list[str], as_json: bool, config_path: str | None, plate_formats: str | None = None
+) -> None:
+    """`plate_formats` ('br,ar', 'none'), when given, replaces the config's reader.plate_formats."""
     config = load_edge_config(Path(config_path) if config_path else None)
+    if plate_formats is not None:
+        config = with_plate_formats(config, plate_formats)
     detector, reader = make_detector(config.detector), make_reader(config.reader)
     failures = 0
     for name in expand_paths(paths):

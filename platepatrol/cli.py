@@ -76,11 +76,15 @@ def read_images(
     paths: Annotated[list[str], typer.Argument(help="images or folders of images")],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per image per line")] = False,
     config: Annotated[str | None, typer.Option(help="edge YAML config (detector and reader settings)")] = None,
+    plate_formats: Annotated[
+        str | None,
+        typer.Option(help="regions whose plate formats readings should fit, e.g. br,ar ('none': off; default: config)"),
+    ] = None,
 ) -> None:
     """Find and read the plates in images."""
     from edge.read_images import run_read_command
 
-    run_read_command(paths, as_json=as_json, config_path=config)
+    run_read_command(paths, as_json=as_json, config_path=config, plate_formats=plate_formats)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.config import ReaderConfig
+from edge.read.plate_formats import FormatAutomaton, automaton_for
 from edge.types import Candidate, Image, Reading
 
 IMG_HEIGHT = 64  # english_g2's imgH, kept by the fine-tuned network
@@ -102,11 +103,15 @@ def greedy_decode(probs: Probs, alphabet: str) -> tuple[str, tuple[float, ...]]:
 
 
 def beam_search(
-    probs: Probs, beam_width: int = BEAM_WIDTH, prune: float = PRUNE
+    probs: Probs, beam_width: int = BEAM_WIDTH, prune: float = PRUNE, formats: FormatAutomaton | None = None
 ) -> list[tuple[tuple[int, ...], float]]:
     """CTC prefix beam search: the most probable label sequences (classes 1..C-1), best first, each with its
-    probability summed over all its alignments (a lower bound: pruned paths are not counted)."""
+    probability summed over all its alignments (a lower bound: pruned paths are not counted).
+
+    With `formats`, every prefix stays inside some plate format (a class is tried at a position only where a
+    format still live for the prefix allows it) and only texts that complete a format are returned."""
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}  # prefix -> (ends in blank, not)
+    live: dict[tuple[int, ...], int] = {(): formats.all} if formats is not None else {}  # prefix -> format bits
     rows = probs.astype(np.float64).tolist()  # Python floats: this loop is scalar work
     candidates_per_frame: list[list[int]] = [[] for _ in rows]
     for t, c in zip(*(index.tolist() for index in np.nonzero(probs[:, 1:] > prune)), strict=True):
@@ -120,14 +125,22 @@ def beam_search(
             entry[0] += total * blank
             if prefix:
                 entry[1] += p_char * row[prefix[-1]]  # the last character held over another frame
+            state = live[prefix] if formats is not None else 0
             for c in candidates:
                 extended = (*prefix, c)
+                if formats is not None and extended not in live:
+                    next_state = formats.step(state, len(prefix), c)
+                    if not next_state:
+                        continue  # no format allows this character here
+                    live[extended] = next_state
                 # the same character twice needs a blank between: only paths ending in blank extend
                 grown.setdefault(extended, [0.0, 0.0])[1] += (p_blank if prefix and prefix[-1] == c else total) * row[c]
         kept = sorted(grown.items(), key=lambda item: -(item[1][0] + item[1][1]))[:beam_width]
         floor = (kept[0][1][0] + kept[0][1][1]) * BEAM_FLOOR
         beams = {prefix: (p[0], p[1]) for prefix, p in kept if p[0] + p[1] >= floor}
     ranked = sorted(((prefix, p[0] + p[1]) for prefix, p in beams.items()), key=lambda item: -item[1])
+    if formats is not None:
+        return [(prefix, p) for prefix, p in ranked if prefix and live[prefix] & formats.complete[len(prefix)]]
     return [(prefix, p) for prefix, p in ranked if prefix]
 
 
@@ -200,11 +213,27 @@ class ConfidenceCalibration:
         return cls.load(path) if enabled and path.exists() else cls.identity()
 
 
-def decode(probs: Probs, alphabet: str, calibrate: ConfidenceCalibration | None = None) -> Reading | None:
-    """The best text of one crop's T x C probabilities with its alternatives; None when nothing was read."""
+def decode(
+    probs: Probs,
+    alphabet: str,
+    calibrate: ConfidenceCalibration | None = None,
+    formats: FormatAutomaton | None = None,
+    format_ratio: float = 1.0,
+) -> Reading | None:
+    """The best text of one crop's T x C probabilities with its alternatives; None when nothing was read.
+
+    With `formats`: when the network's best text fits no format, the best text that fits one is read instead if it
+    is at least `format_ratio` times as probable; the network's best then comes first among the alternatives."""
     ranked = beam_search(probs)
     if not ranked:
         return None
+    if formats is not None and not formats.accepts(ranked[0][0]):
+        fitting = beam_search(probs, formats=formats)
+        if fitting and fitting[0][1] >= format_ratio * ranked[0][1]:
+            seen = {prefix for prefix, _ in fitting}
+            ranked = fitting[:1] + sorted(
+                fitting[1:] + [item for item in ranked if item[0] not in seen], key=lambda item: -item[1]
+            )
     calibrate = calibrate or ConfidenceCalibration.identity()
     (labels, raw), others = ranked[0], ranked[1 : 1 + MAX_ALTERNATIVES]
     confidence = calibrate(min(raw, 1.0))
@@ -229,6 +258,7 @@ class CtcPlateReader:
         self.config = config
         self.weights_dir = weights_dir
         self.calibration = ConfidenceCalibration.beside(weights_dir, calibrated)
+        self._formats_key = tuple(config.plate_formats)
 
     def probabilities(self, batch: npt.NDArray[np.float32]) -> Probs:
         """N x 1 x H x W inputs in, N x T x C softmax out."""
@@ -242,7 +272,13 @@ class CtcPlateReader:
             members = [i for i, w in enumerate(widths) if w == width]
             batch = np.stack([network_input(grays[i], self.img_height, width) for i in members])
             for i, probs in zip(members, self.probabilities(batch), strict=True):
-                found[i] = decode(probs, self.alphabet, self.calibration)
+                found[i] = decode(
+                    probs,
+                    self.alphabet,
+                    self.calibration,
+                    automaton_for(self._formats_key, self.alphabet),
+                    self.config.format_ratio,
+                )
         return found
 
     def read_batch(self, crops: Sequence[Image]) -> list[Reading | None]:

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -278,12 +279,22 @@ def read_timed(
     return readings, seconds
 
 
-def load_reader(runtime: str, weights: Path | None, threads: int) -> PlateReader:
-    """The edge's reader plugin for `runtime`, with every reading kept (min_confidence 0) and no cut-off."""
+def load_reader(
+    runtime: str,
+    weights: Path | None,
+    threads: int,
+    plate_formats: Sequence[str] = (),
+    format_ratio: float | None = None,
+) -> PlateReader:
+    """The edge's reader plugin for `runtime`, with every reading kept (min_confidence 0) and no cut-off;
+    `plate_formats` (regions) and `format_ratio` as the car's ReaderConfig takes them (default ratio: the car's)."""
     from edge.config import ReaderConfig
     from edge.read import make_reader
 
-    config = ReaderConfig.raw(runtime=runtime, threads=threads)
+    settings: dict[str, Any] = {"runtime": runtime, "threads": threads, "plate_formats": tuple(plate_formats)}
+    if format_ratio is not None:
+        settings["format_ratio"] = format_ratio
+    config = ReaderConfig.raw(**settings)
     if weights is None:
         return make_reader(config)
     weights_dir = weights if weights.is_dir() else weights.parent
@@ -388,12 +399,14 @@ def run_reader_eval(
     runtime: str = "plate_ocr",
     batch: int = BATCH,
     threads: int = 1,
+    plate_formats: Sequence[str] = (),
+    format_ratio: float | None = None,
 ) -> list[ReaderScore]:
     """The `platepatrol models eval --reader` command: a table per folder, optionally the confusion PNG."""
     for folder in folders:
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder}: not a folder")
-    reader = load_reader(runtime, weights, threads)
+    reader = load_reader(runtime, weights, threads, plate_formats, format_ratio)
     scores, texts, truths = evaluate_folders(folders, batch_reader_of(reader), batch)
     print_scores(scores)
     if plot is not None:

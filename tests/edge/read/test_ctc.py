@@ -9,14 +9,17 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from edge.config import ReaderConfig
 from edge.read.ctc import (
     ConfidenceCalibration,
+    CtcPlateReader,
     beam_search,
     char_confidences,
     decode,
     greedy_decode,
     softmax,
 )
+from edge.read.plate_formats import FormatAutomaton, compile_formats, plate_format
 
 
 def frames(rows: list[dict[int, float]], classes: int = 3) -> npt.NDArray[np.float32]:
@@ -98,3 +101,126 @@ def test_decode_applies_the_calibration() -> None:
     calibrated = decode(probs, "AB", halve)
     assert raw is not None and calibrated is not None
     assert calibrated.confidence == pytest.approx(raw.confidence / 2)
+
+
+# --- decoding inside regional plate formats ---------------------------------------------------------------------
+
+LETTER_DIGIT = compile_formats((plate_format("t", "ld", "LN"),), "AO01")  # classes: 1 A, 2 O, 3 0, 4 1
+LETTER_DIGITS = compile_formats((plate_format("t", "ldd", "LNN"),), "AO01")
+
+
+def texts(ranked: list[tuple[tuple[int, ...], float]], alphabet: str = "AO01") -> list[str]:
+    return ["".join(alphabet[c - 1] for c in labels) for labels, _ in ranked]
+
+
+@pytest.mark.parametrize(
+    ("rows", "formats", "expected"),
+    [
+        ([], LETTER_DIGIT, []),  # no frames
+        ([{}, {}], LETTER_DIGIT, []),  # only blanks
+        ([{1: 0.9}, {}, {2: 0.6, 3: 0.35}], LETTER_DIGIT, ["A0"]),  # 'AO' fits no format: never returned
+        ([{1: 0.9}, {}, {2: 0.6, 3: 0.35}], None, ["AO", "A0"]),
+        ([{1: 0.9}], LETTER_DIGIT, []),  # one frame cannot spell two characters
+        ([{1: 0.9}, {}, {3: 0.9}, {}, {4: 0.2}], LETTER_DIGITS, ["A01"]),
+    ],
+)
+def test_the_constrained_beam_returns_whole_plates_only(
+    rows: list[dict[int, float]], formats: FormatAutomaton | None, expected: list[str]
+) -> None:
+    probs = frames(rows, classes=5) if rows else np.zeros((0, 5), np.float32)
+    ranked = beam_search(probs, formats=formats)
+    assert texts(ranked)[: len(expected)] == expected
+    if formats is not None:
+        assert all(formats.accepts(labels) for labels, _ in ranked)
+
+
+def test_a_constrained_text_has_the_probability_the_free_search_gives_it() -> None:
+    probs = frames([{1: 0.9}, {}, {2: 0.6, 3: 0.35}], classes=5)
+    free = dict(beam_search(probs))
+    constrained = dict(beam_search(probs, formats=LETTER_DIGIT))
+    assert constrained[(1, 3)] == pytest.approx(free[(1, 3)])
+    assert constrained[(1, 3)] == pytest.approx(0.9 * 1.0 * 0.35)
+
+
+def test_a_lookalike_is_fixed_by_the_format_and_the_network_best_stays_an_alternative() -> None:
+    probs = frames([{1: 0.9}, {}, {2: 0.6, 3: 0.35}], classes=5)  # the network prefers 'AO', the format 'A0'
+    free = decode(probs, "AO01")
+    fixed = decode(probs, "AO01", formats=LETTER_DIGIT, format_ratio=0.1)
+    assert free is not None and free.text == "AO"
+    assert fixed is not None and fixed.text == "A0"
+    assert fixed.alternatives[0].text == "AO"
+    assert fixed.confidence == pytest.approx(0.9 * 0.35)  # raw: the network's probability of the text read
+    assert fixed.confidence + sum(alt.confidence for alt in fixed.alternatives) <= 1.0 + 1e-9
+    assert fixed.char_confidences == pytest.approx((0.9, 0.35))
+
+
+def test_a_character_missing_for_the_format_is_added() -> None:
+    probs = frames([{1: 0.9}, {}, {3: 0.9}, {}, {4: 0.2}], classes=5)
+    assert (free := decode(probs, "AO01")) is not None and free.text == "A0"
+    fixed = decode(probs, "AO01", formats=LETTER_DIGITS, format_ratio=0.1)
+    assert fixed is not None and fixed.text == "A01"
+    assert "A0" in [alt.text for alt in fixed.alternatives]
+
+
+@pytest.mark.parametrize(
+    ("o_prob", "ratio", "expected"),
+    [
+        (0.6, 0.5, "A0"),  # 'A0' is 0.35 / 0.6 = 0.58 of 'AO': read
+        (0.6, 0.6, "AO"),  # ...but not at a ratio above that
+        (0.98, 0.02, "AO"),  # 'A0' 0.0015 / 0.98: far less probable, a plate from elsewhere keeps its reading
+        (0.98, 0.001, "A0"),  # a looser ratio takes it
+        (0.98, 1.0, "AO"),
+    ],
+)
+def test_the_ratio_decides_between_the_format_and_the_network(o_prob: float, ratio: float, expected: str) -> None:
+    zero = 0.35 if o_prob < 0.9 else 0.0015
+    probs = frames([{1: 0.9}, {}, {2: o_prob, 3: zero}], classes=5)
+    reading = decode(probs, "AO01", formats=LETTER_DIGIT, format_ratio=ratio)
+    assert reading is not None and reading.text == expected
+    other = "AO" if expected == "A0" else "A0"
+    assert other in [alt.text for alt in reading.alternatives]
+
+
+def test_a_fitting_best_is_left_alone_and_no_fitting_text_keeps_the_network_reading() -> None:
+    fitting = frames([{1: 0.9}, {}, {3: 0.6, 2: 0.35}], classes=5)
+    assert decode(fitting, "AO01", formats=LETTER_DIGIT) == decode(fitting, "AO01")
+    one_frame = frames([{1: 0.9}], classes=5)  # nothing of two characters can be read here
+    assert decode(one_frame, "AO01", formats=LETTER_DIGIT, format_ratio=1e-9) == decode(one_frame, "AO01")
+    assert decode(frames([{}, {}], classes=5), "AO01", formats=LETTER_DIGIT) is None
+
+
+class FixedReader(CtcPlateReader):
+    """A runtime that returns the same per-frame probabilities for every crop."""
+
+    def __init__(self, config: ReaderConfig, weights_dir: Path, probs: npt.NDArray[np.float32]) -> None:
+        super().__init__(config, weights_dir)
+        self.alphabet, self.img_height, self._probs = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 64, probs
+
+    def probabilities(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        return np.repeat(self._probs[np.newaxis], len(batch), axis=0)
+
+
+def plate_frames(text: str, lookalike: dict[int, str], share: float) -> npt.NDArray[np.float32]:
+    """A frame per character with a blank between; at the positions in `lookalike` the other character takes
+    `share` of the probability and the true one the rest."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    rows: list[dict[int, float]] = []
+    for i, ch in enumerate(text):
+        if i in lookalike:
+            rows.append({alphabet.index(lookalike[i]) + 1: share, alphabet.index(ch) + 1: 0.99 - share})
+        else:
+            rows.append({alphabet.index(ch) + 1: 0.99})
+        rows.append({})
+    return frames(rows, classes=len(alphabet) + 1)
+
+
+def test_every_ctc_plugin_reads_inside_its_configured_formats(tmp_path: Path) -> None:
+    probs = plate_frames("ABC1D23", {5: "Z"}, 0.6)  # Mercosul '2' read as 'Z' by the network
+    crop = np.full((32, 128), 128, np.uint8)
+    plain = FixedReader(ReaderConfig.raw(), tmp_path, probs).read(crop)
+    brazil = FixedReader(ReaderConfig.raw(plate_formats=("br",)), tmp_path, probs).read(crop)
+    argentina = FixedReader(ReaderConfig.raw(plate_formats=("ar",)), tmp_path, probs).read(crop)
+    assert plain is not None and plain.text == "ABC1DZ3"
+    assert brazil is not None and brazil.text == "ABC1D23"
+    assert brazil.alternatives[0].text == "ABC1DZ3"
+    assert argentina is not None and argentina.text == "ABC1DZ3"  # no Argentine format starts with three letters
