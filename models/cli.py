@@ -53,14 +53,11 @@ def val_detector_command(
 ) -> None:
     """Measure precision, recall and mAP50 on the config's held-out videos (ultralytics val)."""
     from models.training.config import load_config
-    from models.training.dataset import build_yolo_dataset
-    from models.training.detector import evaluate_detector
+    from models.training.detector import build_dataset, evaluate_detector
 
     cfg = load_config(config)
     synthetic = [cfg.synthetic.train_dir() / "images"] if cfg.synthetic and cfg.synthetic.train_images else []
-    data_yaml = build_yolo_dataset(
-        cfg.data_root, cfg.dataset_dir, cfg.train_videos, cfg.val_videos, extra_train=synthetic
-    )
+    data_yaml = build_dataset(cfg, synthetic)
     m = evaluate_detector(weights, data_yaml, imgsz=imgsz, threads=cfg.threads)
     typer.echo(f"videos: {', '.join(cfg.val_videos)}")
     typer.echo(
@@ -76,13 +73,10 @@ def detector_data_command(
 ) -> None:
     """Write the detector's datasets (real YOLO folder, synthetic train and held-out scenes); print the eval folders."""
     from models.training.config import load_config
-    from models.training.dataset import build_yolo_dataset
-    from models.training.detector import build_synthetic
+    from models.training.detector import build_dataset, build_synthetic
 
     cfg = load_config(config)
-    build_yolo_dataset(
-        cfg.data_root, cfg.dataset_dir, cfg.train_videos, cfg.val_videos, extra_train=build_synthetic(cfg)
-    )
+    build_dataset(cfg, build_synthetic(cfg))
     typer.echo(f"held-out dashcam videos ({', '.join(cfg.val_videos)}): {cfg.dataset_dir / 'images' / 'val'}")
     if cfg.synthetic is not None and cfg.synthetic.holdout_images:
         typer.echo(f"held-out synthetic scenes: {cfg.synthetic.holdout_dir()}")
@@ -104,6 +98,15 @@ def eval_command(
         float | None, typer.Option(help="Detector: count detections scored at least this (default: the car's).")
     ] = None,
     threads: Annotated[int | None, typer.Option(help="Detector: runtime threads (default: the car's).")] = None,
+    extra_labels: Annotated[
+        Path | None,
+        typer.Option(
+            help="Detector: 'file x y w h' lines of plates to add to the folders' labels (e.g. the audited ones in "
+            "models/detector/labels/).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     plate_formats: Annotated[
         str | None, typer.Option(help="Reader: regions whose plate formats readings should fit, e.g. br,ar.")
     ] = None,
@@ -117,7 +120,9 @@ def eval_command(
     if detector:
         from models.evaluation.detector import run_detector_eval
 
-        run_detector_eval(folders, weights=weights, plot=plot, threads=threads, min_score=min_score)
+        run_detector_eval(
+            folders, weights=weights, plot=plot, threads=threads, min_score=min_score, extra_labels=extra_labels
+        )
     else:
         from edge.read.plate_formats import parse_regions
         from models.evaluation.reader import run_reader_eval

@@ -11,13 +11,16 @@ anywhere under the folder (or beside it, in ultralytics' `images/` -> `labels/` 
   image or one file for many images.
 
 An image with no label is an image without plates: every detection on it is a false alarm.
+
+`--extra-labels FILE` adds plates the annotators missed (`file x y w h` lines, `#` comments; matched by file name in
+every folder) to the labels found, never instead of them: models/detector/labels/ holds the audited ones.
 """
 
 from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -120,6 +123,16 @@ def parse_box_lines(text: str) -> list[tuple[str, Xyxy, str]]:
             raise ValueError(f"line {number}: expected 'file x y w h TEXT', got {line!r}")
         x, y, w, h = (float(t) for t in tokens[1:5])
         out.append((Path(tokens[0]).name, (x, y, x + w, y + h), " ".join(tokens[5:])))
+    return out
+
+
+def load_extra_labels(path: Path) -> dict[str, list[Xyxy]]:
+    """A `file x y w h [TEXT]` file of plates to add to a folder's labels, by file name; `#` lines are comments."""
+    text = path.read_text(encoding="utf-8")
+    kept = "\n".join("" if line.lstrip().startswith("#") else line for line in text.splitlines())
+    out: dict[str, list[Xyxy]] = {}
+    for name, box, _ in parse_box_lines(kept):
+        out.setdefault(name, []).append(box)
     return out
 
 
@@ -275,8 +288,17 @@ def source_name(folder: Path) -> str:
     return name
 
 
-def evaluate_folder(folder: Path, detector: Detector, progress: bool = True) -> SourceResult:
+def evaluate_folder(
+    folder: Path,
+    detector: Detector,
+    progress: bool = True,
+    extra_labels: Mapping[str, Sequence[Xyxy]] | None = None,
+) -> SourceResult:
+    """Match the detector's boxes to the folder's labels (plus `extra_labels` by file name) image by image."""
     images, label_format = load_folder(folder)
+    extra_labels = extra_labels or {}
+    if any(item.path.name in extra_labels for item in images):
+        label_format += "+extra"
     result = SourceResult(name=source_name(folder), label_format=label_format)
     items: Iterable[LabelledImage] = images
     if progress:
@@ -289,6 +311,7 @@ def evaluate_folder(folder: Path, detector: Detector, progress: bool = True) -> 
             raise ValueError(f"{item.path}: not a readable image")
         h, w = frame.shape[:2]
         truth = list(item.boxes) if item.boxes is not None else [yolo_to_xyxy(b, w, h) for b in item.yolo]
+        truth += extra_labels.get(item.path.name, ())
         image = np.asarray(frame, dtype=np.uint8)
         found = [(d.score, (d.box.x1, d.box.y1, d.box.x2, d.box.y2)) for d in detector.detect(image)]
         result.images += 1
@@ -310,14 +333,14 @@ def report_table(results: Sequence[SourceResult], threshold: float) -> str:
     rows = [*results, combined(results)] if len(results) > 1 else list(results)
     lines = [
         f"IoU >= {IOU_THRESHOLD}, detections scored >= {threshold:g}",
-        f"{'source':<28} {'format':<6} {'images':>6} {'plates':>6} {'found':>6} {'recall':>7} {'precision':>9} "
+        f"{'source':<28} {'format':<10} {'images':>6} {'plates':>6} {'found':>6} {'recall':>7} {'precision':>9} "
         f"{'AP50':>6}",
     ]
     for r in rows:
         precision, recall, found = r.at(threshold)
         ap = average_precision(r.scored, r.plates)
         lines.append(
-            f"{r.name[:28]:<28} {r.label_format:<6} {r.images:>6} {r.plates:>6} {found:>6} {recall:>7.3f} "
+            f"{r.name[:28]:<28} {r.label_format:<10} {r.images:>6} {r.plates:>6} {found:>6} {recall:>7.3f} "
             f"{precision:>9.3f} {ap:>6.3f}"
         )
     return "\n".join(lines)
@@ -367,13 +390,28 @@ def run_detector_eval(
     plot: Path | None,
     threads: int | None = None,
     min_score: float | None = None,
+    extra_labels: Path | None = None,
 ) -> list[SourceResult]:
     """Print recall and precision per folder (and all together) at the car's score threshold (or `min_score`);
-    write the precision-recall curve if asked."""
+    write the precision-recall curve if asked. `extra_labels`: a file of plates to add to the folders' labels."""
+    extra = load_extra_labels(extra_labels) if extra_labels is not None else None
     detector, threshold = make_eval_detector(weights, threads)
     threshold = threshold if min_score is None else min_score
-    results = [evaluate_folder(folder, detector) for folder in folders]
+    results = [evaluate_folder(folder, detector, extra_labels=extra) for folder in folders]
     print(report_table(results, threshold))
     if plot is not None:
         print(f"precision-recall curve: {plot_pr(results, threshold, plot)}")
     return results
+
+
+def threshold_for_precision(result: SourceResult, target: float, grid: Sequence[float]) -> float | None:
+    """The lowest threshold of `grid` at which `result`'s precision is at least `target` (None if none is).
+
+    The car's threshold for a new detector is set this way on a validation set, to the precision the shipped one
+    has there at its own threshold: as picky as before, so that the held-out sets then say what recall it buys.
+    """
+    for threshold in sorted(grid):
+        precision, _, found = result.at(threshold)
+        if found and precision >= target:
+            return threshold
+    return None

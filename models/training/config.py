@@ -70,6 +70,12 @@ class DetectorTrainConfig(BaseModel):
     output: Path = Field(Path("models/detector/plate_yolo.pt"), description="where the final checkpoint is copied")
     train_videos: list[str] = Field(min_length=1)
     val_videos: list[str] = Field(min_length=1)
+    extra_labels: Path | None = Field(
+        None, description="'file x y w h' lines: plates the annotators missed on training frames, added to theirs"
+    )
+    hard_negatives: Path | None = Field(
+        None, description="'file x y w h' lines: things on training frames that are not plates; crops of them are added"
+    )
     imgsz: PositiveInt = 640
     epochs: PositiveInt = 15
     batch: PositiveInt = 16
@@ -90,7 +96,7 @@ class DetectorTrainConfig(BaseModel):
     plots: bool = False
     augmentation: Augmentation = Augmentation()
 
-    @field_validator("data_root", "dataset_dir", "runs_dir", "output", "init_weights")
+    @field_validator("data_root", "dataset_dir", "runs_dir", "output", "init_weights", "extra_labels", "hard_negatives")
     @classmethod
     def _expand_home(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser()

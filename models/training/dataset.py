@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import csv
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
+import numpy.typing as npt
 import yaml
 
 CLASS_NAMES: tuple[str, ...] = ("license-plate",)
@@ -117,6 +120,44 @@ def yolo_label_text(annotation: VocAnnotation, class_names: Iterable[str] = CLAS
     return "".join(f"{line}\n" for line in lines)
 
 
+def parse_box_file(text: str) -> dict[str, list[VocBox]]:
+    """`file x y w h [TEXT]` lines (pixels, top-left corner; `#` starts a comment line) -> boxes by file name."""
+    out: dict[str, list[VocBox]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        tokens = line.split()
+        if not tokens or tokens[0].startswith("#"):
+            continue
+        try:
+            x, y, w, h = (float(t) for t in tokens[1:5])
+        except ValueError:
+            raise ValueError(f"line {number}: expected 'file x y w h', got {line!r}") from None
+        if len(tokens) < 5 or w <= 0 or h <= 0:
+            raise ValueError(f"line {number}: expected 'file x y w h' with w, h > 0, got {line!r}")
+        out.setdefault(Path(tokens[0]).name, []).append(VocBox(x, y, x + w, y + h))
+    return out
+
+
+def hard_negative_window(box: VocBox, width: int, height: int, scale: float, min_side: float = 192.0) -> VocBox:
+    """A 16:9 window `scale` times as wide as `box` (at least `min_side`), centred on it, shifted to lie inside."""
+    w = min(float(width), max((box.xmax - box.xmin) * scale, min_side))
+    h = min(float(height), w * 9 / 16)
+    cx, cy = (box.xmin + box.xmax) / 2, (box.ymin + box.ymax) / 2
+    x0 = min(max(cx - w / 2, 0.0), width - w)
+    y0 = min(max(cy - h / 2, 0.0), height - h)
+    return VocBox(round(x0), round(y0), round(x0 + w), round(y0 + h))
+
+
+def boxes_in_window(boxes: Iterable[VocBox], window: VocBox, min_side: float = 3.0) -> list[VocBox]:
+    """The plates inside `window`, clipped to it, in its own pixels; slivers under `min_side` px are dropped."""
+    out = []
+    for b in boxes:
+        x1, y1 = max(b.xmin, window.xmin) - window.xmin, max(b.ymin, window.ymin) - window.ymin
+        x2, y2 = min(b.xmax, window.xmax) - window.xmin, min(b.ymax, window.ymax) - window.ymin
+        if x2 - x1 >= min_side and y2 - y1 >= min_side:
+            out.append(VocBox(x1, y1, x2, y2))
+    return out
+
+
 def read_frames(csv_path: Path) -> list[Frame]:
     """Read frames.csv (image,video,second,original_split)."""
     with csv_path.open(newline="", encoding="utf-8") as f:
@@ -144,37 +185,130 @@ def build_yolo_dataset(
     train_videos: Iterable[str],
     val_videos: Iterable[str],
     extra_train: Iterable[Path] = (),
+    extra_labels: Mapping[str, Sequence[VocBox]] | None = None,
+    hard_negatives: Mapping[str, Sequence[VocBox]] | None = None,
 ) -> Path:
     """Write (or bring up to date) the YOLO dataset for ro_dashcam in out_dir and return its data.yaml.
 
     `extra_train` are more YOLO image folders (labels in the sibling `labels/`) to train on, e.g. synthetic scenes.
+    `extra_labels` (file name -> boxes) are plates the annotators missed on TRAINING frames: added to theirs; the
+    val split keeps its labels as given. `hard_negatives` (file name -> boxes of things that are not plates, on
+    training frames) become crops around each thing, at two zooms, labelled with the frame's plates only: the
+    `hardneg` split, trained on.
     Idempotent: files already right are not touched, so a val run can rebuild it while a training run reads it.
     """
     data_root = data_root.resolve()
+    extra_labels = extra_labels or {}
+    hard_negatives = hard_negatives or {}
     frames = read_frames(data_root / "frames.csv")
     splits = split_by_video(frames, {"train": list(train_videos), "val": list(val_videos)})
     for split, split_frames in splits.items():
         if not split_frames:
             raise ValueError(f"split {split!r} has no frames in {data_root / 'frames.csv'}")
+    train_names = {f.image for f in splits["train"]}
+    for what, named in (("extra_labels", extra_labels), ("hard_negatives", hard_negatives)):
+        stray = sorted(set(named) - train_names)
+        if stray:  # a held-out frame here would leak it into training
+            raise ValueError(f"{what} name frames that are not training frames: {stray[:5]}")
     for split, split_frames in splits.items():
-        _sync_split(data_root, out_dir, split, split_frames)
-    return _write_data_yaml(out_dir, sorted({f.video for f in splits["val"]}), list(extra_train))
+        _sync_split(data_root, out_dir, split, split_frames, extra_labels if split == "train" else {})
+    extra = list(extra_train)
+    hardneg = _sync_hard_negatives(data_root, out_dir, splits["train"], extra_labels, hard_negatives)
+    if hardneg is not None:
+        extra.append(hardneg)
+    return _write_data_yaml(out_dir, sorted({f.video for f in splits["val"]}), extra)
 
 
-def _sync_split(data_root: Path, out_dir: Path, split: str, frames: list[Frame]) -> None:
+HARD_NEGATIVE_SCALES = (3.0, 6.0)  # crop widths, in widths of the thing that is not a plate
+
+
+def _sync_hard_negatives(
+    data_root: Path,
+    out_dir: Path,
+    frames: Sequence[Frame],
+    extra_labels: Mapping[str, Sequence[VocBox]],
+    hard_negatives: Mapping[str, Sequence[VocBox]],
+) -> Path | None:
+    images, labels = out_dir / "images" / "hardneg", out_dir / "labels" / "hardneg"
+    crops: dict[str, tuple[Path, VocBox]] = {}
+    texts: dict[str, str] = {}
+    for frame in frames:
+        negatives = hard_negatives.get(frame.image, ())
+        if not negatives:
+            continue
+        source = data_root / "images" / frame.image
+        plates = _plates_of(data_root, frame) + list(extra_labels.get(frame.image, ()))
+        height, width = _read(source).shape[:2]
+        for i, negative in enumerate(negatives):
+            for scale in HARD_NEGATIVE_SCALES:
+                window = hard_negative_window(negative, width, height, scale)
+                stem = f"{Path(frame.image).stem}_neg{i}_x{scale:g}"
+                ww, wh = int(window.xmax - window.xmin), int(window.ymax - window.ymin)
+                inside = (voc_to_yolo(b, ww, wh) for b in boxes_in_window(plates, window))
+                texts[f"{stem}.txt"] = "".join(f"{yolo_line(0, b)}\n" for b in inside if b is not None)
+                crops[f"{stem}.jpg"] = (source, window)
+    _sync_crops(images, crops)
+    _sync_texts(labels, texts)
+    return images if crops else None
+
+
+def _read(path: Path) -> npt.NDArray[np.uint8]:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(path)
+    return np.asarray(image, dtype=np.uint8)
+
+
+def _sync_crops(folder: Path, crops: Mapping[str, tuple[Path, VocBox]]) -> None:
+    """Make `folder` hold exactly the crops `crops` (name -> source image, window); the crops are deterministic."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in folder.iterdir():
+        if entry.name not in crops:
+            entry.unlink()
+    for name, (source, window) in crops.items():
+        if not (folder / name).is_file():
+            x0, y0, x1, y1 = (int(v) for v in (window.xmin, window.ymin, window.xmax, window.ymax))
+            cv2.imwrite(str(folder / name), _read(source)[y0:y1, x0:x1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+
+
+def _plates_of(data_root: Path, frame: Frame) -> list[VocBox]:
+    xml_path = data_root / "annotations" / f"{Path(frame.image).stem}.xml"
+    if not xml_path.is_file():
+        return []
+    return [box for _, box in parse_voc(xml_path.read_text(encoding="utf-8")).boxes]
+
+
+def _sync_split(
+    data_root: Path, out_dir: Path, split: str, frames: list[Frame], extra: Mapping[str, Sequence[VocBox]]
+) -> None:
     images, labels = out_dir / "images" / split, out_dir / "labels" / split
     links = {frame.image: data_root / "images" / frame.image for frame in frames}
-    texts = {f"{Path(frame.image).stem}.txt": _label_for(data_root, frame) for frame in frames}
+    texts = {
+        f"{Path(frame.image).stem}.txt": _label_for(data_root, frame, extra.get(frame.image, ())) for frame in frames
+    }
     _sync_links(images, links)
     _sync_texts(labels, texts)
 
 
-def _label_for(data_root: Path, frame: Frame) -> str:
+def _label_for(data_root: Path, frame: Frame, extra: Sequence[VocBox] = ()) -> str:
     if not (data_root / "images" / frame.image).is_file():
         raise FileNotFoundError(data_root / "images" / frame.image)
     xml_path = data_root / "annotations" / f"{Path(frame.image).stem}.xml"
     # A frame without an annotation file is a background frame: an empty label file says so.
-    return yolo_label_text(parse_voc(xml_path.read_text(encoding="utf-8"))) if xml_path.is_file() else ""
+    text = yolo_label_text(parse_voc(xml_path.read_text(encoding="utf-8"))) if xml_path.is_file() else ""
+    if extra:
+        width, height = _image_size(data_root, frame, xml_path)
+        lines = (voc_to_yolo(b, width, height) for b in extra)
+        text += "".join(f"{yolo_line(0, b)}\n" for b in lines if b is not None)
+    return text
+
+
+def _image_size(data_root: Path, frame: Frame, xml_path: Path) -> tuple[int, int]:
+    if xml_path.is_file():
+        annotation = parse_voc(xml_path.read_text(encoding="utf-8"))
+        return annotation.width, annotation.height
+    height, width = _read(data_root / "images" / frame.image).shape[:2]
+    return width, height
 
 
 def _sync_links(folder: Path, links: Mapping[str, Path]) -> None:

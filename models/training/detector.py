@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from models.training.config import CACHE_DIR, DetectorTrainConfig, load_config, ultralytics_train_args
-from models.training.dataset import CLASS_NAMES, build_yolo_dataset
+from models.training.dataset import CLASS_NAMES, VocBox, build_yolo_dataset, parse_box_file
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,7 @@ def set_threads(threads: int) -> None:
 def train_detector(config: Path, resume: bool = False) -> Path:
     """Train (or resume) the detector described by `config` and copy its final checkpoint to `config.output`."""
     cfg = load_config(config)
-    data_yaml = build_yolo_dataset(
-        cfg.data_root, cfg.dataset_dir, cfg.train_videos, cfg.val_videos, extra_train=build_synthetic(cfg)
-    )
+    data_yaml = build_dataset(cfg, build_synthetic(cfg))
     configure_offline()
     set_threads(cfg.threads)
     if resume:
@@ -70,6 +68,23 @@ def train_detector(config: Path, resume: bool = False) -> Path:
     else:
         _train_fresh(cfg, data_yaml)
     return _publish(cfg.last_checkpoint, cfg.output)
+
+
+def build_dataset(cfg: DetectorTrainConfig, synthetic: list[Path]) -> Path:
+    """The config's YOLO dataset (real frames, its extra labels and hard negatives, `synthetic` folders); data.yaml."""
+
+    def boxes(path: Path | None) -> dict[str, list[VocBox]]:
+        return {} if path is None else dict(parse_box_file(path.read_text(encoding="utf-8")))
+
+    return build_yolo_dataset(
+        cfg.data_root,
+        cfg.dataset_dir,
+        cfg.train_videos,
+        cfg.val_videos,
+        extra_train=synthetic,
+        extra_labels=boxes(cfg.extra_labels),
+        hard_negatives=boxes(cfg.hard_negatives),
+    )
 
 
 def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:

@@ -11,9 +11,11 @@ import pytest
 
 from edge.types import Box, Detection, Image
 from models.evaluation.detector import (
+    SourceResult,
     average_precision,
     evaluate_folder,
     iou,
+    load_extra_labels,
     load_folder,
     match,
     parse_box_lines,
@@ -23,6 +25,7 @@ from models.evaluation.detector import (
     pr_curve,
     precision_recall,
     report_table,
+    threshold_for_precision,
     txt_kind,
     yolo_to_xyxy,
 )
@@ -232,3 +235,37 @@ def test_the_shipped_onnx_detector_end_to_end(tmp_path: Path, capsys: pytest.Cap
     out = capsys.readouterr().out
     assert "recall" in out and (tmp_path / "curve.png").is_file()
     assert results[0].images == 1 and results[0].plates == len(scene.boxes)
+
+
+def test_extra_labels_add_plates_the_annotators_missed(tmp_path: Path) -> None:
+    # one labelled plate, one unlabelled plate the detector also finds: a false alarm until the audit adds it
+    voc = tmp_path / "voc"
+    _image(voc / "images" / "a.png", [(50, 40, 90, 60), (110, 80, 150, 95)])
+    (voc / "annotations").mkdir()
+    (voc / "annotations" / "a.xml").write_text(
+        VOC.replace("<object><name>plate</name>", "<x>").replace(
+            "<xmax>10</xmax><ymax>8</ymax></bndbox></object>", "<xmax>10</xmax><ymax>8</ymax></bndbox></x>"
+        )
+    )
+    extra = tmp_path / "missing.txt"
+    extra.write_text("# audited by eye\na.png 110 80 40 15\nother.png 1 1 5 5\n")
+    boxes = load_extra_labels(extra)
+    assert boxes == {"a.png": [(110, 80, 150, 95)], "other.png": [(1, 1, 6, 6)]}
+    given = evaluate_folder(voc, BoxesFromTheFile(), progress=False)
+    audited = evaluate_folder(voc, BoxesFromTheFile(), progress=False, extra_labels=boxes)
+    assert (given.plates, audited.plates) == (1, 2)
+    assert given.at(0.35)[:2] == pytest.approx((0.5, 1.0))
+    assert audited.at(0.35)[:2] == pytest.approx((1.0, 1.0))
+    assert audited.label_format == "voc+extra" and given.label_format == "voc"
+    extra.write_text("a.png 110 80 forty 15\n")
+    with pytest.raises(ValueError, match="line 1"):
+        load_extra_labels(extra)
+
+
+def test_threshold_for_precision_is_the_lowest_that_reaches_the_target() -> None:
+    r = SourceResult("s", "yolo", images=1, plates=4, scored=[(0.9, True), (0.6, False), (0.5, True), (0.3, False)])
+    grid = [0.2, 0.4, 0.55, 0.7, 0.95]
+    assert threshold_for_precision(r, 0.5, grid) == 0.2  # 2 of 4
+    assert threshold_for_precision(r, 0.6, grid) == 0.4  # 2 of 3
+    assert threshold_for_precision(r, 0.99, grid) == 0.7  # 1 of 1
+    assert threshold_for_precision(r, 0.99, [0.2, 0.4, 0.95]) is None  # nothing kept at 0.95 counts as no answer

@@ -1,12 +1,17 @@
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import yaml
 
 from models.training.dataset import (
     Frame,
     VocBox,
+    boxes_in_window,
     build_yolo_dataset,
+    hard_negative_window,
+    parse_box_file,
     parse_voc,
     split_by_video,
     voc_to_yolo,
@@ -68,3 +73,67 @@ def test_build_dataset_from_a_small_source(tmp_path: Path) -> None:
     assert yaml.safe_load(data_yaml.read_text())["names"] in ({0: "license-plate"}, ["license-plate"])
     build_yolo_dataset(source, out, ["v2"], ["v1"])  # rebuilt with the videos swapped: nothing stale is left
     assert sorted(p.name for p in (out / "images" / "train").iterdir()) == ["v2_t001.jpg"]
+
+
+def test_box_file_lines_comments_and_errors() -> None:
+    text = "# plates the annotators missed\n\nv1_t001.jpg 10 20 30 5 B123ABC\nsub/v1_t001.jpg 0 0 4 4\n"
+    assert parse_box_file(text) == {"v1_t001.jpg": [VocBox(10, 20, 40, 25), VocBox(0, 0, 4, 4)]}
+    for bad in ("v1.jpg 1 2 3\n", "v1.jpg 1 2 x 4\n", "v1.jpg 1 2 0 4\n"):
+        with pytest.raises(ValueError, match="line 1"):
+            parse_box_file(bad)
+
+
+def test_hard_negative_window_is_16_9_inside_the_frame() -> None:
+    w = hard_negative_window(VocBox(100, 50, 140, 60), 1280, 720, scale=6.0)
+    assert (w.xmax - w.xmin, w.ymax - w.ymin) == (240, 135)
+    assert (w.xmin + w.xmax) / 2 == pytest.approx(120, abs=1)
+    corner = hard_negative_window(VocBox(0, 700, 20, 720), 1280, 720, scale=3.0)  # small: at least 192 px wide
+    assert (corner.xmin, corner.ymax, corner.xmax - corner.xmin) == (0, 720, 192)
+    whole = hard_negative_window(VocBox(0, 0, 1000, 300), 1280, 720, scale=6.0)  # never larger than the frame
+    assert (whole.xmin, whole.ymin, whole.xmax, whole.ymax) == (0, 0, 1280, 720)
+
+
+def test_boxes_in_window_are_clipped_and_slivers_dropped() -> None:
+    window = VocBox(100, 100, 300, 200)
+    plates = [VocBox(120, 150, 160, 160), VocBox(280, 150, 320, 160), VocBox(298, 150, 340, 160), VocBox(0, 0, 9, 9)]
+    assert boxes_in_window(plates, window) == [VocBox(20, 50, 60, 60), VocBox(180, 50, 200, 60)]
+
+
+def _frames_source(tmp_path: Path) -> Path:
+    source = tmp_path / "source"
+    (source / "images").mkdir(parents=True)
+    (source / "annotations").mkdir()
+    rows = ["image,video,second,original_split"]
+    for video in ("v1", "v2"):
+        name = f"{video}_t001.jpg"
+        cv2.imwrite(str(source / "images" / name), np.full((100, 200, 3), 90, np.uint8))
+        (source / "annotations" / f"{video}_t001.xml").write_text(VOC)
+        rows.append(f"{name},{video},1,train")
+    (source / "frames.csv").write_text("\n".join(rows) + "\n")
+    return source
+
+
+def test_extra_labels_and_hard_negatives_go_to_training_only(tmp_path: Path) -> None:
+    source, out = _frames_source(tmp_path), tmp_path / "dataset"
+    missed = {"v1_t001.jpg": [VocBox(100, 20, 140, 30)]}
+    negatives = {"v1_t001.jpg": [VocBox(40, 38, 60, 48)]}
+    data_yaml = build_yolo_dataset(source, out, ["v1"], ["v2"], extra_labels=missed, hard_negatives=negatives)
+    train = (out / "labels" / "train" / "v1_t001.txt").read_text().splitlines()
+    assert train == [
+        "0 0.350000 0.500000 0.200000 0.200000",
+        "0 0.037500 0.050000 0.075000 0.100000",
+        "0 0.600000 0.250000 0.200000 0.100000",
+    ]
+    assert len((out / "labels" / "val" / "v2_t001.txt").read_text().splitlines()) == 2  # as given
+    crops = sorted(p.name for p in (out / "images" / "hardneg").iterdir())
+    assert crops == ["v1_t001_neg0_x3.jpg", "v1_t001_neg0_x6.jpg"]
+    image = cv2.imread(str(out / "images" / "hardneg" / crops[0]))
+    assert image.shape[:2] == (100, 192)  # 192 px wide at least; 16:9 unless the frame is lower
+    labels = (out / "labels" / "hardneg" / "v1_t001_neg0_x3.txt").read_text().splitlines()
+    assert len(labels) == 3  # the frame's plates (given and missed) that the crop holds, none for the negative
+    assert str(out / "images" / "hardneg") in str(yaml.safe_load(data_yaml.read_text())["train"])
+    build_yolo_dataset(source, out, ["v1"], ["v2"])  # without them: the crops go, the labels are as given again
+    assert not list((out / "images" / "hardneg").iterdir())
+    assert len((out / "labels" / "train" / "v1_t001.txt").read_text().splitlines()) == 2
+    with pytest.raises(ValueError, match="not training frames"):
+        build_yolo_dataset(source, out, ["v1"], ["v2"], extra_labels={"v2_t001.jpg": [VocBox(1, 1, 5, 5)]})

@@ -14,7 +14,7 @@ from models.training.dataset import build_yolo_dataset
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.mark.parametrize("name", ["train.yaml", "train_stage2.yaml", "train_stage3.yaml"])
+@pytest.mark.parametrize("name", ["train.yaml", "train_stage2.yaml", "train_stage3.yaml", "train_stage4.yaml"])
 def test_shipped_configs_load(name: str) -> None:
     config = load_config(REPO / "models" / "detector" / name)
     assert not set(config.train_videos) & set(config.val_videos)
@@ -37,6 +37,32 @@ def test_stage_3_starts_where_stage_2_ends() -> None:
     assert stage3.synthetic == stage2.synthetic  # the same images
     assert stage3.val_videos == stage2.val_videos and stage3.train_videos == stage2.train_videos
     assert stage3.threads == 1 and stage3.imgsz == 640
+
+
+def test_stage_4_starts_where_stage_3_ends_with_audited_training_labels() -> None:
+    from models.training.dataset import parse_box_file, read_frames
+
+    stage3 = load_config(REPO / "models" / "detector" / "train_stage3.yaml")
+    stage4 = load_config(REPO / "models" / "detector" / "train_stage4.yaml")
+    assert stage4.init_weights == stage3.output
+    assert stage4.synthetic == stage3.synthetic
+    assert stage4.val_videos == stage3.val_videos and stage4.train_videos == stage3.train_videos
+    assert stage4.output != REPO / "models" / "detector" / "plate_yolo.pt"  # beside the shipped weights, not over
+    assert stage4.extra_labels is not None and stage4.hard_negatives is not None
+    missed = parse_box_file((REPO / stage4.extra_labels).read_text())
+    negatives = parse_box_file((REPO / stage4.hard_negatives).read_text())
+    held_out = REPO / "models" / "detector" / "labels" / "ro_dashcam_heldout_missing_plates.txt"
+    audited = parse_box_file(held_out.read_text())
+    assert sum(map(len, missed.values())) == 84 and sum(map(len, negatives.values())) == 43
+    assert sum(map(len, audited.values())) == 33
+    # the training lists name training-video frames only, the held-out audit held-out frames only
+    assert all(name.startswith(("dayride_type1_001_", "nightride_type3_001_")) for name in [*missed, *negatives])
+    assert all(name.startswith(("dayride_type1_002_", "dayride_type1_003_")) for name in audited)
+    frames_csv = stage4.data_root / "frames.csv"
+    if frames_csv.is_file():  # the data set is beside the repo on the training machine
+        videos = {f.image: f.video for f in read_frames(frames_csv)}
+        assert {videos[n] for n in [*missed, *negatives]} <= set(stage4.train_videos)
+        assert {videos[n] for n in audited} <= set(stage4.val_videos)
 
 
 def test_time_is_left_out_unless_set() -> None:
