@@ -1,7 +1,8 @@
 """The link to the backend: one long-lived bidirectional gRPC stream, fed from the outbox.
 
-The stream sends every read waiting in the outbox, oldest first; each verdict settles its read. When the link
-drops, the uplink reconnects with backoff and sends again whatever is still waiting: the backend answers a
+The stream sends every read waiting in the outbox, oldest first, as batches: whatever is waiting goes in one
+message (one read on a quiet street, a backlog after a dropped link), and each verdict settles its read. When the
+link drops, the uplink reconnects with backoff and sends again whatever is still waiting: the backend answers a
 repeated read id with the verdict it already gave, so a resend is harmless.
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import grpc
 
 from edge.link import Link
-from edge.outbox import Outbox
+from edge.outbox import Outbox, Pending
 from platepatrol.errors import UserError
 from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 # Errors that more tries cannot fix: stop and say so, keeping the reads in the outbox.
 FATAL_CODES = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
 IDLE_POLL_S = 0.5
+# A batch holds at most this many reads and bytes (the office takes messages of up to 16 MiB, and refuses reads
+# past 1,000 in a batch): a backlog goes out as several messages, so verdicts come back while it is being sent.
+MAX_BATCH_READS = 64
+MAX_BATCH_BYTES = 4 * 1024 * 1024
 
 
 class LinkState(enum.StrEnum):
@@ -151,31 +156,32 @@ class Uplink:
     def _stream(self, channel: grpc.Channel) -> bool:
         """Run one stream until it ends; True if it delivered at least one verdict."""
         stub = pb_grpc.EnforcementStub(channel)
-        responses = stub.StreamReads(self._outgoing(), metadata=self._link.metadata)
+        responses = stub.StreamReadBatches(self._outgoing(), metadata=self._link.metadata)
         with self._lock:
             self._call = responses
         delivered = False
-        for verdict in responses:
+        for answer in responses:
             if not delivered:
                 self._state = LinkState.ONLINE
             delivered = True
-            self._settle(verdict)
+            for verdict in answer.verdicts:
+                self._settle(verdict)
         return delivered
 
-    def _outgoing(self) -> Iterator[pb.PlateRead]:
-        """Every read in the outbox, oldest first, then each new one as it arrives, until stopped."""
+    def _outgoing(self) -> Iterator[pb.PlateReadBatch]:
+        """Every read in the outbox, oldest first, then the new ones as they arrive, in batches, until stopped."""
         last_seq = 0
         while not self._stopping.is_set():
-            batch = self._outbox.pending(after_seq=last_seq)
+            batch = take_batch(self._outbox.pending(after_seq=last_seq, limit=MAX_BATCH_READS), MAX_BATCH_BYTES)
             if not batch:
                 with self._wake:
                     self._wake.wait(timeout=IDLE_POLL_S)
                 continue
-            for pending in batch:
-                last_seq = pending.seq
-                with self._lock:
-                    self._sent_at[pending.read_id] = time.monotonic()
-                yield pb.PlateRead.FromString(pending.message)
+            last_seq = batch[-1].seq
+            now = time.monotonic()
+            with self._lock:
+                self._sent_at.update((pending.read_id, now) for pending in batch)
+            yield pb.PlateReadBatch(reads=[pb.PlateRead.FromString(pending.message) for pending in batch])
             self._state = LinkState.ONLINE
 
     def _settle(self, verdict: pb.Verdict) -> None:
@@ -194,6 +200,17 @@ class Uplink:
         self._state = LinkState.FAILED
         with self._wake:
             self._wake.notify_all()
+
+
+def take_batch(waiting: list[Pending], max_bytes: int) -> list[Pending]:
+    """The oldest reads that fit in `max_bytes` together; always the first one, whatever its size (the office
+    says if it is too big, and the rest go on)."""
+    size = 0
+    for count, pending in enumerate(waiting):
+        size += len(pending.message)
+        if count and size > max_bytes:
+            return waiting[:count]
+    return waiting
 
 
 def raise_if_failed(uplink: Uplink) -> None:

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, Row, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,10 +42,11 @@ def _verdict_out(read_id: str, plate: str, decision: Decision, decided_at: datet
     )
 
 
-def _stored_verdict(record: VerdictRecord, plate: str) -> VerdictOut:
+def _stored_verdict(record: Row[*tuple[Any, ...]]) -> VerdictOut:
+    """A stored verdict, from a row of the verdicts table with its read's plate."""
     return VerdictOut(
         read_id=record.read_id,
-        plate=plate,
+        plate=record.plate,
         outcome=record.outcome,
         reason=record.reason,
         sentence=record.sentence,
@@ -215,12 +216,13 @@ class EnforcementService:
 
     @staticmethod
     def _stored(session: Session, read_ids: Sequence[str]) -> dict[str, VerdictOut]:
+        """The verdicts already given for any of these read ids (a resend, a read raced by another stream)."""
         rows = session.execute(
-            select(VerdictRecord, ReadRecord.plate)
-            .join(ReadRecord)
-            .where(VerdictRecord.read_id.in_(sorted(set(read_ids))))
+            select(*VERDICTS.c, READS.c.plate)
+            .join_from(VERDICTS, READS, VERDICTS.c.read_id == READS.c.id)
+            .where(VERDICTS.c.read_id.in_(sorted(set(read_ids))))
         )
-        return {record.read_id: _stored_verdict(record, plate) for record, plate in rows}
+        return {row.read_id: _stored_verdict(row) for row in rows}
 
 
 def _read_row(read: IncomingRead, device: Device) -> dict[str, Any]:

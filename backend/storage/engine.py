@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 import threading
+import time
+import weakref
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,14 +23,16 @@ WRITE_LOCK = "platepatrol_write_lock"
 WRITES = {WRITE_LOCK: True}
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, background_checkpoints: bool = False) -> Engine:
+    """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout. With `background_checkpoints`
+    (the serving process's engine), a thread of its own copies SQLite's write-ahead log back into the database
+    file, instead of the commit that happens to fill it (see `WalCheckpointer`)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise UserError(f"database URL {url!r} is not a SQLAlchemy URL (sqlite:///FILE or postgresql://...)") from None
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database)
+        return _sqlite_engine(url, parsed.database, background_checkpoints)
     if parsed.get_backend_name() == "postgresql":
         # psycopg 3 is the driver we ship; plain postgresql:// means it.
         if parsed.drivername == "postgresql":
@@ -36,10 +41,12 @@ def make_engine(url: str) -> Engine:
     raise UserError(f"database {parsed.get_backend_name()!r} is not supported: use SQLite or PostgreSQL")
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+def _sqlite_engine(url: str, database: str | None, background_checkpoints: bool) -> Engine:
+    on_disk = bool(database) and database != ":memory:"
+    if on_disk:
+        Path(str(database)).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    checkpointer = WalCheckpointer(engine, Path(str(database))) if background_checkpoints and on_disk else None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -50,6 +57,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if checkpointer is not None:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -59,7 +68,50 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         immediate = connection.get_execution_options().get(WRITE_LOCK, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    if checkpointer is not None:
+        checkpointer.start()
     return engine
+
+
+class WalCheckpointer:
+    """Copies SQLite's write-ahead log back into the database file every `every_s`, on a thread of its own.
+
+    By default the commit that brings the log past 1,000 pages does the copy and its fsyncs while holding up the
+    next writer: with reads stored in batches that was a third of the cost of answering them (bench backend,
+    ~350 -> ~250 us a read). A passive checkpoint never blocks readers or writers. The thread ends with the engine
+    (it holds it weakly) or when the file is gone."""
+
+    def __init__(self, engine: Engine, database: Path, every_s: float = 1.0) -> None:
+        self._engine = weakref.ref(engine)
+        self._database = database
+        self._every_s = every_s
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        try:
+            while self._engine() is not None:
+                connection = connection or self._connect()
+                if connection is not None:
+                    try:
+                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    except sqlite3.Error:
+                        if not self._database.exists():
+                            return
+                time.sleep(self._every_s)
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def _connect(self) -> sqlite3.Connection | None:
+        """A connection once the engine has made the file; mode=rw never makes it again once it is removed."""
+        try:
+            return sqlite3.connect(f"file:{self._database}?mode=rw", uri=True, timeout=30)
+        except sqlite3.Error:
+            return None
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

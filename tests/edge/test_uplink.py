@@ -18,8 +18,8 @@ from backend.server import build_server
 from backend.storage.base import utc_now
 from backend.storage.engine import make_engine, make_session_factory
 from edge.link import Link
-from edge.outbox import Outbox
-from edge.uplink import Answer, Backoff, LinkState, Uplink
+from edge.outbox import Outbox, Pending
+from edge.uplink import MAX_BATCH_READS, Answer, Backoff, LinkState, Uplink, take_batch
 from platepatrol.v1 import enforcement_pb2 as pb
 from tests.backend.factories import JPEG, prepared_database
 
@@ -104,13 +104,32 @@ def test_reads_wait_out_a_dead_link_and_none_is_lost(office: Office, tmp_path: P
     office.stop()
     collected, outbox = Collected(), Outbox(tmp_path / "outbox.db")
     uplink = Uplink(Link(office.target, office.token), outbox, collected, FAST, connect_timeout_s=0.2)
-    reads = [plate_read("B123ABC") for _ in range(5)]
+    reads = [plate_read("B123ABC") for _ in range(MAX_BATCH_READS * 2 + 5)]  # a backlog of three batches
     for read in reads:
         uplink.send(read)
-    assert outbox.depth() == 5 and uplink.state is not LinkState.ONLINE
+    assert outbox.depth() == len(reads) and uplink.state is not LinkState.ONLINE
     office.start()  # the link comes back on the same address
     assert uplink.close(timeout_s=30) == 0
-    assert set(collected.outcomes()) == {r.read_id for r in reads}
+    assert collected.outcomes() == {r.read_id: pb.PERMITTED for r in reads}
+
+
+def _waiting(*sizes: int) -> list[Pending]:
+    return [Pending(seq, f"r-{seq}", bytes(size)) for seq, size in enumerate(sizes, start=1)]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "max_bytes", "taken"),
+    [
+        ((), 100, 0),
+        ((10, 20, 30), 100, 3),
+        ((40, 40, 40), 100, 2),
+        ((40, 60, 1), 100, 2),  # exactly full
+        ((500, 1), 100, 1),  # a read bigger than a batch still goes, alone
+    ],
+)
+def test_a_batch_takes_the_oldest_reads_that_fit(sizes: tuple[int, ...], max_bytes: int, taken: int) -> None:
+    waiting = _waiting(*sizes)
+    assert take_batch(waiting, max_bytes) == waiting[:taken]
 
 
 def test_reads_left_by_a_stopped_run_are_sent_by_the_next(office: Office, tmp_path: Path) -> None:

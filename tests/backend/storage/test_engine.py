@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
@@ -66,3 +67,39 @@ def test_threads_of_one_process_take_turns(tmp_path: Path) -> None:
 def test_postgresql_writers_need_no_turns() -> None:
     # No connection is made: the engine only names the server.
     assert isinstance(write_turn(make_engine("postgresql://nobody@127.0.0.1:1/none")), nullcontext)
+
+
+def test_the_serving_engine_checkpoints_on_a_thread_of_its_own(tmp_path: Path) -> None:
+    database = tmp_path / "office.db"
+    engine = make_engine(f"sqlite:///{database}", background_checkpoints=True)
+    with engine.begin() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0  # no commit does it
+        connection.exec_driver_sql("CREATE TABLE evidence (id INTEGER PRIMARY KEY, jpeg BLOB)")
+    with engine.begin() as connection:
+        for _ in range(5):
+            connection.exec_driver_sql("INSERT INTO evidence (jpeg) VALUES (?)", (bytes(1024 * 1024),))
+    deadline = time.monotonic() + 10
+    while database.stat().st_size < 5 * 1024 * 1024 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert database.stat().st_size >= 5 * 1024 * 1024  # the log was copied into the database file
+    assert any(thread.name == "wal-checkpoint" for thread in threading.enumerate())
+
+
+def test_the_checkpoint_thread_ends_with_its_engine(tmp_path: Path) -> None:
+    before = sum(thread.name == "wal-checkpoint" for thread in threading.enumerate())
+    engine = make_engine(f"sqlite:///{tmp_path / 'office.db'}", background_checkpoints=True)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    engine.dispose()
+    del engine
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while sum(thread.name == "wal-checkpoint" for thread in threading.enumerate()) > before:
+        assert time.monotonic() < deadline, "the checkpoint thread outlived its engine"
+        time.sleep(0.1)
+
+
+def test_other_engines_keep_sqlite_s_own_checkpoints(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'office.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
