@@ -224,9 +224,18 @@ def confidence(
     folds: Annotated[int, typer.Option(min=2, help="cross-fitting folds (by plate) for the 'after' ECE")] = 5,
     diagram: Annotated[Path | None, typer.Option(help="reliability diagram PNG (default: beside the map)")] = None,
     threads: Annotated[int, typer.Option(min=1, help="torch threads")] = 1,
+    plate_formats: Annotated[
+        str | None,
+        typer.Option(help="decode inside these regions' plate formats (e.g. br,ar) and fit that setting's own map"),
+    ] = None,
 ) -> None:
     """Calibrate the plate reader's confidence on held-out reads: ECE before and after, reliability diagram."""
     from calibration.confidence import calibrate_reader
+    from edge.config import ReaderConfig
+    from edge.read.plate_formats import parse_regions
+    from platepatrol.config import build_config
+
+    regions = build_config(ReaderConfig, {"plate_formats": parse_regions(plate_formats)}, "--plate-formats")
 
     if method not in ("isotonic", "platt"):
         raise UserError("--method must be isotonic or platt")
@@ -240,6 +249,7 @@ def confidence(
         folds=folds,
         diagram=diagram,
         threads=threads,
+        plate_formats=regions.plate_formats,
     )
     typer.echo(f"{'set':28} {'reads':>6} {'right':>7} {'ECE raw':>8} {'ECE cal':>8}  measured")
     for row in report.rows:

@@ -217,9 +217,16 @@ def fit(confidences: npt.ArrayLike, correct: npt.ArrayLike, method: Method = "is
     return fit_isotonic(confidences, correct)
 
 
-def load_map(weights_dir: Path) -> ConfidenceMap | None:
-    """The reader's calibration map beside its weights, or None when there is none."""
-    path = weights_dir / MAP_FILE
+def map_file(plate_formats: Sequence[str] = ()) -> str:
+    """The map's file for a plate-format setting (edge/read/ctc.py `calibration_file`, the name the reader loads)."""
+    from edge.read.ctc import calibration_file
+
+    return calibration_file(plate_formats)
+
+
+def load_map(weights_dir: Path, plate_formats: Sequence[str] = ()) -> ConfidenceMap | None:
+    """The reader's calibration map beside its weights for a plate-format setting, or None when there is none."""
+    path = weights_dir / map_file(plate_formats)
     return ConfidenceMap.load(path) if path.exists() else None
 
 
@@ -359,9 +366,13 @@ def calibrate_reader(
     diagram: Path | None = None,
     threads: int = 1,
     seed: int = 0,
+    plate_formats: Sequence[str] = (),
 ) -> CalibrationReport:
     """Fit the reader's map on its held-out reads (the BR plates it never trained on and rendered plates it never
     saw), measured by cross-fitting (folds by plate) and on `extra_tests` (never fitted); save it beside the weights.
+
+    With `plate_formats` the reads are decoded inside those regions' formats (ReaderConfig.plate_formats) and the
+    map is saved under that setting's name (`confidence.ar-br.json`): the reader loads it for that setting only.
     """
     from edge.config import ReaderConfig
     from edge.read.plate_ocr import PlateOcrReader
@@ -369,7 +380,9 @@ def calibrate_reader(
     from models.training.reader_eval import SYNTHETIC_EVAL_SEED, held_out_br, synthetic_set
     from models.training.reader_train import load_train_config
 
-    reader = PlateOcrReader(ReaderConfig.raw(threads=threads), weights_dir, calibrated=False)
+    reader = PlateOcrReader(
+        ReaderConfig.raw(threads=threads, plate_formats=tuple(plate_formats)), weights_dir, calibrated=False
+    )
     br = held_out_br(load_train_config(train_config))
     br_reads = read_set("held_out_br", load_crops([_plate(c.path, c.text) for c in br]), [c.text for c in br], reader)
     # Seeds beyond the eval set's: rendered plates neither the training nor `eval-reader --synthetic` uses.
@@ -411,6 +424,7 @@ def calibrate_reader(
             )
         )
     info: dict[str, object] = {
+        "plate_formats": sorted(set(plate_formats)),
         "fitted_on": f"{len(br_reads.texts)} held-out BR crops ({len(set(br_reads.texts))} plates never trained on) "
         f"and {len(synthetic_reads.texts)} rendered plates never trained on",
         "bins": bins,
@@ -425,7 +439,7 @@ def calibrate_reader(
         },
     }
     mapping = ConfidenceMap(mapping.method, mapping.knots_x, mapping.knots_y, mapping.a, mapping.b, info=info)
-    saved = mapping.save(weights_dir / MAP_FILE)
+    saved = mapping.save(weights_dir / map_file(plate_formats))
     curves: list[tuple[str, npt.ArrayLike, npt.ArrayLike]] = [
         ("held-out, raw", pool.confidences, pool.correct),
         ("held-out, calibrated (cross-fitted)", calibrated, pool.correct),
@@ -433,8 +447,12 @@ def calibrate_reader(
     for extra in tests:
         curves.append((f"{extra.source}, raw", extra.confidences, extra.correct))
         curves.append((f"{extra.source}, calibrated", mapping(extra.confidences), extra.correct))
+    regions = "-".join(sorted(set(plate_formats)))
     picture = plot_reliability(
-        curves, diagram or weights_dir / "reliability.png", bins, "Plate reader confidence on held-out reads"
+        curves,
+        diagram or weights_dir / (f"reliability.{regions}.png" if regions else "reliability.png"),
+        bins,
+        "Plate reader confidence on held-out reads" + (f" (plate formats {regions})" if regions else ""),
     )
     return CalibrationReport(mapping, rows, picture, saved)
 

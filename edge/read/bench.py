@@ -17,6 +17,7 @@ class ReaderBench:
     runtime: str
     threads: int
     batch: int
+    plate_formats: str  # the regions decoded to, comma-separated ('' for none)
     crops: int
     ms_per_crop: float  # median over the repeats of (time to read every crop) / crops
     best_ms_per_crop: float  # the fastest repeat: the machine's speed with the least interference
@@ -25,8 +26,15 @@ class ReaderBench:
         return {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
-def bench_reader(crops: Sequence[Image], runtime: str, threads: int, batch: int, repeats: int = 5) -> ReaderBench:
-    reader = make_reader(ReaderConfig.raw(runtime=runtime, threads=threads))
+def bench_reader(
+    crops: Sequence[Image],
+    runtime: str,
+    threads: int,
+    batch: int,
+    repeats: int = 5,
+    plate_formats: Sequence[str] = (),
+) -> ReaderBench:
+    reader = make_reader(ReaderConfig.raw(runtime=runtime, threads=threads, plate_formats=tuple(plate_formats)))
     read_batch = getattr(reader, "read_batch", None)
 
     def read_all() -> None:
@@ -44,4 +52,6 @@ def bench_reader(crops: Sequence[Image], runtime: str, threads: int, batch: int,
         began = time.perf_counter()
         read_all()
         times.append(1000 * (time.perf_counter() - began) / max(1, len(crops)))
-    return ReaderBench(runtime, threads, batch, len(crops), statistics.median(times), min(times))
+    return ReaderBench(
+        runtime, threads, batch, ",".join(plate_formats), len(crops), statistics.median(times), min(times)
+    )

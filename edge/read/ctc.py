@@ -34,6 +34,7 @@ BEAM_WIDTH = 8
 PRUNE = 1e-3  # classes below this probability in a frame are not tried as extensions
 BEAM_FLOOR = 1e-4  # texts this much less probable than the best are dropped from the beam
 MAX_ALTERNATIVES = 3
+FORMAT_PRUNE = PRUNE  # the same for the search inside plate formats (chosen on rendered plates: card.yaml)
 
 Gray = npt.NDArray[np.uint8]
 Probs = npt.NDArray[np.float32]  # frames x classes, softmax; class 0 is the CTC blank
@@ -176,6 +177,12 @@ def char_confidences(probs: Probs, labels: Sequence[int]) -> tuple[float, ...]:
     return tuple(best)
 
 
+def calibration_file(regions: Sequence[str] = ()) -> str:
+    """The calibration map's file name for a plate-format setting: 'confidence.json' without formats,
+    'confidence.ar-br.json' for br and ar (in any order): a car patrols one region, so it needs one map."""
+    return CALIBRATION_FILE if not regions else f"confidence.{'-'.join(sorted(set(regions)))}.json"
+
+
 class ConfidenceCalibration:
     """The calibration map of calibration/confidence.py, read without importing it (the car needs numpy only)."""
 
@@ -208,9 +215,12 @@ class ConfidenceCalibration:
         raise ValueError(f"{path}: unknown confidence map method {body.get('method')!r}")
 
     @classmethod
-    def beside(cls, weights_dir: Path, enabled: bool = True) -> ConfidenceCalibration:
-        path = weights_dir / CALIBRATION_FILE
-        return cls.load(path) if enabled and path.exists() else cls.identity()
+    def beside(cls, weights_dir: Path, enabled: bool = True, regions: Sequence[str] = ()) -> ConfidenceCalibration:
+        """The map fitted for these plate formats when there is one, else the map fitted without formats."""
+        for path in (weights_dir / calibration_file(regions), weights_dir / CALIBRATION_FILE):
+            if enabled and path.exists():
+                return cls.load(path)
+        return cls.identity()
 
 
 def decode(
@@ -228,7 +238,7 @@ def decode(
     if not ranked:
         return None
     if formats is not None and not formats.accepts(ranked[0][0]):
-        fitting = beam_search(probs, formats=formats)
+        fitting = beam_search(probs, prune=FORMAT_PRUNE, formats=formats)
         if fitting and fitting[0][1] >= format_ratio * ranked[0][1]:
             seen = {prefix for prefix, _ in fitting}
             ranked = fitting[:1] + sorted(
@@ -257,7 +267,7 @@ class CtcPlateReader:
     def __init__(self, config: ReaderConfig, weights_dir: Path, calibrated: bool = True) -> None:
         self.config = config
         self.weights_dir = weights_dir
-        self.calibration = ConfidenceCalibration.beside(weights_dir, calibrated)
+        self.calibration = ConfidenceCalibration.beside(weights_dir, calibrated, config.plate_formats)
         self._formats_key = tuple(config.plate_formats)
 
     def probabilities(self, batch: npt.NDArray[np.float32]) -> Probs:

@@ -54,8 +54,12 @@ def eval_reader_command(
     threads: Annotated[int, typer.Option(help="torch CPU threads.", min=1)] = 1,
     weights: Annotated[Path | None, typer.Option(help="Folder of other weights (plate_ocr/plate_onnx).")] = None,
     errors: Annotated[bool, typer.Option(help="Also list each wrong read: image, truth, read, confidence.")] = False,
+    plate_formats: Annotated[
+        str | None, typer.Option(help="Decode inside these regions' plate formats, e.g. br,ar (default: none).")
+    ] = None,
 ) -> None:
     """Exact-plate accuracy, CER, look-alikes forgiven, ECE and ms per crop (see also `models eval --reader`)."""
+    from edge.read.plate_formats import parse_regions
     from models.training.reader_eval import WrongRead, evaluate, held_out_br
     from models.training.reader_train import load_train_config
 
@@ -72,6 +76,7 @@ def eval_reader_command(
         threads=threads,
         weights=weights,
         errors=wrong if errors else None,
+        plate_formats=parse_regions(plate_formats),
     )
     for read in wrong:
         typer.echo(read.line())
@@ -105,11 +110,15 @@ def bench_reader_command(
     config: Annotated[Path, typer.Option(help="Training config naming the BR split.", exists=True)] = (
         DEFAULT_READER_CONFIG
     ),
+    plate_formats: Annotated[
+        str | None, typer.Option(help="Decode inside these regions' plate formats, e.g. br,ar (default: none).")
+    ] = None,
 ) -> None:
     """Milliseconds per crop of the reader plugins, batched, one JSON line per runtime x threads x batch."""
     import json
 
     from edge.read.bench import bench_reader
+    from edge.read.plate_formats import parse_regions
     from models.evaluation.reader import load_crops, load_folder
     from models.training.reader_eval import held_out_br
     from models.training.reader_train import load_train_config
@@ -124,4 +133,5 @@ def bench_reader_command(
     for name in runtime:
         for count in threads:
             for size in batch:
-                print(json.dumps(bench_reader(crops, name, count, size, repeats).as_json()), flush=True)
+                timed = bench_reader(crops, name, count, size, repeats, parse_regions(plate_formats))
+                print(json.dumps(timed.as_json()), flush=True)

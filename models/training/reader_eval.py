@@ -83,6 +83,7 @@ def evaluate(
     threads: int = 1,
     weights: Path | None = None,
     errors: list[WrongRead] | None = None,
+    plate_formats: Sequence[str] = (),
 ) -> ReaderScore:
     """Read every crop with the edge's plugin; time only the reading (images are decoded or rendered first).
 
@@ -96,7 +97,7 @@ def evaluate(
         images, truths = _load_images(chosen), [c.text for c in chosen]
         name = folder.name if folder is not None else "held_out_br"
         names = [c.path.name for c in chosen]
-    reader = load_reader(runtime, weights, threads)
+    reader = load_reader(runtime, weights, threads, plate_formats)
     readings, seconds = read_timed(batch_reader_of(reader), images, batch)
     if errors is not None:
         errors += wrong_reads(names, readings, truths)

@@ -19,6 +19,7 @@ from calibration.confidence import (
     fit_isotonic,
     fit_platt,
     load_map,
+    map_file,
     plot_reliability,
     pool_adjacent_violators,
     reliability,
@@ -140,3 +141,19 @@ def test_cross_fitting_scores_every_read_with_a_map_that_never_saw_its_plate() -
     assert first.confidences.size + second.confidences.size == raw.size
     both = concat([first, second], "both")
     assert sorted(both.texts) == sorted(texts)
+
+
+def test_a_plate_format_setting_has_its_own_map_file(tmp_path: Path) -> None:
+    plain = ConfidenceMap("platt", a=2.0, b=-0.5)
+    mercosur = ConfidenceMap("platt", a=1.0, b=1.0)
+    plain.save(tmp_path / map_file())
+    assert load_map(tmp_path, ("br", "ar")) is None  # no map of that setting yet
+    mercosur.save(tmp_path / map_file(("br", "ar")))
+    assert map_file(("ar", "br")) == map_file(("br", "ar")) != map_file(("br",)) != map_file()
+    assert load_map(tmp_path, ("ar", "br")) == mercosur
+    assert load_map(tmp_path) == plain
+    # the car: the setting's map when there is one, else the map fitted without formats
+    assert ConfidenceCalibration.beside(tmp_path, regions=("br", "ar"))(0.5) == pytest.approx(mercosur.apply(0.5))
+    assert ConfidenceCalibration.beside(tmp_path, regions=("br",))(0.5) == pytest.approx(plain.apply(0.5))
+    assert ConfidenceCalibration.beside(tmp_path)(0.5) == pytest.approx(plain.apply(0.5)) != 0.5
+    assert ConfidenceCalibration.beside(tmp_path, enabled=False, regions=("br", "ar"))(0.5) == 0.5

@@ -57,3 +57,24 @@ def test_read_json_prints_one_object_per_image(tmp_path: Path) -> None:
         # the best-scoring plate is one of the labelled plates
         found = Box(*result["plates"][0]["box"])
         assert max(found.iou(truth) for truth in true_boxes(result["image"])) >= 0.5
+
+
+@pytest.mark.parametrize(("flag", "expected"), [("br", ("br",)), ("br, AR", ("br", "ar")), ("none", ()), ("", ())])
+def test_the_plate_formats_flag_replaces_the_configs(flag: str, expected: tuple[str, ...]) -> None:
+    from edge.config import EdgeConfig, ReaderConfig
+    from edge.read_images import with_plate_formats
+
+    config = EdgeConfig(reader=ReaderConfig(plate_formats=("ar",), min_chars=3))
+    changed = with_plate_formats(config, flag)
+    assert changed.reader.plate_formats == expected
+    assert changed.reader.min_chars == 3 and changed.detector == config.detector
+
+
+@pytest.mark.parametrize("flag", ["xx", "br,br", "br,,xx"])
+def test_a_bad_plate_formats_flag_is_a_clear_error(flag: str) -> None:
+    from edge.config import EdgeConfig
+    from edge.read_images import with_plate_formats
+    from platepatrol.errors import UserError
+
+    with pytest.raises(UserError, match="--plate-formats"):
+        with_plate_formats(EdgeConfig(), flag)
