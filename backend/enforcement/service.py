@@ -1,4 +1,4 @@
-"""Answering reads against the live permit table: look up, decide, store, in one transaction per read."""
+"""Answering reads against the live permit table: look up and decide a batch of reads, then store it."""
 
 from __future__ import annotations
 
@@ -134,57 +134,70 @@ class EnforcementService:
         return self.answer_together([(read, device) for read in reads])
 
     def answer_together(self, sent: Sequence[tuple[IncomingRead, Device]]) -> list[VerdictOut]:
-        """Verdicts for reads, each with the device that sent it, in order, decided and stored in one
-        transaction: the same verdicts as one by one, for a fraction of the round trips to the database. A
-        read id seen before (or twice in the batch) gets the verdict stored for it."""
+        """Verdicts for reads, each with the device that sent it, in order: the same verdicts as one by one, for a
+        fraction of the round trips to the database. A read id seen before (or twice in the batch) gets the
+        verdict stored for it.
+
+        Two transactions: the decisions read the tables as they are when the batch is looked at; the new reads
+        and verdicts are then stored together, taking the write turn only for that. Another batch can be decided
+        meanwhile, on SQLite too, whose one writer would otherwise wait for this batch's lookups."""
         if not sent:
             return []
-        try:
-            with self._write_turn:
-                return self._answer_batch(sent)
-        except IntegrityError:
-            # A read id stored by another stream in between (a resend racing the original): answer one by
-            # one, so the reads not involved are stored and the raced one gets the first answer.
-            if len(sent) > 1:
-                return [self.answer_together([one])[0] for one in sent]
-            read_id = sent[0][0].read_id
-            with self._sessions() as session:
-                stored = self._stored(session, [read_id])
-            if read_id not in stored:
-                raise
-            return [stored[read_id]]
+        answered, fresh = self._decided(sent)
+        if fresh:
+            try:
+                self._store(fresh, answered)
+            except IntegrityError:
+                # A read id stored by another stream since we looked (a resend racing the original): answer one
+                # by one, so the reads not involved are stored and the raced one gets the first answer.
+                if len(sent) > 1:
+                    return [self.answer_together([one])[0] for one in sent]
+                read_id = sent[0][0].read_id
+                with self._sessions() as session:
+                    stored = self._stored(session, [read_id])
+                if read_id not in stored:
+                    raise
+                return [stored[read_id]]
+        return [answered[read.read_id] for read, _ in sent]
 
-    def _answer_batch(self, sent: Sequence[tuple[IncomingRead, Device]]) -> list[VerdictOut]:
+    def _decided(
+        self, sent: Sequence[tuple[IncomingRead, Device]]
+    ) -> tuple[dict[str, VerdictOut], dict[str, tuple[IncomingRead, Device]]]:
+        """The verdicts of every read in `sent`, by read id, and the reads answered for the first time (the
+        first of repeated ids wins, in arrival order), read from the tables in one transaction."""
         with self._sessions() as session:
-            session.connection(execution_options=WRITES)  # this transaction writes: lock early on SQLite
             answered = self._stored(session, [read.read_id for read, _ in sent])
-            # The first of repeated ids wins, in arrival order.
             fresh: dict[str, tuple[IncomingRead, Device]] = {}
             for read, device in sent:
                 if read.read_id not in answered:
                     fresh.setdefault(read.read_id, (read, device))
-            if fresh:
-                looked_up = time.monotonic()
-                self._zones.refresh(session)
-                lookups = _Lookups(session, {read.plate for read, _ in fresh.values()})
-                for read, _ in fresh.values():
-                    decision = self._decide(
-                        session,
-                        lookups,
-                        read.plate,
-                        read.captured_at,
-                        read.position,
-                        read.confidence,
-                        tuple(alt.text for alt in read.alternatives),
-                    )
-                    age = time.monotonic() - looked_up
-                    answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
-                # Core inserts of plain rows: the ORM's bulk path costs more than the database does here.
-                connection = session.connection()
-                connection.execute(insert(READS), [_read_row(read, device) for read, device in fresh.values()])
-                connection.execute(insert(VERDICTS), [_verdict_row(answered[read_id]) for read_id in fresh])
-                session.commit()
-            return [answered[read.read_id] for read, _ in sent]
+            if not fresh:
+                return answered, fresh
+            looked_up = time.monotonic()
+            self._zones.refresh(session)
+            lookups = _Lookups(session, {read.plate for read, _ in fresh.values()})
+            for read, _ in fresh.values():
+                decision = self._decide(
+                    session,
+                    lookups,
+                    read.plate,
+                    read.captured_at,
+                    read.position,
+                    read.confidence,
+                    tuple(alt.text for alt in read.alternatives),
+                )
+                age = time.monotonic() - looked_up
+                answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
+            return answered, fresh
+
+    def _store(self, fresh: dict[str, tuple[IncomingRead, Device]], answered: dict[str, VerdictOut]) -> None:
+        """The new reads and their verdicts, in one write transaction."""
+        with self._write_turn, self._sessions() as session:
+            # Core inserts of plain rows: the ORM's bulk path costs more than the database does here.
+            connection = session.connection(execution_options=WRITES)  # lock early on SQLite
+            connection.execute(insert(READS), [_read_row(read, device) for read, device in fresh.values()])
+            connection.execute(insert(VERDICTS), [_verdict_row(answered[read_id]) for read_id in fresh])
+            session.commit()
 
     def _decide(
         self,
