@@ -57,6 +57,16 @@ def eval_reader_command(
     plate_formats: Annotated[
         str | None, typer.Option(help="Decode inside these regions' plate formats, e.g. br,ar (default: none).")
     ] = None,
+    format_ratio: Annotated[
+        float | None, typer.Option(help="With --plate-formats: ReaderConfig.format_ratio (default: the car's).")
+    ] = None,
+    synthetic_seed: Annotated[
+        int | None,
+        typer.Option(
+            help="With --synthetic: the first seed (default: the eval set's; the format ratio was chosen "
+            "on 2000030000000, models/reader/card.yaml)"
+        ),
+    ] = None,
 ) -> None:
     """Exact-plate accuracy, CER, look-alikes forgiven, ECE and ms per crop (see also `models eval --reader`)."""
     from edge.read.plate_formats import parse_regions
@@ -77,6 +87,8 @@ def eval_reader_command(
         weights=weights,
         errors=wrong if errors else None,
         plate_formats=parse_regions(plate_formats),
+        format_ratio=format_ratio,
+        **({"synthetic_seed": synthetic_seed} if synthetic_seed is not None else {}),
     )
     for read in wrong:
         typer.echo(read.line())

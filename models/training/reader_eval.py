@@ -84,20 +84,22 @@ def evaluate(
     weights: Path | None = None,
     errors: list[WrongRead] | None = None,
     plate_formats: Sequence[str] = (),
+    format_ratio: float | None = None,
+    synthetic_seed: int = SYNTHETIC_EVAL_SEED,
 ) -> ReaderScore:
     """Read every crop with the edge's plugin; time only the reading (images are decoded or rendered first).
 
     With `errors`, the wrong reads are appended to it."""
     if synthetic:
-        images, truths = synthetic_set(synthetic, SYNTHETIC_EVAL_SEED)
+        images, truths = synthetic_set(synthetic, synthetic_seed)
         name = f"synthetic_{synthetic}"
-        names = [f"seed {SYNTHETIC_EVAL_SEED + i}" for i in range(synthetic)]
+        names = [f"seed {synthetic_seed + i}" for i in range(synthetic)]
     else:
         chosen = list(crops) if crops is not None else load_labels(folder) if folder is not None else []
         images, truths = _load_images(chosen), [c.text for c in chosen]
         name = folder.name if folder is not None else "held_out_br"
         names = [c.path.name for c in chosen]
-    reader = load_reader(runtime, weights, threads, plate_formats)
+    reader = load_reader(runtime, weights, threads, plate_formats, format_ratio)
     readings, seconds = read_timed(batch_reader_of(reader), images, batch)
     if errors is not None:
         errors += wrong_reads(names, readings, truths)

@@ -36,3 +36,18 @@ def test_readings_shorter_than_a_plate_are_dropped() -> None:
     assert [r.text if r else None for r in default] == ["KL482TX", None]  # min_chars 4
     vanity = make_reader(ReaderConfig(runtime="plate_onnx", threads=1, min_chars=3)).read_batch(crops)  # type: ignore[attr-defined]
     assert [r.text if r else None for r in vanity] == ["KL482TX", "KL4"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not onnx_path(WEIGHTS_DIR).exists(), reason="no ONNX export in models/reader")
+def test_plate_formats_leave_clear_plates_as_they_are() -> None:
+    """A clear plate of the region, and a clear foreign plate that fits no format, read the same with formats on."""
+    plates = [("br_old", ("ABC-1234",)), ("br_mercosul", ("RIO2A18",)), ("ar_old", ("MPA 318",)), ("us", ("7KDM482",))]
+    crops = [render_clean(7, layout, rows) for layout, rows in plates]
+    plain = make_reader(ReaderConfig.raw(runtime="plate_onnx", threads=1)).read_batch(crops)  # type: ignore[attr-defined]
+    formats = make_reader(ReaderConfig.raw(runtime="plate_onnx", threads=1, plate_formats=("br", "ar")))
+    mercosur = formats.read_batch(crops)  # type: ignore[attr-defined]
+    assert [r.text if r else None for r in plain] == ["ABC1234", "RIO2A18", "MPA318", "7KDM482"]
+    assert [r.text if r else None for r in mercosur] == [r.text if r else None for r in plain]
+    for a, b in zip(plain, mercosur, strict=True):
+        assert a is not None and b is not None and a.confidence == pytest.approx(b.confidence)
