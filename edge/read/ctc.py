@@ -8,6 +8,13 @@ ones are its alternatives (for example 'B123' when the best is '8123': a look-al
 character more or less). A text's raw probability is what the network believes; the calibration map beside the
 weights (calibration/confidence.py, `confidence.json`) turns it into the share of such reads that are right.
 Per-character confidences are the highest probability of each character over the frames that emit it.
+
+Plate formats (`ReaderConfig.plate_formats`, edge/read/plate_formats.py): when the best text fits none of the
+region's formats, a second beam search keeps every prefix inside the formats and returns whole-format texts only;
+the best of those is read if it is at least `format_ratio` times as probable as the network's best (which then
+comes first among the alternatives), else the network's reading stays. A setting's own calibration map
+(`confidence.ar-br.json` for br and ar) is used when there is one: the reads the formats change are right more often
+than their probability says.
 """
 
 from __future__ import annotations

@@ -224,3 +224,9 @@ def test_every_ctc_plugin_reads_inside_its_configured_formats(tmp_path: Path) ->
     assert brazil is not None and brazil.text == "ABC1D23"
     assert brazil.alternatives[0].text == "ABC1DZ3"
     assert argentina is not None and argentina.text == "ABC1DZ3"  # no Argentine format starts with three letters
+    # a setting's own calibration map, beside the weights, is the one its reader applies
+    (tmp_path / "confidence.br.json").write_text(json.dumps({"method": "platt", "a": 1.0, "b": 2.0}))
+    recalibrated = FixedReader(ReaderConfig.raw(plate_formats=("br",)), tmp_path, probs).read(crop)
+    assert recalibrated is not None and recalibrated.text == "ABC1D23"
+    assert recalibrated.confidence > brazil.confidence
+    assert FixedReader(ReaderConfig.raw(), tmp_path, probs).read(crop) == plain
