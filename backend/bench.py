@@ -23,7 +23,7 @@ from typing import Any
 import grpc
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from backend.config import BackendConfig
@@ -43,6 +43,7 @@ from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
 from platepatrol.verdicts import Outcome, Reason
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(2000)  # the size of a small plate crop
+CAR_DEVICE_PREFIX = "bench-car-"  # the filled history's device is "bench-history"
 BATCH = 10_000
 Row = dict[str, Any]
 
@@ -284,21 +285,34 @@ def _car_process(plan: CarPlan, seed: int, results: multiprocessing.Queue[CarRes
 
 
 def bench_backend(database_url: str, permits: int, reads: int, fleet: Fleet, processes: int = 1) -> BackendBenchResult:
+    """The fleet against the real server on `database_url`, filled first. The reads of earlier runs' cars are
+    removed first, so every run starts from the same table sizes."""
     engine = make_engine(database_url)
     upgrade_to_head(engine)
     sessions = make_session_factory(engine)
     with sessions() as session:
         fill(session, permits, reads)
-        token = add_device(session, f"bench-{uuid.uuid4().hex[:8]}")
+        remove_car_reads(session)
+        token = add_device(session, f"{CAR_DEVICE_PREFIX}{uuid.uuid4().hex[:8]}")
         session.commit()
         stored = session.scalar(select(func.count()).select_from(ReadRecord)) or 0
-    engine.dispose()
     server = _BackendUnderTest(database_url, processes, workers=max(8, fleet.cars * 2))
     try:
         counts, latencies, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{server.port}", token, permits))
     finally:
         server.stop()
+        engine.dispose()
     return _result(engine.dialect.name, permits, stored, processes, fleet, counts, latencies, elapsed)
+
+
+def remove_car_reads(session: Session) -> None:
+    """Delete the simulated cars' devices, reads and verdicts; the filled history stays."""
+    cars = select(Device.id).where(Device.name.startswith(CAR_DEVICE_PREFIX))
+    read_ids = select(ReadRecord.id).where(ReadRecord.device_id.in_(cars))
+    session.execute(delete(VerdictRecord).where(VerdictRecord.read_id.in_(read_ids)))
+    session.execute(delete(ReadRecord).where(ReadRecord.device_id.in_(cars)))
+    session.execute(delete(Device).where(Device.id.in_(cars)))
+    session.commit()
 
 
 def _answer_at_once(request_iterator: Iterator[pb.PlateRead], _context: grpc.ServicerContext) -> Iterator[pb.Verdict]:

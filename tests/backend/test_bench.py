@@ -26,6 +26,14 @@ def test_the_cars_get_verdicts_that_the_database_stores(tmp_path: Path, batched:
     assert stored == 100 + result.verdicts  # every verdict the cars counted was decided and stored
 
 
+def test_each_run_starts_from_the_filled_tables(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    fleet = Fleet(cars=1, seconds=1, window=4)
+    first = bench_backend(url, permits=50, reads=100, fleet=fleet)
+    second = bench_backend(url, permits=50, reads=100, fleet=fleet)
+    assert first.verdicts > 0 and first.stored_reads == second.stored_reads == 100  # the first run's cars are gone
+
+
 @pytest.mark.parametrize("batched", [True, False], ids=["batches", "one-read-each"])
 def test_the_transport_ceiling_answers_every_read(batched: bool) -> None:
     result = bench_transport(Fleet(cars=1, seconds=1, window=4, batched=batched))
