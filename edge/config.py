@@ -68,6 +68,12 @@ class ReaderConfig(StrictModel):
             raise ValueError(f"each region once, got {list(regions)}")
         return regions
 
+    @model_validator(mode="after")
+    def _formats_need_ctc(self) -> ReaderConfig:
+        if self.plate_formats and self.runtime == "easyocr":
+            raise ValueError("plate_formats needs a CTC reader (plate_onnx or plate_ocr), not easyocr")
+        return self
+
     def keeps(self, text: str, confidence: float) -> bool:
         """Whether a reading is kept: every reader plugin asks this of its result."""
         return confidence >= self.min_confidence and len(text) >= self.min_chars

@@ -159,3 +159,10 @@ def test_formats_are_off_by_default() -> None:
     assert ReaderConfig.raw().plate_formats == ()
     with pytest.raises(ValidationError):
         ReaderConfig(format_ratio=0.0)
+
+
+def test_formats_need_a_ctc_runtime() -> None:
+    assert ReaderConfig(runtime="plate_ocr", plate_formats=("br",)).plate_formats == ("br",)
+    assert ReaderConfig(runtime="easyocr").plate_formats == ()
+    with pytest.raises(ValidationError, match="CTC reader"):
+        ReaderConfig(runtime="easyocr", plate_formats=("br",))
