@@ -288,13 +288,20 @@ def load_reader(
 ) -> PlateReader:
     """The edge's reader plugin for `runtime`, with every reading kept (min_confidence 0) and no cut-off;
     `plate_formats` (regions) and `format_ratio` as the car's ReaderConfig takes them (default ratio: the car's)."""
+    from pydantic import ValidationError
+
     from edge.config import ReaderConfig
     from edge.read import make_reader
+    from platepatrol.config import describe_validation_error
+    from platepatrol.errors import UserError
 
     settings: dict[str, Any] = {"runtime": runtime, "threads": threads, "plate_formats": tuple(plate_formats)}
     if format_ratio is not None:
         settings["format_ratio"] = format_ratio
-    config = ReaderConfig.raw(**settings)
+    try:
+        config = ReaderConfig.raw(**settings)
+    except ValidationError as error:
+        raise UserError(f"bad reader settings: {describe_validation_error(error)}") from None
     if weights is None:
         return make_reader(config)
     weights_dir = weights if weights.is_dir() else weights.parent

@@ -193,3 +193,15 @@ def test_the_training_folder_is_measured_on_its_held_out_plates_only(tmp_path: P
     assert len(kept) == 5 and "held-out" in note
     (tmp_path / "other").mkdir()
     assert held_out_only(tmp_path / "other", plates, config) == (plates, "")
+
+
+@pytest.mark.parametrize(
+    ("runtime", "regions", "complaint"),
+    [("easyocr", ("br",), "CTC reader"), ("plate_onnx", ("br", "br"), "each region once"), ("plate_onnx", ("xx",), "")],
+)
+def test_bad_reader_settings_are_a_clear_error(runtime: str, regions: tuple[str, ...], complaint: str) -> None:
+    from models.evaluation.reader import load_reader
+    from platepatrol.errors import UserError
+
+    with pytest.raises(UserError, match=f"bad reader settings: .*{complaint}"):
+        load_reader(runtime, None, 1, regions)
