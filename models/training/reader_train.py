@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from edge.read.plate_ocr import IMG_HEIGHT, NETWORK, greedy_decode
 from models.training.config import CACHE_DIR
 from models.training.reader_data import (
+    LabelledCrop,
     RealCrops,
     SyntheticCrops,
     collate,
@@ -54,6 +55,14 @@ class ReaderTrainConfig(BaseModel):
     br_crops: Path = Field(description="labelled real crops: labels.csv + images/")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="share of distinct plates held out")
     split_seed: int = 0
+    val_fraction: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="share of the training plates (not crops) kept out of training to choose a step by; "
+        "0: none, and the run watches the held-out plates instead (v1, v2)",
+    )
+    val_seed: int = 0
     output_dir: Path = Path("models/reader")
     runs_dir: Path = CACHE_DIR / "runs" / "reader"
     seed: int = 0
@@ -131,6 +140,16 @@ def from_plate_reader(path: Path) -> torch.nn.Module:
     network = build_network()
     network.load_state_dict(state)
     return network
+
+
+def split_crops(config: ReaderTrainConfig) -> tuple[list[LabelledCrop], list[LabelledCrop], list[LabelledCrop]]:
+    """(train, validation, held-out) BR crops, each by plate: the held-out plates are the same whatever
+    `val_fraction` is, and the validation plates are drawn from the training plates only."""
+    train, test = split_by_plate(load_labels(config.br_crops), config.test_fraction, config.split_seed)
+    if config.val_fraction == 0:
+        return train, [], test
+    train, val = split_by_plate(train, config.val_fraction, config.val_seed)
+    return train, val, test
 
 
 def learning_rate(config: ReaderTrainConfig, step: int) -> float:
@@ -217,7 +236,7 @@ def _progress() -> Progress:
         TextColumn("[bold]reader"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.3f} lr {task.fields[lr]:.1e} br {task.fields[acc]}"),
+        TextColumn("loss {task.fields[loss]:.3f} lr {task.fields[lr]:.1e} watched {task.fields[acc]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
@@ -241,8 +260,10 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
     """Run (or continue) the fine-tuning and export the weights; returns the exported .pth."""
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    train_crops, test_crops = split_by_plate(load_labels(config.br_crops), config.test_fraction, config.split_seed)
-    real, held_out = RealCrops(train_crops, augment=True), RealCrops(test_crops)
+    train_crops, val_crops, test_crops = split_crops(config)
+    # With a validation split the run watches (and a step is chosen by) it alone; held-out BR is never read.
+    watched, label = (RealCrops(val_crops), "val") if val_crops else (RealCrops(test_crops), "br")
+    real = RealCrops(train_crops, augment=True)
     network = (
         from_plate_reader(config.init_weights)
         if config.init_weights is not None
@@ -258,8 +279,10 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
     elif not resume and config.run_dir.exists():
         shutil.rmtree(config.run_dir)
     source = BatchSource(config, real)
-    network.train()
     began, acc = time.monotonic(), "-"
+    if log is not None and start == 0 and val_crops:  # the starting weights on the same validation plates
+        _append(log, f"step 0 {label} {exact_accuracy(network, watched):.3f} ({len(val_crops)} crops)")
+    network.train()
     with _progress() as progress:
         task = progress.add_task("train", total=config.steps, completed=start, loss=0.0, lr=0.0, acc=acc)
         for step in range(start, config.steps):
@@ -276,13 +299,14 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
             if done % config.checkpoint_every == 0 or done == config.steps:
                 save_checkpoint(config.last_checkpoint, network, optimizer, done)
             if done % config.eval_every == 0 or done == config.steps:
-                acc = f"{exact_accuracy(network, held_out):.3f}"
+                acc = f"{exact_accuracy(network, watched):.3f}"
                 if config.keep_evaluated:
                     torch.save({"network": network.state_dict(), "step": done}, config.step_checkpoint(done))
             progress.update(task, completed=done, loss=loss.item(), lr=lr, acc=acc)
             if log is not None and (done % 20 == 0 or done == config.steps):
                 _append(
-                    log, f"step {done} loss {loss.item():.4f} lr {lr:.2e} br {acc} t {time.monotonic() - began:.0f}s"
+                    log,
+                    f"step {done} loss {loss.item():.4f} lr {lr:.2e} {label} {acc} t {time.monotonic() - began:.0f}s",
                 )
     network.eval()
     return export_reader(network, config.output_dir)

@@ -191,3 +191,39 @@ def test_wrong_reads_are_listed_in_order() -> None:
     wrong = wrong_reads(["a.jpg", "b.jpg", "c.jpg"], readings, ["ABC1234", "DEF5678", "XYZ9876"])
     assert [(w.name, w.read) for w in wrong] == [("b.jpg", ""), ("c.jpg", "XYZ9877")]
     assert wrong[0].line() == "b.jpg\tDEF5678\t-\t0.000"
+
+
+def _labelled_folder(tmp_path: Path, plates: dict[str, int]) -> Path:
+    rows = [f"{text}_{i}.jpg,{text}" for text, n in plates.items() for i in range(n)]
+    (tmp_path / "labels.csv").write_text("image,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_validation_plates_come_from_the_training_plates_only(tmp_path: Path) -> None:
+    from models.training.reader_train import split_crops
+
+    folder = _labelled_folder(tmp_path, {f"ABC{n:04d}": 1 + n % 3 for n in range(200)})
+    without = split_crops(ReaderTrainConfig(br_crops=folder))
+    train, val, test = split_crops(ReaderTrainConfig(br_crops=folder, val_fraction=0.15, val_seed=3))
+    assert without[1] == [] and test == without[2]  # the held-out plates do not depend on the validation split
+    plates = [{c.text for c in part} for part in (train, val, test)]
+    assert plates[0].isdisjoint(plates[1]) and plates[1].isdisjoint(plates[2]) and plates[0].isdisjoint(plates[2])
+    assert sorted(train + val, key=str) == sorted(without[0], key=str)
+    assert len(plates[1]) == round(160 * 0.15)
+    assert split_crops(ReaderTrainConfig(br_crops=folder, val_fraction=0.15, val_seed=4))[1] != val
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.0, 1.5])
+def test_validation_fraction_is_checked(fraction: float) -> None:
+    with pytest.raises(ValueError, match="val_fraction"):
+        ReaderTrainConfig(br_crops=Path("x"), val_fraction=fraction)
+
+
+def test_v3_config_validates_on_training_plates_and_keeps_the_held_out_plates() -> None:
+    from models.training.reader_train import load_train_config
+
+    v2 = load_train_config(Path("models/reader/train_v2.yaml"))
+    v3 = load_train_config(Path("models/reader/train_v3.yaml"))
+    assert (v3.br_crops, v3.test_fraction, v3.split_seed) == (v2.br_crops, v2.test_fraction, v2.split_seed)
+    assert 0 < v3.val_fraction < 0.5 and v3.keep_evaluated and v3.run_dir not in (v2.run_dir,)
+    assert v3.output_dir != Path("models/reader")  # exported beside the run; copied only if it wins
