@@ -144,33 +144,42 @@ class EnforcementService:
 
         Two transactions: the decisions read the tables as they are when the batch is looked at; the new reads
         and verdicts are then stored together, taking the write turn only for that. Another batch can be decided
-        meanwhile, on SQLite too, whose one writer would otherwise wait for this batch's lookups."""
+        meanwhile, on SQLite too, whose one writer would otherwise wait for this batch's lookups. Reads are taken
+        for new, and looked for among the answered ones only when storing says one was not."""
         if not sent:
             return []
-        answered, fresh = self._decided(sent)
+        try:
+            return self._answer_new(sent, look_for_answered=False)  # the usual case: no read was answered before
+        except IntegrityError:
+            pass  # some were (a resend after a dropped link): look for their verdicts first
+        try:
+            return self._answer_new(sent, look_for_answered=True)
+        except IntegrityError:
+            # A read id stored by another stream since we looked (a resend racing the original): answer one by
+            # one, so the reads not involved are stored and the raced one gets the first answer.
+            if len(sent) > 1:
+                return [self.answer_together([one])[0] for one in sent]
+            read_id = sent[0][0].read_id
+            with self._sessions() as session:
+                stored = self._stored(session, [read_id])
+            if read_id not in stored:
+                raise
+            return [stored[read_id]]
+
+    def _answer_new(self, sent: Sequence[tuple[IncomingRead, Device]], look_for_answered: bool) -> list[VerdictOut]:
+        answered, fresh = self._decided(sent, look_for_answered)
         if fresh:
-            try:
-                self._store(fresh, answered)
-            except IntegrityError:
-                # A read id stored by another stream since we looked (a resend racing the original): answer one
-                # by one, so the reads not involved are stored and the raced one gets the first answer.
-                if len(sent) > 1:
-                    return [self.answer_together([one])[0] for one in sent]
-                read_id = sent[0][0].read_id
-                with self._sessions() as session:
-                    stored = self._stored(session, [read_id])
-                if read_id not in stored:
-                    raise
-                return [stored[read_id]]
+            self._store(fresh, answered)
         return [answered[read.read_id] for read, _ in sent]
 
     def _decided(
-        self, sent: Sequence[tuple[IncomingRead, Device]]
+        self, sent: Sequence[tuple[IncomingRead, Device]], look_for_answered: bool
     ) -> tuple[dict[str, VerdictOut], dict[str, tuple[IncomingRead, Device]]]:
         """The verdicts of every read in `sent`, by read id, and the reads answered for the first time (the
-        first of repeated ids wins, in arrival order), read from the tables in one transaction."""
+        first of repeated ids wins, in arrival order), read from the tables in one transaction. Without
+        `look_for_answered`, every read counts as new: storing one that is not raises IntegrityError."""
         with self._sessions() as session:
-            answered = self._stored(session, [read.read_id for read, _ in sent])
+            answered = self._stored(session, [read.read_id for read, _ in sent]) if look_for_answered else {}
             fresh: dict[str, tuple[IncomingRead, Device]] = {}
             for read, device in sent:
                 if read.read_id not in answered:
