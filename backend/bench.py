@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import delete, func, insert, select
@@ -39,7 +40,6 @@ from backend.storage.base import new_id, utc_now
 from backend.storage.engine import make_engine, make_session_factory
 from backend.storage.migrate import upgrade_to_head
 from platepatrol.v1 import enforcement_pb2 as pb
-from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
 from platepatrol.verdicts import Outcome, Reason
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(2000)  # the size of a small plate crop
@@ -209,27 +209,45 @@ class CarPlan:
     permits: int  # the plates read are drawn from twice as many: half have a permit
 
 
-def _bench_read(rng: random.Random, permits: int) -> pb.PlateRead:
-    return pb.PlateRead(
-        read_id=str(uuid.uuid4()), camera_id="front", plate_text=plate_of(rng.randrange(permits * 2)),
-        confidence=0.95, captured_at=datetime_to_timestamp(utc_now()), frames_voted=3,
-        evidence=pb.Evidence(crop_jpeg=JPEG),
-    )  # fmt: skip
+# What every simulated read carries besides its id, plate and time, encoded once: a message's encoding followed by
+# another's is the encoding of both messages' fields, so each read costs its car only its own few fields.
+_READ_TAIL = pb.PlateRead(
+    camera_id="front", confidence=0.95, frames_voted=3, evidence=pb.Evidence(crop_jpeg=JPEG)
+).SerializeToString()
+
+
+def _encoded_read(rng: random.Random, permits: int, captured_at: Timestamp) -> tuple[str, bytes]:
+    """A read's id and its encoded PlateRead, as the car's outbox holds it."""
+    read_id = str(uuid.uuid4())
+    head = pb.PlateRead(read_id=read_id, plate_text=plate_of(rng.randrange(permits * 2)), captured_at=captured_at)
+    return read_id, head.SerializeToString() + _READ_TAIL
+
+
+def _open_stream(channel: grpc.aio.Channel, batched: bool, token: str) -> Any:
+    """A car's stream, written with encoded reads: one PlateRead each, or a batch (EncodedPlateReadBatch is
+    PlateReadBatch on the wire)."""
+    method, serializer, deserializer = (
+        ("StreamReadBatches", pb.EncodedPlateReadBatch.SerializeToString, pb.VerdictBatch.FromString)
+        if batched
+        else ("StreamReads", bytes, pb.Verdict.FromString)
+    )
+    stream = channel.stream_stream(
+        f"/{SERVICE_NAME}/{method}", request_serializer=serializer, response_deserializer=deserializer
+    )
+    return stream(metadata=(("authorization", f"Bearer {token}"),))
 
 
 async def _car(plan: CarPlan, latencies: list[float], seed: int) -> int:
-    """One simulated car on one stream; returns its verdicts. asyncio gRPC, one thread: the cars share the
-    machine with the server, so they should cost it little."""
+    """One simulated car on one stream; returns its verdicts. asyncio gRPC, one thread, reads encoded by
+    hand: the cars share the machine with the server, so they should cost it little."""
     rng = random.Random(seed)
     sent_at: dict[str, float] = {}
     free = asyncio.Condition()
     fleet = plan.fleet
     slots = [fleet.window]  # reads that may be sent now
     deadline = time.monotonic() + fleet.seconds
-    metadata = (("authorization", f"Bearer {plan.token}"),)
     async with grpc.aio.insecure_channel(plan.target) as channel:
-        stub = pb_grpc.EnforcementStub(channel)
-        call: Any = stub.StreamReadBatches(metadata=metadata) if fleet.batched else stub.StreamReads(metadata=metadata)
+        call = _open_stream(channel, fleet.batched, plan.token)
 
         async def send() -> None:
             while time.monotonic() < deadline:
@@ -237,10 +255,12 @@ async def _car(plan: CarPlan, latencies: list[float], seed: int) -> int:
                     await free.wait_for(lambda: slots[0] > 0)
                     count = slots[0] if fleet.batched else 1
                     slots[0] -= count
-                reads = [_bench_read(rng, plan.permits) for _ in range(count)]
+                captured_at = datetime_to_timestamp(utc_now())
+                reads = [_encoded_read(rng, plan.permits, captured_at) for _ in range(count)]
                 now = time.monotonic()
-                sent_at.update((read.read_id, now) for read in reads)
-                await call.write(pb.PlateReadBatch(reads=reads) if fleet.batched else reads[0])
+                sent_at.update((read_id, now) for read_id, _ in reads)
+                encoded = [read for _, read in reads]
+                await call.write(pb.EncodedPlateReadBatch(reads=encoded) if fleet.batched else encoded[0])
             await call.done_writing()
 
         async def answered(verdicts: list[pb.Verdict]) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from backend.bench import Fleet, bench_backend, bench_transport
+from backend.bench import JPEG, Fleet, _encoded_read, bench_backend, bench_transport
+from backend.config import ReadLimits
 from backend.enforcement.models import VerdictRecord
+from backend.enforcement.wire import datetime_to_timestamp, read_from_proto
+from backend.storage.base import utc_now
 from backend.storage.engine import make_engine
+from platepatrol.v1 import enforcement_pb2 as pb
 
 pytestmark = pytest.mark.slow
 
@@ -39,3 +44,12 @@ def test_the_transport_ceiling_answers_every_read(batched: bool) -> None:
     result = bench_transport(Fleet(cars=1, seconds=1, window=4, batched=batched))
     assert result.database == "none (transport only)" and result.verdicts > 0
     assert result.verdicts_per_s == pytest.approx(result.verdicts / result.seconds, rel=0.01)
+
+
+def test_a_simulated_read_is_a_whole_valid_read() -> None:
+    captured_at = datetime_to_timestamp(utc_now())
+    read_id, encoded = _encoded_read(random.Random(1), 50, captured_at)
+    read = pb.PlateRead.FromString(encoded)
+    assert read.read_id == read_id and read.plate_text.startswith("P") and read.captured_at == captured_at
+    assert (read.camera_id, read.frames_voted, read.evidence.crop_jpeg) == ("front", 3, JPEG)
+    assert read_from_proto(read, "bench-car-1", ReadLimits(), utc_now()).plate == read.plate_text
