@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import grpc
@@ -30,10 +31,10 @@ class Office:
         self.database_url = database_url
 
 
-@pytest.fixture
-def office(fresh_database_url: Callable[[], str]) -> Iterator[Office]:
-    url = fresh_database_url()
-    server, port = build_server(BackendConfig(database_url=url, port=0, limits=ReadLimits(max_crop_bytes=4096)))
+@contextmanager
+def running_office(url: str, limits: ReadLimits) -> Iterator[Office]:
+    """A server on `url` with device car-1 and a permit for B123ABC, and a channel to it."""
+    server, port = build_server(BackendConfig(database_url=url, port=0, limits=limits))
     server.start()
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
@@ -41,9 +42,17 @@ def office(fresh_database_url: Callable[[], str]) -> Iterator[Office]:
         add_permit(session, "B123ABC")
     engine.dispose()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    yield Office(channel, token, url)
-    channel.close()
-    server.stop(grace=None)
+    try:
+        yield Office(channel, token, url)
+    finally:
+        channel.close()
+        server.stop(grace=None)
+
+
+@pytest.fixture
+def office(fresh_database_url: Callable[[], str]) -> Iterator[Office]:
+    with running_office(fresh_database_url(), ReadLimits(max_crop_bytes=4096)) as running:
+        yield running
 
 
 def plate_read(read_id: str, plate: str, **changes: object) -> pb.PlateRead:
@@ -158,22 +167,9 @@ def test_batched_stream_answers_each_batch_in_order(office: Office) -> None:
 
 
 def test_batched_stream_refuses_reads_past_the_batch_limit(fresh_database_url: Callable[[], str]) -> None:
-    url = fresh_database_url()
-    server, port = build_server(BackendConfig(database_url=url, port=0, limits=ReadLimits(max_reads_per_batch=2)))
-    server.start()
-    engine = make_engine(url)
-    with make_session_factory(engine)() as session:
-        token = add_device(session, "car-1")
-        session.commit()
-    engine.dispose()
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            batch = _batch(*(plate_read(f"n-{i}", "ZZ999") for i in range(3)))
-            (answer,) = pb_grpc.EnforcementStub(channel).StreamReadBatches(
-                iter([batch]), metadata=(("authorization", f"Bearer {token}"),), timeout=30
-            )
-    finally:
-        server.stop(grace=None)
+    with running_office(fresh_database_url(), ReadLimits(max_reads_per_batch=2)) as office:
+        batch = _batch(*(plate_read(f"n-{i}", "ZZ999") for i in range(3)))
+        (answer,) = office.stub.StreamReadBatches(iter([batch]), metadata=office.auth, timeout=30)
     assert [v.outcome for v in answer.verdicts] == [pb.VIOLATION, pb.VIOLATION, pb.ERROR]
     assert answer.verdicts[2].read_id == "n-2" and "at most 2 reads" in answer.verdicts[2].sentence
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import TypeVar
 
 import grpc
 import pytest
@@ -18,6 +19,8 @@ from backend.storage.base import utc_now
 from backend.storage.engine import make_engine
 from platepatrol.v1 import enforcement_pb2 as pb
 from tests.backend.factories import JPEG, prepared_database
+
+T = TypeVar("T")
 
 MESSAGES = 10_000
 
@@ -80,6 +83,15 @@ def office(fresh_database_url: Callable[[], str]) -> Iterator[tuple[str, str, st
     server.stop(grace=None)
 
 
+def send_raw(target: str, token: str, method: str, payloads: list[bytes], decode: Callable[[bytes], T]) -> list[T]:
+    """Bytes sent as they are, as no well-behaved client could send them; every answer, decoded."""
+    with grpc.insecure_channel(target) as channel:
+        stream = channel.stream_stream(
+            f"/platepatrol.v1.Enforcement/{method}", request_serializer=lambda raw: raw, response_deserializer=decode
+        )
+        return list(stream(iter(payloads), metadata=(("authorization", f"Bearer {token}"),), timeout=600))
+
+
 def test_ten_thousand_bad_messages(office: tuple[str, str, str]) -> None:
     url, target, token = office
     rng = random.Random(20261125)
@@ -87,13 +99,7 @@ def test_ten_thousand_bad_messages(office: tuple[str, str, str]) -> None:
     good = valid()
     good.read_id = "good-after-all-that"
     payloads.append(good.SerializeToString())
-    with grpc.insecure_channel(target) as channel:
-        stream = channel.stream_stream(
-            "/platepatrol.v1.Enforcement/StreamReads",
-            request_serializer=lambda raw: raw,
-            response_deserializer=pb.Verdict.FromString,
-        )
-        verdicts = list(stream(iter(payloads), metadata=(("authorization", f"Bearer {token}"),), timeout=600))
+    verdicts = send_raw(target, token, "StreamReads", payloads, pb.Verdict.FromString)
     assert len(verdicts) == MESSAGES + 1
     errors, last = verdicts[:-1], verdicts[-1]
     assert all(v.outcome == pb.ERROR and v.reason == pb.INVALID_READ for v in errors)
@@ -117,13 +123,7 @@ def test_ten_thousand_bad_reads_in_batches(office: tuple[str, str, str]) -> None
         reads = [broken(rng, number * 100 + i) for i in range(99)] + [good.SerializeToString()]
         batches.append(pb.EncodedPlateReadBatch(reads=reads).SerializeToString())
     batches.append(b"\x0a\xff\xff\xff\xff\x0f")  # field 1 claims more bytes than the message has
-    with grpc.insecure_channel(target) as channel:
-        stream = channel.stream_stream(
-            "/platepatrol.v1.Enforcement/StreamReadBatches",
-            request_serializer=lambda raw: raw,
-            response_deserializer=pb.VerdictBatch.FromString,
-        )
-        answers = list(stream(iter(batches), metadata=(("authorization", f"Bearer {token}"),), timeout=600))
+    answers = send_raw(target, token, "StreamReadBatches", batches, pb.VerdictBatch.FromString)
     assert len(answers) == len(batches)
     for number, answer in enumerate(answers[:-1]):
         assert len(answer.verdicts) == 100
