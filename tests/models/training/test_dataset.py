@@ -128,7 +128,7 @@ def test_extra_labels_and_hard_negatives_go_to_training_only(tmp_path: Path) -> 
     crops = sorted(p.name for p in (out / "images" / "hardneg").iterdir())
     assert crops == ["v1_t001_neg0_x3.jpg", "v1_t001_neg0_x6.jpg"]
     image = cv2.imread(str(out / "images" / "hardneg" / crops[0]))
-    assert image.shape[:2] == (100, 192)  # 192 px wide at least; 16:9 unless the frame is lower
+    assert image is not None and image.shape[:2] == (100, 192)  # 192 px wide at least; 16:9 unless the frame is lower
     labels = (out / "labels" / "hardneg" / "v1_t001_neg0_x3.txt").read_text().splitlines()
     assert len(labels) == 3  # the frame's plates (given and missed) that the crop holds, none for the negative
     assert str(out / "images" / "hardneg") in str(yaml.safe_load(data_yaml.read_text())["train"])
