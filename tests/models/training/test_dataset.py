@@ -56,16 +56,7 @@ def test_split_by_video_never_mixes_videos() -> None:
 
 
 def test_build_dataset_from_a_small_source(tmp_path: Path) -> None:
-    source = tmp_path / "source"
-    (source / "images").mkdir(parents=True)
-    (source / "annotations").mkdir()
-    rows = ["image,video,second,original_split"]
-    for video in ("v1", "v2"):
-        name = f"{video}_t001.jpg"
-        (source / "images" / name).write_bytes(b"jpeg")
-        (source / "annotations" / f"{video}_t001.xml").write_text(VOC)
-        rows.append(f"{name},{video},1,train")
-    (source / "frames.csv").write_text("\n".join(rows) + "\n")
+    source = _frames_source(tmp_path)
     out = tmp_path / "dataset"
     data_yaml = build_yolo_dataset(source, out, ["v1"], ["v2"])
     assert sorted(p.name for p in (out / "images" / "train").iterdir()) == ["v1_t001.jpg"]
