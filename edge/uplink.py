@@ -22,13 +22,13 @@ from edge.link import Link
 from edge.outbox import Outbox, Pending
 from platepatrol.errors import UserError
 from platepatrol.v1 import enforcement_pb2 as pb
-from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 
 # Errors that more tries cannot fix: stop and say so, keeping the reads in the outbox.
 FATAL_CODES = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
 IDLE_POLL_S = 0.5
+STREAM_READ_BATCHES = "/platepatrol.v1.Enforcement/StreamReadBatches"
 # A batch holds at most this many reads and bytes (the office takes messages of up to 16 MiB, and refuses reads
 # past 1,000 in a batch): a backlog goes out as several messages, so verdicts come back while it is being sent.
 MAX_BATCH_READS = 64
@@ -155,8 +155,13 @@ class Uplink:
 
     def _stream(self, channel: grpc.Channel) -> bool:
         """Run one stream until it ends; True if it delivered at least one verdict."""
-        stub = pb_grpc.EnforcementStub(channel)
-        responses = stub.StreamReadBatches(self._outgoing(), metadata=self._link.metadata)
+        # The outbox holds each read encoded: sent as it is (EncodedPlateReadBatch is PlateReadBatch on the wire).
+        stream = channel.stream_stream(
+            STREAM_READ_BATCHES,
+            request_serializer=pb.EncodedPlateReadBatch.SerializeToString,
+            response_deserializer=pb.VerdictBatch.FromString,
+        )
+        responses = stream(self._outgoing(), metadata=self._link.metadata)
         with self._lock:
             self._call = responses
         delivered = False
@@ -168,7 +173,7 @@ class Uplink:
                 self._settle(verdict)
         return delivered
 
-    def _outgoing(self) -> Iterator[pb.PlateReadBatch]:
+    def _outgoing(self) -> Iterator[pb.EncodedPlateReadBatch]:
         """Every read in the outbox, oldest first, then the new ones as they arrive, in batches, until stopped."""
         last_seq = 0
         while not self._stopping.is_set():
@@ -181,7 +186,7 @@ class Uplink:
             now = time.monotonic()
             with self._lock:
                 self._sent_at.update((pending.read_id, now) for pending in batch)
-            yield pb.PlateReadBatch(reads=[pb.PlateRead.FromString(pending.message) for pending in batch])
+            yield pb.EncodedPlateReadBatch(reads=[pending.message for pending in batch])
             self._state = LinkState.ONLINE
 
     def _settle(self, verdict: pb.Verdict) -> None:

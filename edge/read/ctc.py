@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -275,7 +276,11 @@ class CtcPlateReader:
         self.config = config
         self.weights_dir = weights_dir
         self.calibration = ConfidenceCalibration.beside(weights_dir, calibrated, config.plate_formats)
-        self._formats_key = tuple(config.plate_formats)
+
+    @cached_property
+    def formats(self) -> FormatAutomaton | None:
+        """The configured plate formats compiled for this network's alphabet (known once a runtime has loaded)."""
+        return automaton_for(tuple(self.config.plate_formats), self.alphabet)
 
     def probabilities(self, batch: npt.NDArray[np.float32]) -> Probs:
         """N x 1 x H x W inputs in, N x T x C softmax out."""
@@ -293,7 +298,7 @@ class CtcPlateReader:
                     probs,
                     self.alphabet,
                     self.calibration,
-                    automaton_for(self._formats_key, self.alphabet),
+                    self.formats,
                     self.config.format_ratio,
                 )
         return found

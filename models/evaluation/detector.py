@@ -126,12 +126,15 @@ def parse_box_lines(text: str) -> list[tuple[str, Xyxy, str]]:
     return out
 
 
+def without_comments(text: str) -> str:
+    """`#` lines blanked, so that line numbers in errors stay those of the file."""
+    return "\n".join("" if line.lstrip().startswith("#") else line for line in text.splitlines())
+
+
 def load_extra_labels(path: Path) -> dict[str, list[Xyxy]]:
     """A `file x y w h [TEXT]` file of plates to add to a folder's labels, by file name; `#` lines are comments."""
-    text = path.read_text(encoding="utf-8")
-    kept = "\n".join("" if line.lstrip().startswith("#") else line for line in text.splitlines())
     out: dict[str, list[Xyxy]] = {}
-    for name, box, _ in parse_box_lines(kept):
+    for name, box, _ in parse_box_lines(without_comments(path.read_text(encoding="utf-8"))):
         out.setdefault(name, []).append(box)
     return out
 

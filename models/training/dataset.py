@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from models.evaluation.detector import parse_box_lines, without_comments
+
 CLASS_NAMES: tuple[str, ...] = ("license-plate",)
 
 
@@ -121,19 +123,15 @@ def yolo_label_text(annotation: VocAnnotation, class_names: Iterable[str] = CLAS
 
 
 def parse_box_file(text: str) -> dict[str, list[VocBox]]:
-    """`file x y w h [TEXT]` lines (pixels, top-left corner; `#` starts a comment line) -> boxes by file name."""
+    """`file x y w h [TEXT]` lines (pixels, top-left corner; `#` starts a comment line) -> boxes by file name,
+    read as `platepatrol models eval --extra-labels` reads them; a box must have a size."""
+    lines = without_comments(text)
+    numbers = [number for number, line in enumerate(lines.splitlines(), 1) if line.split()]
     out: dict[str, list[VocBox]] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        tokens = line.split()
-        if not tokens or tokens[0].startswith("#"):
-            continue
-        try:
-            x, y, w, h = (float(t) for t in tokens[1:5])
-        except ValueError:
-            raise ValueError(f"line {number}: expected 'file x y w h', got {line!r}") from None
-        if len(tokens) < 5 or w <= 0 or h <= 0:
-            raise ValueError(f"line {number}: expected 'file x y w h' with w, h > 0, got {line!r}")
-        out.setdefault(Path(tokens[0]).name, []).append(VocBox(x, y, x + w, y + h))
+    for number, (name, (x0, y0, x1, y1), _) in zip(numbers, parse_box_lines(lines), strict=True):
+        if x1 <= x0 or y1 <= y0:
+            raise ValueError(f"line {number}: expected 'file x y w h' with w, h > 0")
+        out.setdefault(name, []).append(VocBox(x0, y0, x1, y1))
     return out
 
 
