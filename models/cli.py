@@ -80,6 +80,9 @@ def detector_data_command(
     typer.echo(f"held-out dashcam videos ({', '.join(cfg.val_videos)}): {cfg.dataset_dir / 'images' / 'val'}")
     if cfg.synthetic is not None and cfg.synthetic.holdout_images:
         typer.echo(f"held-out synthetic scenes: {cfg.synthetic.holdout_dir()}")
+    let = cfg.synthetic.lettering if cfg.synthetic is not None else None
+    if cfg.synthetic is not None and let is not None and let.val_images:
+        typer.echo(f"validation scenes with lettering (threshold): {let.val_dir(cfg.synthetic.out_dir)}")
 
 
 @app.command("eval")
@@ -113,10 +116,21 @@ def eval_command(
     format_ratio: Annotated[
         float | None, typer.Option(help="Reader, with --plate-formats: the config's format_ratio (default: the car's).")
     ] = None,
+    label_corrections: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Reader: audited labels ('file given corrected reason' lines, e.g. models/reader/labels/); each set "
+            "is then scored as given and audited. Repeatable.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Measure the detector or the reader on any labelled folder, per source, with a progress bar."""
     if detector == reader:
         raise typer.BadParameter("give exactly one of --detector or --reader")
+    if detector and label_corrections:
+        raise typer.BadParameter("--label-corrections is for --reader (the detector's audited boxes: --extra-labels)")
     if detector:
         from models.evaluation.detector import run_detector_eval
 
@@ -134,6 +148,7 @@ def eval_command(
             runtime=runtime,
             plate_formats=parse_regions(plate_formats),
             format_ratio=format_ratio,
+            label_corrections=tuple(label_corrections or ()),
         )
 
 

@@ -29,6 +29,33 @@ class Augmentation(BaseModel):
     hsv_v: float = Field(0.4, ge=0, le=1)
 
 
+class LetteringData(BaseModel):
+    """More synthetic scenes, each with 1 to `per_scene` unlabelled pieces of non-plate lettering (bus sides, route
+    numbers, van lettering, signs, badges, plate-shaped boards with words; models/training/lettering_negatives.py):
+    `train_images` on the training backgrounds, trained on, and a validation set of `val_images` on the held-out
+    synthetic set's backgrounds, never trained on, to choose the car's score threshold on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    train_images: int = Field(1000, ge=0)
+    seed: int = 5
+    per_scene: int = Field(4, ge=1, description="most pieces of lettering in one scene")
+    val_images: int = Field(300, ge=0)
+    val_seed: int = 5001
+
+    @model_validator(mode="after")
+    def _seeds_differ(self) -> LetteringData:
+        if self.val_seed == self.seed:
+            raise ValueError("the validation set needs its own seed")
+        return self
+
+    def train_dir(self, out_dir: Path) -> Path:
+        return out_dir / f"lettering_train_s{self.seed}_n{self.train_images}_k{self.per_scene}"
+
+    def val_dir(self, out_dir: Path) -> Path:
+        return out_dir / f"lettering_val_s{self.val_seed}_n{self.val_images}_k{self.per_scene}"
+
+
 class SyntheticData(BaseModel):
     """Synthetic scenes (models/training/detector_synth.py) added to the real training frames."""
 
@@ -41,6 +68,7 @@ class SyntheticData(BaseModel):
         10, ge=2, description="every Nth training-video frame is a background of the held-out set only"
     )
     out_dir: Path = CACHE_DIR / "datasets" / "synthetic"
+    lettering: LetteringData | None = None
 
     @field_validator("out_dir")
     @classmethod
@@ -52,6 +80,14 @@ class SyntheticData(BaseModel):
 
     def holdout_dir(self) -> Path:
         return self.out_dir / f"holdout_s{self.seed + 1_000}_n{self.holdout_images}"
+
+    @model_validator(mode="after")
+    def _lettering_seeds_are_new(self) -> SyntheticData:
+        # a lettering set with the seed of the plain training or held-out set would repeat (or leak) its scenes
+        used = {self.seed, self.seed + 1_000}
+        if self.lettering is not None and {self.lettering.seed, self.lettering.val_seed} & used:
+            raise ValueError(f"lettering seeds must differ from the synthetic sets' seeds {sorted(used)}")
+        return self
 
 
 class DetectorTrainConfig(BaseModel):

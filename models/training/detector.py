@@ -88,7 +88,7 @@ def build_dataset(cfg: DetectorTrainConfig, synthetic: list[Path]) -> Path:
 
 
 def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:
-    """Write the config's synthetic scenes (train and held-out; kept if already there); the train image folder.
+    """Write the config's synthetic scenes (train, held-out, lettering; kept if already there); the train folders.
 
     Backgrounds come only from the training videos, and every `holdout_every`-th of their frames is kept for the
     held-out synthetic set: the held-out dashcam videos are never composited into anything.
@@ -101,7 +101,19 @@ def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:
     train_bg, held_bg = split_sources(scene_sources(cfg.data_root, cfg.train_videos), syn.holdout_every)
     if syn.holdout_images:
         write_synthetic_set(syn.holdout_dir(), held_bg, syn.holdout_images, seed=syn.seed + 1_000)
-    return [write_synthetic_set(syn.train_dir(), train_bg, syn.train_images, seed=syn.seed)]
+    folders = [write_synthetic_set(syn.train_dir(), train_bg, syn.train_images, seed=syn.seed)]
+    let = syn.lettering
+    if let is not None:
+        if let.val_images:  # on the held-out set's backgrounds, never trained on: for choosing the threshold
+            write_synthetic_set(
+                let.val_dir(syn.out_dir), held_bg, let.val_images, let.val_seed, lettering=let.per_scene
+            )
+        if let.train_images:
+            train = write_synthetic_set(
+                let.train_dir(syn.out_dir), train_bg, let.train_images, let.seed, lettering=let.per_scene
+            )
+            folders.append(train)
+    return folders
 
 
 def _train_fresh(cfg: DetectorTrainConfig, data_yaml: Path) -> None:

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw
 
 from models.training.dataset import parse_voc, read_frames
+from models.training.lettering_negatives import KIND_WIDTHS, lettering_sprite, pick_kind
 from models.training.synthetic_plates import (
     LAYOUTS,
     _font,
@@ -116,6 +117,7 @@ class SceneSource:
 class SyntheticScene:
     image: Bgr  # H x W x 3 BGR, long side OUT_LONG
     boxes: tuple[Xyxy, ...]  # plates, pixels of `image`
+    lettering: tuple[Xyxy, ...] = ()  # unlabelled lettering negatives (compose_scene's `lettering`), for tests
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -489,6 +491,13 @@ def _negative_sprite(rng: random.Random, kind: str) -> tuple[Bgr, Bgr | None]:
 
 def _negative_at(rng: random.Random, canvas: Bgr, centre: tuple[float, float], width: float, kind: str) -> Xyxy | None:
     sprite, mask = _negative_sprite(rng, kind)
+    return _paste_negative(rng, canvas, sprite, mask, centre, width)
+
+
+def _paste_negative(
+    rng: random.Random, canvas: Bgr, sprite: Bgr, mask: Bgr | None, centre: tuple[float, float], width: float
+) -> Xyxy | None:
+    """Warp `sprite` (its `mask`; None: all of it) to `width` px at `centre`, a little in perspective; its box."""
     sh, sw = sprite.shape[:2]
     height = width * sh / sw
     ch, cw = canvas.shape[:2]
@@ -521,6 +530,34 @@ def add_negative(rng: random.Random, canvas: Bgr, taken: list[Xyxy]) -> Xyxy | N
         if not _iou_any(zone, taken, margin=0.05):
             return _negative_at(rng, canvas, centre, width, kind)
     return None
+
+
+def add_lettering(rng: random.Random, canvas: Bgr, taken: list[Xyxy]) -> Xyxy | None:
+    """One unlabelled piece of lettering (lettering_negatives.KINDS) at a free place, clear of `taken`; its box."""
+    ch, cw = canvas.shape[:2]
+    kind = pick_kind(rng)
+    sprite, mask = lettering_sprite(rng, kind, plate_fonts() + script_fonts())
+    lo, hi = KIND_WIDTHS[kind]
+    width = math.exp(rng.uniform(math.log(max(12.0, lo * cw)), math.log(max(13.0, hi * cw))))
+    height = width * sprite.shape[0] / sprite.shape[1]
+    for _ in range(10):
+        centre = (rng.uniform(0, cw), rng.uniform(0, ch))
+        zone = (centre[0] - width / 2, centre[1] - height / 2, centre[0] + width / 2, centre[1] + height / 2)
+        if not _iou_any(zone, taken, margin=0.1):
+            return _paste_negative(rng, canvas, sprite, mask, centre, width)
+        width, height = width * 0.8, height * 0.8  # big panels rarely fit beside plates: try smaller
+    return None
+
+
+def add_lettering_negatives(seed: int, canvas: Bgr, taken: Sequence[Xyxy], most: int) -> tuple[Xyxy, ...]:
+    """1 to `most` pieces of lettering, from their own random stream (the scene's other draws stay as they were)."""
+    rng = random.Random(f"lettering-{seed}")
+    placed: list[Xyxy] = []
+    for _ in range(rng.randint(1, most)):
+        box = add_lettering(rng, canvas, [*taken, *placed])
+        if box is not None:
+            placed.append(box)
+    return tuple(placed)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -645,8 +682,13 @@ def camera_effects(rng: random.Random, img: Bgr, plates: Sequence[Xyxy]) -> Bgr:
 _ASPECTS = ((16 / 9, 0.45), (4 / 3, 0.2), (3 / 2, 0.12), (1.0, 0.1), (3 / 4, 0.08), (2.0, 0.05))
 
 
-def compose_scene(seed: int, sources: Sequence[SceneSource]) -> SyntheticScene:
-    """One synthetic training image and its plate boxes, identical for the same seed and sources."""
+def compose_scene(seed: int, sources: Sequence[SceneSource], lettering: int = 0) -> SyntheticScene:
+    """One synthetic training image and its plate boxes, identical for the same seed and sources.
+
+    `lettering` > 0 adds 1 to `lettering` unlabelled pieces of non-plate lettering (bus sides, route numbers, van
+    lettering, signs, badges, plate-shaped boards with words) clear of the plates; they come from their own random
+    stream, so the scene's plates, labels and camera effects are those of the same seed without them.
+    """
     rng = random.Random(seed)
     aspect = rng.choices([a for a, _ in _ASPECTS], weights=[p for _, p in _ASPECTS])[0]
     out_w, out_h = (OUT_LONG, round(OUT_LONG / aspect)) if aspect >= 1 else (round(OUT_LONG * aspect), OUT_LONG)
@@ -693,8 +735,9 @@ def compose_scene(seed: int, sources: Sequence[SceneSource]) -> SyntheticScene:
         neg = add_negative(rng, canvas, taken)
         if neg is not None:
             taken.append(neg)
+    extra = add_lettering_negatives(seed, canvas, taken, lettering) if lettering > 0 else ()
     image = camera_effects(rng, canvas, plates)
-    return SyntheticScene(image=image, boxes=tuple(plates))
+    return SyntheticScene(image=image, boxes=tuple(plates), lettering=extra)
 
 
 def yolo_label(scene: SyntheticScene) -> str:
@@ -706,11 +749,11 @@ def yolo_label(scene: SyntheticScene) -> str:
 
 
 def write_synthetic_set(
-    out_dir: Path, sources: Sequence[SceneSource], count: int, seed: int, progress: bool = True
+    out_dir: Path, sources: Sequence[SceneSource], count: int, seed: int, progress: bool = True, lettering: int = 0
 ) -> Path:
     """Write `count` scenes as a YOLO folder (images/, labels/); scenes already written are kept (resumable).
 
-    The folder is named by its content: same sources, count and seed give the same files.
+    The folder is named by its content: same sources, count, seed and `lettering` (compose_scene) give the same files.
     """
     images, labels = out_dir / "images", out_dir / "labels"
     images.mkdir(parents=True, exist_ok=True)
@@ -724,7 +767,7 @@ def write_synthetic_set(
         stem = f"syn_{seed}_{i:06d}"
         if (images / f"{stem}.jpg").is_file() and (labels / f"{stem}.txt").is_file():
             continue
-        scene = compose_scene(seed * 1_000_003 + i, sources)
+        scene = compose_scene(seed * 1_000_003 + i, sources, lettering)
         (labels / f"{stem}.txt").write_text(yolo_label(scene), encoding="utf-8")
         cv2.imwrite(str(images / f"{stem}.jpg"), scene.image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     return images

@@ -8,13 +8,21 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from models.training.config import DetectorTrainConfig, SyntheticData, load_config, ultralytics_train_args
+from models.training.config import (
+    DetectorTrainConfig,
+    LetteringData,
+    SyntheticData,
+    load_config,
+    ultralytics_train_args,
+)
 from models.training.dataset import build_yolo_dataset
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.mark.parametrize("name", ["train.yaml", "train_stage2.yaml", "train_stage3.yaml", "train_stage4.yaml"])
+@pytest.mark.parametrize(
+    "name", ["train.yaml", "train_stage2.yaml", "train_stage3.yaml", "train_stage4.yaml", "train_stage5.yaml"]
+)
 def test_shipped_configs_load(name: str) -> None:
     config = load_config(REPO / "models" / "detector" / name)
     assert not set(config.train_videos) & set(config.val_videos)
@@ -93,3 +101,32 @@ def test_extra_training_folders_enter_data_yaml(tmp_path: Path) -> None:
     data = yaml.safe_load(build_yolo_dataset(source, tmp_path / "ds", ["v1"], ["v2"], extra_train=[extra]).read_text())
     assert data["train"] == [str((tmp_path / "ds" / "images" / "train").resolve()), str(extra.resolve())]
     assert data["val"] == "images/val"
+
+
+def test_stage_5_starts_where_stage_4_ends_with_lettering_scenes() -> None:
+    stage4 = load_config(REPO / "models" / "detector" / "train_stage4.yaml")
+    stage5 = load_config(REPO / "models" / "detector" / "train_stage5.yaml")
+    assert stage5.init_weights == stage4.output
+    assert stage5.val_videos == stage4.val_videos and stage5.train_videos == stage4.train_videos
+    assert stage5.extra_labels == stage4.extra_labels and stage5.hard_negatives == stage4.hard_negatives
+    assert stage5.dataset_dir != stage4.dataset_dir and stage5.output != stage4.output
+    assert stage5.threads == 1 and stage5.imgsz == 640
+    assert stage4.synthetic is not None and stage5.synthetic is not None
+    let = stage5.synthetic.lettering
+    assert let is not None and let.train_images > 0 and let.val_images > 0
+    assert stage5.synthetic.model_copy(update={"lettering": None}) == stage4.synthetic  # stage 4's scenes, and more
+    out = stage5.synthetic.out_dir
+    named = {stage5.synthetic.train_dir(), stage5.synthetic.holdout_dir(), let.train_dir(out), let.val_dir(out)}
+    assert len(named) == 4  # four different folders: the validation set is never one that is trained on
+
+
+def test_lettering_seeds_must_be_new(tmp_path: Path) -> None:
+    let = LetteringData(train_images=10, seed=5, per_scene=2, val_images=4, val_seed=6)
+    assert let.train_dir(tmp_path) == tmp_path / "lettering_train_s5_n10_k2"
+    assert let.val_dir(tmp_path) == tmp_path / "lettering_val_s6_n4_k2"
+    with pytest.raises(ValidationError, match="its own seed"):
+        LetteringData(seed=5, val_seed=5)
+    with pytest.raises(ValidationError, match="lettering seeds"):
+        SyntheticData(seed=1, lettering=LetteringData(seed=5, val_seed=1001))  # the held-out set's seed
+    with pytest.raises(ValidationError, match="lettering seeds"):
+        SyntheticData(seed=1, lettering=LetteringData(seed=1, val_seed=7))

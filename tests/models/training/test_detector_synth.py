@@ -106,3 +106,40 @@ def test_write_set_is_resumable(tmp_path: Path) -> None:
     before = (images / names[0]).stat().st_mtime_ns
     write_synthetic_set(tmp_path / "syn", sources, 3, seed=5, progress=False)
     assert (images / names[0]).stat().st_mtime_ns == before
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_lettering_is_added_unlabelled_and_leaves_the_plates_as_they_were(tmp_path: Path) -> None:
+    sources = scene_sources(_source(tmp_path), ["train_v"])
+    seen = 0
+    for seed in range(8):
+        plain = compose_scene(seed, sources)
+        lettered = compose_scene(seed, sources, lettering=4)
+        again = compose_scene(seed, sources, lettering=4)
+        assert np.array_equal(lettered.image, again.image) and lettered.lettering == again.lettering
+        assert lettered.boxes == plain.boxes  # the labels are the plates', unchanged
+        assert plain.lettering == ()
+        h, w = lettered.image.shape[:2]
+        for box in lettered.lettering:
+            assert 0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h
+            assert not any(_overlaps(box, plate) for plate in lettered.boxes)  # never over a labelled plate
+            x1, y1, x2, y2 = (int(v) for v in box)
+            diff = np.abs(lettered.image[y1:y2, x1:x2].astype(int) - plain.image[y1:y2, x1:x2].astype(int))
+            assert diff.mean() > 3  # something was drawn there
+        seen += len(lettered.lettering)
+        assert len(lettered.lettering) <= 4
+    assert seen >= 8  # most scenes carry some
+
+
+def test_lettering_sets_write_the_same_labels_as_plain_ones(tmp_path: Path) -> None:
+    sources = scene_sources(_source(tmp_path), ["train_v"])
+    plain = write_synthetic_set(tmp_path / "plain", sources, 3, seed=9, progress=False)
+    lettered = write_synthetic_set(tmp_path / "let", sources, 3, seed=9, progress=False, lettering=3)
+    for name in ("syn_9_000000", "syn_9_000001", "syn_9_000002"):
+        label = (plain.parent / "labels" / f"{name}.txt").read_text()
+        assert (lettered.parent / "labels" / f"{name}.txt").read_text() == label
+        a, b = cv2.imread(str(plain / f"{name}.jpg")), cv2.imread(str(lettered / f"{name}.jpg"))
+        assert a is not None and b is not None and a.shape == b.shape and not np.array_equal(a, b)
