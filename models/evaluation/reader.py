@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from rich.table import Table
 
 from edge.read import PlateReader
 from edge.types import Box, Image, Reading
+from models.evaluation.label_corrections import LabelCorrection, audit_labels, load_corrections
 from platepatrol.plates import PLATE_ALPHABET, normalise_plate
 
 # Characters a reader (or a person) confuses on worn or small plates: each maps to one representative.
@@ -165,6 +166,31 @@ def score_reads(name: str, readings: Sequence[Reading | None], truths: Sequence[
     )
 
 
+def score_audited(
+    name: str,
+    readings: Sequence[Reading | None],
+    names: Sequence[str],
+    truths: Sequence[str],
+    seconds: float,
+    corrections: Mapping[str, LabelCorrection],
+    trained_plates: frozenset[str] = frozenset(),
+) -> tuple[ReaderScore, str]:
+    """The score against the audited labels and a note of what the audit changed.
+
+    Left out: crops no one can read, and crops whose audited plate is one the reader trained on (`trained_plates`:
+    a wrong label had put a trained plate's crop among the held-out ones)."""
+    audited = audit_labels(names, truths, corrections)
+    kept = [(r, t) for r, t in zip(readings, audited.truths, strict=True) if t is not None and t not in trained_plates]
+    seen = sum(t is not None and t in trained_plates for t in audited.truths)
+    share = len(kept) / len(truths) if truths else 0.0
+    score = score_reads(f"{name} audited", [r for r, _ in kept], [t for _, t in kept], seconds * share)
+    note = (
+        f"{name}: {audited.corrected} label(s) corrected, {audited.unreadable} unreadable crop(s) and {seen} crop(s) "
+        f"of trained plates left out of the audited figures"
+    )
+    return score, note
+
+
 # --- labelled folders -----------------------------------------------------------------------------------------
 
 
@@ -214,23 +240,30 @@ def load_folder(folder: Path) -> list[LabelledPlate]:
     return plates
 
 
-def held_out_only(folder: Path, plates: list[LabelledPlate], train_config: Path) -> tuple[list[LabelledPlate], str]:
-    """The plates of `folder` the shipped reader never trained on, and a note when some were left out."""
+def split_of(
+    folder: Path, plates: list[LabelledPlate], train_config: Path
+) -> tuple[list[LabelledPlate], frozenset[str]]:
+    """The plates of `folder` the shipped reader never trained on and the plate texts it trained on (split by the
+    given labels, as training split them); every plate and no texts for a folder it did not train on."""
     if not train_config.exists():
-        return plates, ""
-    from models.training.reader_data import split_by_plate
+        return plates, frozenset()
+    from models.training.reader_data import LabelledCrop, split_by_plate
     from models.training.reader_train import load_train_config
 
     config = load_train_config(train_config)
     repo = DEFAULT_TRAIN_CONFIG.parents[2]  # the config's relative paths are meant from the repository root
     if folder.resolve() not in {config.br_crops.resolve(), (repo / config.br_crops).resolve()}:
-        return plates, ""
-    from models.training.reader_data import LabelledCrop
-
+        return plates, frozenset()
     crops = [LabelledCrop(p.image, p.text) for p in plates]
-    test = {crop.path for crop in split_by_plate(crops, config.test_fraction, config.split_seed)[1]}
-    kept = [p for p in plates if p.image in test]
-    return kept, f"the reader trained on this folder: its {len(kept)} held-out crops only"
+    train, test = split_by_plate(crops, config.test_fraction, config.split_seed)
+    held_out = {crop.path for crop in test}
+    return [p for p in plates if p.image in held_out], frozenset(crop.text for crop in train)
+
+
+def held_out_only(folder: Path, plates: list[LabelledPlate], train_config: Path) -> tuple[list[LabelledPlate], str]:
+    """The plates of `folder` the shipped reader never trained on, and a note when some were left out."""
+    kept, trained = split_of(folder, plates, train_config)
+    return kept, f"the reader trained on this folder: its {len(kept)} held-out crops only" if trained else ""
 
 
 def load_crops(plates: Sequence[LabelledPlate]) -> list[Image]:
@@ -322,28 +355,49 @@ def evaluate_folders(
     batch: int = BATCH,
     train_config: Path = DEFAULT_TRAIN_CONFIG,
     console: Console | None = None,
+    corrections: Mapping[str, LabelCorrection] | None = None,
 ) -> tuple[list[ReaderScore], list[str], list[str]]:
-    """A score per folder (and 'all' when there are several), with every prediction and truth in order."""
+    """A score per folder (and 'all' when there are several), with every prediction and truth (as given) in order.
+
+    With `corrections` (audited labels by crop file name), each score as given is followed by its score on the
+    audited labels ('<set> audited')."""
     console = console or Console(stderr=True)
     scores: list[ReaderScore] = []
     all_texts: list[str] = []
     all_truths: list[str] = []
+    all_names: list[str] = []
+    all_trained: frozenset[str] = frozenset()
     all_readings: list[Reading | None] = []
     total_seconds = 0.0
     for folder in folders:
-        plates, note = held_out_only(folder, load_folder(folder), train_config)
-        if note:
-            console.print(f"{folder}: {note}")
+        plates, trained = split_of(folder, load_folder(folder), train_config)
+        if trained:
+            console.print(f"{folder}: the reader trained on this folder: its {len(plates)} held-out crops only")
         crops = load_crops(plates)
         readings, seconds = read_timed(read_batch, crops, batch, description=f"reading {folder.name}")
         truths = [p.text for p in plates]
-        scores.append(score_reads(folder.name or str(folder), readings, truths, seconds))
+        names = [p.image.name for p in plates]
+        name = folder.name or str(folder)
+        scores.append(score_reads(name, readings, truths, seconds))
+        if corrections is not None:
+            audited, audit_note = score_audited(name, readings, names, truths, seconds, corrections, trained)
+            scores.append(audited)
+            console.print(audit_note)
         all_readings += readings
         all_texts += [r.text if r is not None else "" for r in readings]
         all_truths += truths
+        all_names += names
+        all_trained |= trained
         total_seconds += seconds
+    unmatched = sorted(set(corrections or ()) - set(all_names))
+    if unmatched:
+        console.print(f"label corrections of crops not measured here (ignored): {', '.join(unmatched)}")
     if len(folders) > 1:
         scores.append(score_reads("all", all_readings, all_truths, total_seconds))
+        if corrections is not None:
+            scores.append(
+                score_audited("all", all_readings, all_names, all_truths, total_seconds, corrections, all_trained)[0]
+            )
     return scores, all_texts, all_truths
 
 
@@ -408,13 +462,17 @@ def run_reader_eval(
     threads: int = 1,
     plate_formats: Sequence[str] = (),
     format_ratio: float | None = None,
+    label_corrections: Sequence[Path] = (),
 ) -> list[ReaderScore]:
-    """The `platepatrol models eval --reader` command: a table per folder, optionally the confusion PNG."""
+    """The `platepatrol models eval --reader` command: a table per folder, optionally the confusion PNG.
+
+    With `label_corrections` (files of audited labels) every set is scored as given and audited."""
     for folder in folders:
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder}: not a folder")
+    corrections = load_corrections(label_corrections) if label_corrections else None
     reader = load_reader(runtime, weights, threads, plate_formats, format_ratio)
-    scores, texts, truths = evaluate_folders(folders, batch_reader_of(reader), batch)
+    scores, texts, truths = evaluate_folders(folders, batch_reader_of(reader), batch, corrections=corrections)
     print_scores(scores)
     if plot is not None:
         Console().print(f"confusion matrix: {plot_confusion(texts, truths, plot)}")

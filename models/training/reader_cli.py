@@ -67,17 +67,31 @@ def eval_reader_command(
             "on 2000030000000, models/reader/card.yaml)"
         ),
     ] = None,
+    label_corrections: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Audited labels ('file given corrected reason' lines, e.g. models/reader/labels/): also print the "
+            "scores on them (audited_...). Repeatable.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Exact-plate accuracy, CER, look-alikes forgiven, ECE and ms per crop (see also `models eval --reader`)."""
     from edge.read.plate_formats import parse_regions
-    from models.training.reader_eval import WrongRead, evaluate, held_out_br
+    from models.evaluation.label_corrections import load_corrections
+    from models.training.reader_eval import WrongRead, evaluate, held_out_br, trained_br_plates
     from models.training.reader_train import load_train_config
 
     if runtime not in ("plate_ocr", "plate_onnx", "easyocr"):
         raise typer.BadParameter("runtime must be plate_ocr, plate_onnx or easyocr")
-    crops = held_out_br(load_train_config(config)) if folder is None and not synthetic else None
+    if label_corrections and synthetic:
+        raise typer.BadParameter("--label-corrections applies to labelled crops, not --synthetic")
+    train_config = load_train_config(config)
+    crops = held_out_br(train_config) if folder is None and not synthetic else None
+    corrections = load_corrections(label_corrections) if label_corrections else None
     wrong: list[WrongRead] = []
-    result = evaluate(
+    results = evaluate(
         runtime,
         crops=crops,
         folder=folder,
@@ -89,11 +103,14 @@ def eval_reader_command(
         plate_formats=parse_regions(plate_formats),
         format_ratio=format_ratio,
         **({"synthetic_seed": synthetic_seed} if synthetic_seed is not None else {}),
+        corrections=corrections,
+        trained_plates=trained_br_plates(train_config) if crops is not None else frozenset(),
     )
     for read in wrong:
         typer.echo(read.line())
-    for key, value in result.as_dict().items():
-        typer.echo(f"{key}: {value}")
+    for prefix, result in zip(("", "audited_"), results, strict=False):
+        for key, value in result.as_dict().items():
+            typer.echo(f"{prefix}{key}: {value}")
 
 
 @app.command("export-reader")

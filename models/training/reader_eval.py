@@ -6,7 +6,7 @@ A thin layer over models/evaluation/reader.py (the metrics and the timed batched
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,25 +14,34 @@ import cv2
 import numpy as np
 
 from edge.types import Image, Reading
+from models.evaluation.label_corrections import LabelCorrection
 from models.evaluation.reader import (
     ReaderScore,
     batch_reader_of,
     edit_distance,
     load_reader,
     read_timed,
+    score_audited,
     score_reads,
 )
 from models.training.reader_data import LabelledCrop, load_labels, split_by_plate
 from models.training.reader_train import ReaderTrainConfig
 from models.training.synthetic_plates import render_plate
 
-__all__ = ["edit_distance", "evaluate", "held_out_br", "synthetic_set", "wrong_reads"]
+__all__ = ["edit_distance", "evaluate", "held_out_br", "synthetic_set", "trained_br_plates", "wrong_reads"]
 
 SYNTHETIC_EVAL_SEED = 2_000_000_000_000  # far from every training run's seeds
 
 
 def held_out_br(config: ReaderTrainConfig) -> list[LabelledCrop]:
     return split_by_plate(load_labels(config.br_crops), config.test_fraction, config.split_seed)[1]
+
+
+def trained_br_plates(config: ReaderTrainConfig) -> frozenset[str]:
+    """The BR plate texts (as given) the config trains on: crops of these are not held out whatever their label."""
+    return frozenset(
+        c.text for c in split_by_plate(load_labels(config.br_crops), config.test_fraction, config.split_seed)[0]
+    )
 
 
 def _load_images(crops: Sequence[LabelledCrop]) -> list[Image]:
@@ -86,10 +95,14 @@ def evaluate(
     plate_formats: Sequence[str] = (),
     format_ratio: float | None = None,
     synthetic_seed: int = SYNTHETIC_EVAL_SEED,
-) -> ReaderScore:
+    corrections: Mapping[str, LabelCorrection] | None = None,
+    trained_plates: frozenset[str] = frozenset(),
+) -> list[ReaderScore]:
     """Read every crop with the edge's plugin; time only the reading (images are decoded or rendered first).
 
-    With `errors`, the wrong reads are appended to it."""
+    The score as given, then, with `corrections` (audited labels by file name), the score on the audited labels
+    (leaving out unreadable crops and those whose audited plate is in `trained_plates`). With `errors`, the wrong
+    reads (as given) are appended to it."""
     if synthetic:
         images, truths = synthetic_set(synthetic, synthetic_seed)
         name = f"synthetic_{synthetic}"
@@ -103,4 +116,7 @@ def evaluate(
     readings, seconds = read_timed(batch_reader_of(reader), images, batch)
     if errors is not None:
         errors += wrong_reads(names, readings, truths)
-    return score_reads(name, readings, truths, seconds)
+    scores = [score_reads(name, readings, truths, seconds)]
+    if corrections is not None:
+        scores.append(score_audited(name, readings, names, truths, seconds, corrections, trained_plates)[0])
+    return scores

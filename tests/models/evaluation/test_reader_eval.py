@@ -205,3 +205,20 @@ def test_bad_reader_settings_are_a_clear_error(runtime: str, regions: tuple[str,
 
     with pytest.raises(UserError, match=f"bad reader settings: .*{complaint}"):
         load_reader(runtime, None, 1, regions)
+
+
+def test_label_corrections_add_an_audited_score_per_set(tmp_path: Path) -> None:
+    from models.evaluation.label_corrections import parse_corrections
+
+    plate = render_clean(2, "br_old", ("ABC-1234",))
+    _write_crops(tmp_path / "crops", [("ABC1234", plate), ("QBC1234", plate), ("XYZ9876", plate)])
+
+    def read_batch(crops: Sequence[Image]) -> list[Reading | None]:
+        return [Reading("ABC1234", 0.9) for _ in crops]
+
+    corrections = parse_corrections(["1.png QBC1234 ABC1234 no tail", "2.png XYZ9876 ? blank"], "c.txt")
+    scores, _, truths = evaluate_folders(
+        [tmp_path / "crops"], read_batch, train_config=tmp_path / "none.yaml", corrections=corrections
+    )
+    assert [(s.name, s.crops, s.exact) for s in scores] == [("crops", 3, 1 / 3), ("crops audited", 2, 1.0)]
+    assert truths == ["ABC1234", "QBC1234", "XYZ9876"]  # the confusion matrix stays on the labels as given
