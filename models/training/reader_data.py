@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from cv2.typing import MatLike
 from torch.utils.data import Dataset
 
 from edge.read.plate_ocr import IMG_HEIGHT, Gray, network_input, stack_inputs, to_gray, two_row_to_one
-from models.training.synthetic_plates import render_plate
+from models.training.synthetic_plates import LAYOUTS, render_plate
 from platepatrol.plates import PLATE_ALPHABET, normalise_plate
 
 __all__ = ["IMG_HEIGHT", "network_input", "stack_inputs", "to_gray", "two_row_to_one"]  # one pipeline, two users
@@ -107,21 +107,44 @@ class RealCrops(Dataset[tuple[Gray, str]]):
 
 
 class SyntheticCrops(Dataset[tuple[Gray, str]]):
-    """Rendered plates: item i is the plate of seed `seed + i`, so the dataset is reproducible and needs no disk."""
+    """Rendered plates: item i is the plate of seed `seed + i`, so the dataset is reproducible and needs no disk.
 
-    def __init__(self, length: int, seed: int) -> None:
+    `layout_weights` (layout -> weight, the rest 0) draws each item's layout from its seed with these weights
+    instead of the renderer's uniform choice; None keeps the renderer's own choice (the runs before v4)."""
+
+    def __init__(self, length: int, seed: int, layout_weights: Mapping[str, float] | None = None) -> None:
         self._length = length
         self._seed = seed
+        self._layouts: tuple[tuple[str, ...], tuple[float, ...]] | None = None
+        if layout_weights is not None:
+            check_layout_weights(layout_weights)
+            self._layouts = (tuple(layout_weights), tuple(layout_weights.values()))
 
     def __len__(self) -> int:
         return self._length
 
+    def layout_of(self, index: int) -> str | None:
+        """The layout item `index` is drawn in (None: the renderer chooses)."""
+        if self._layouts is None:
+            return None
+        names, weights = self._layouts
+        return random.Random(f"layout {self._seed + index}").choices(names, weights)[0]
+
     def __getitem__(self, index: int) -> tuple[Gray, str]:
-        plate = render_plate(self._seed + index)
+        plate = render_plate(self._seed + index, layout=self.layout_of(index))
         gray = to_gray(plate.image)
         if plate.layout == "two_row":
             gray = two_row_to_one(gray)
         return gray, plate.text
+
+
+def check_layout_weights(weights: Mapping[str, float]) -> None:
+    """Known layouts, weights >= 0, at least one > 0; else a ValueError naming the problem."""
+    unknown = sorted(set(weights) - set(LAYOUTS))
+    if unknown:
+        raise ValueError(f"unknown layout(s) {', '.join(unknown)}; expected some of {', '.join(LAYOUTS)}")
+    if any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
+        raise ValueError("layout weights must be >= 0 with at least one > 0")
 
 
 def collate(batch: Sequence[tuple[Gray, str]]) -> Batch:

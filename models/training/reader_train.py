@@ -28,6 +28,7 @@ from models.training.reader_data import (
     LabelledCrop,
     RealCrops,
     SyntheticCrops,
+    check_layout_weights,
     collate,
     encode_targets,
     load_labels,
@@ -80,6 +81,17 @@ class ReaderTrainConfig(BaseModel):
         False, description="also keep the network of every evaluated step (step_N.pt) to export a chosen one later"
     )
     threads: PositiveInt = 1
+    synthetic_layouts: dict[str, float] | None = Field(
+        None,
+        description="layout -> weight of the synthetic crops (others 0); default: the renderer's uniform choice",
+    )
+
+    @field_validator("synthetic_layouts")
+    @classmethod
+    def _known_layouts(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None:
+            check_layout_weights(value)
+        return value
 
     @field_validator("base_weights", "init_weights", "br_crops", "output_dir", "runs_dir")
     @classmethod
@@ -176,7 +188,9 @@ class BatchSource:
     def __init__(self, config: ReaderTrainConfig, real: RealCrops) -> None:
         self._config = config
         self._real = real
-        self._synthetic = SyntheticCrops(length=10**9, seed=config.seed * 10**9)
+        self._synthetic = SyntheticCrops(
+            length=10**9, seed=config.seed * 10**9, layout_weights=config.synthetic_layouts
+        )
 
     def batch(self, step: int) -> tuple[torch.Tensor, list[str]]:
         size = self._config.batch_size

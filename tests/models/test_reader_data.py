@@ -227,3 +227,29 @@ def test_v3_config_validates_on_training_plates_and_keeps_the_held_out_plates() 
     assert (v3.br_crops, v3.test_fraction, v3.split_seed) == (v2.br_crops, v2.test_fraction, v2.split_seed)
     assert 0 < v3.val_fraction < 0.5 and v3.keep_evaluated and v3.run_dir not in (v2.run_dir,)
     assert v3.output_dir != Path("models/reader")  # exported beside the run; copied only if it wins
+
+
+def test_synthetic_layout_weights_draw_layouts_from_the_seed() -> None:
+    from models.training.reader_data import check_layout_weights
+
+    weighted = SyntheticCrops(length=200, seed=7, layout_weights={"ar_old": 1.0, "br_old": 0.0, "eu": 1.0})
+    layouts = [weighted.layout_of(i) for i in range(200)]
+    assert set(layouts) == {"ar_old", "eu"}  # a weight of 0 is never drawn
+    assert layouts == [weighted.layout_of(i) for i in range(200)]  # reproducible
+    assert SyntheticCrops(length=4, seed=7).layout_of(0) is None  # the renderer's own choice
+    for bad, complaint in (({"moon": 1.0}, "unknown layout"), ({"eu": 0.0}, "at least one"), ({"eu": -1.0}, ">= 0")):
+        with pytest.raises(ValueError, match=complaint):
+            check_layout_weights(bad)
+
+
+def test_train_config_refuses_unknown_layouts(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from models.training.reader_train import load_train_config
+
+    config = tmp_path / "t.yaml"
+    config.write_text("br_crops: x\nsynthetic_layouts: {moon: 1}\n")
+    with pytest.raises(ValidationError, match="unknown layout"):
+        load_train_config(config)
+    v4 = load_train_config(Path(__file__).resolve().parents[2] / "models" / "reader" / "train_v4.yaml")
+    assert v4.synthetic_layouts is not None and sum(v4.synthetic_layouts.values()) == pytest.approx(1.0)
