@@ -228,11 +228,21 @@ def confidence(
         str | None,
         typer.Option(help="decode inside these regions' plate formats (e.g. br,ar) and fit that setting's own map"),
     ] = None,
+    label_corrections: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="audited labels ('file given corrected reason' lines, models/reader/labels/): fit and measure on "
+            "them (unreadable crops and crops of trained plates left out). Repeatable.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Calibrate the plate reader's confidence on held-out reads: ECE before and after, reliability diagram."""
     from calibration.confidence import calibrate_reader
     from edge.config import ReaderConfig
     from edge.read.plate_formats import parse_regions
+    from models.evaluation.label_corrections import load_corrections
     from platepatrol.config import build_config
 
     regions = build_config(ReaderConfig, {"plate_formats": parse_regions(plate_formats)}, "--plate-formats")
@@ -250,6 +260,7 @@ def confidence(
         diagram=diagram,
         threads=threads,
         plate_formats=regions.plate_formats,
+        label_corrections=load_corrections(label_corrections) if label_corrections else None,
     )
     typer.echo(f"{'set':28} {'reads':>6} {'right':>7} {'ECE raw':>8} {'ECE cal':>8}  measured")
     for row in report.rows:

@@ -15,8 +15,8 @@ bins; the mean over bins of |share right - mean confidence|, weighted by the sha
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 if TYPE_CHECKING:
     from edge.read import PlateReader
+    from models.evaluation.label_corrections import LabelCorrection
     from models.evaluation.reader import LabelledPlate
 
 FloatArray = npt.NDArray[np.float64]
@@ -367,9 +368,13 @@ def calibrate_reader(
     threads: int = 1,
     seed: int = 0,
     plate_formats: Sequence[str] = (),
+    label_corrections: Mapping[str, LabelCorrection] | None = None,
 ) -> CalibrationReport:
     """Fit the reader's map on its held-out reads (the BR plates it never trained on and rendered plates it never
     saw), measured by cross-fitting (folds by plate) and on `extra_tests` (never fitted); save it beside the weights.
+
+    With `label_corrections` (audited labels by file name) every labelled crop is judged against its audited
+    label; unreadable crops and held-out crops whose audited plate was trained on are left out.
 
     With `plate_formats` the reads are decoded inside those regions' formats (ReaderConfig.plate_formats) and the
     map is saved under that setting's name (`confidence.ar-br.json`): the reader loads it for that setting only.
@@ -377,14 +382,15 @@ def calibrate_reader(
     from edge.config import ReaderConfig
     from edge.read.plate_ocr import PlateOcrReader
     from models.evaluation.reader import load_crops, load_folder
-    from models.training.reader_eval import SYNTHETIC_EVAL_SEED, held_out_br, synthetic_set
+    from models.training.reader_eval import SYNTHETIC_EVAL_SEED, held_out_br, synthetic_set, trained_br_plates
     from models.training.reader_train import load_train_config
 
     reader = PlateOcrReader(
         ReaderConfig.raw(threads=threads, plate_formats=tuple(plate_formats)), weights_dir, calibrated=False
     )
-    br = held_out_br(load_train_config(train_config))
-    br_reads = read_set("held_out_br", load_crops([_plate(c.path, c.text) for c in br]), [c.text for c in br], reader)
+    config = load_train_config(train_config)
+    br = _audited([_plate(c.path, c.text) for c in held_out_br(config)], label_corrections, trained_br_plates(config))
+    br_reads = read_set("held_out_br", load_crops(br), [p.text for p in br], reader)
     # Seeds beyond the eval set's: rendered plates neither the training nor `eval-reader --synthetic` uses.
     images, truths = synthetic_set(synthetic, SYNTHETIC_EVAL_SEED + 10**7)
     synthetic_reads = read_set("synthetic", images, truths, reader)
@@ -410,7 +416,7 @@ def calibrate_reader(
     mapping = fit(pool.confidences, pool.correct, method)
     tests = []
     for folder in extra_tests:
-        plates = load_folder(folder)
+        plates = _audited(load_folder(folder), label_corrections)
         reads = read_set(folder.name, load_crops(plates), [p.text for p in plates], reader)
         tests.append(reads)
         rows.append(
@@ -426,7 +432,8 @@ def calibrate_reader(
     info: dict[str, object] = {
         "plate_formats": sorted(set(plate_formats)),
         "fitted_on": f"{len(br_reads.texts)} held-out BR crops ({len(set(br_reads.texts))} plates never trained on) "
-        f"and {len(synthetic_reads.texts)} rendered plates never trained on",
+        f"and {len(synthetic_reads.texts)} rendered plates never trained on"
+        + (", BR labels as audited" if label_corrections is not None else ""),
         "bins": bins,
         "ece": {
             r.name: {
@@ -455,6 +462,20 @@ def calibrate_reader(
         "Plate reader confidence on held-out reads" + (f" (plate formats {regions})" if regions else ""),
     )
     return CalibrationReport(mapping, rows, picture, saved)
+
+
+def _audited(
+    plates: Sequence[LabelledPlate],
+    corrections: Mapping[str, LabelCorrection] | None,
+    trained_plates: frozenset[str] = frozenset(),
+) -> list[LabelledPlate]:
+    """The plates with their audited labels (the audited figures' crops only); as they are without corrections."""
+    if corrections is None:
+        return list(plates)
+    from models.evaluation.label_corrections import audited_kept
+
+    kept, _, _ = audited_kept([p.image.name for p in plates], [p.text for p in plates], corrections, trained_plates)
+    return [replace(plates[i], text=text) for i, text in kept]
 
 
 def _plate(path: Path, text: str) -> LabelledPlate:

@@ -127,3 +127,17 @@ def audit_labels(
         corrected += correction.corrected is not None
         unreadable += correction.corrected is None
     return AuditedLabels(tuple(audited), corrected, unreadable)
+
+
+def audited_kept(
+    names: Sequence[str],
+    truths: Sequence[str],
+    corrections: Mapping[str, LabelCorrection],
+    trained_plates: frozenset[str] = frozenset(),
+) -> tuple[list[tuple[int, str]], AuditedLabels, int]:
+    """The (index, audited label) of each crop the audited figures keep, what the audit did, and how many crops
+    were left out as plates trained on (`trained_plates`; unreadable crops are left out too)."""
+    audited = audit_labels(names, truths, corrections)
+    kept = [(i, t) for i, t in enumerate(audited.truths) if t is not None and t not in trained_plates]
+    seen = sum(t is not None and t in trained_plates for t in audited.truths)
+    return kept, audited, seen

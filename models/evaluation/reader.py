@@ -29,7 +29,7 @@ from rich.table import Table
 
 from edge.read import PlateReader
 from edge.types import Box, Image, Reading
-from models.evaluation.label_corrections import LabelCorrection, audit_labels, load_corrections
+from models.evaluation.label_corrections import LabelCorrection, audited_kept, load_corrections
 from platepatrol.plates import PLATE_ALPHABET, normalise_plate
 
 # Characters a reader (or a person) confuses on worn or small plates: each maps to one representative.
@@ -179,11 +179,9 @@ def score_audited(
 
     Left out: crops no one can read, and crops whose audited plate is one the reader trained on (`trained_plates`:
     a wrong label had put a trained plate's crop among the held-out ones)."""
-    audited = audit_labels(names, truths, corrections)
-    kept = [(r, t) for r, t in zip(readings, audited.truths, strict=True) if t is not None and t not in trained_plates]
-    seen = sum(t is not None and t in trained_plates for t in audited.truths)
+    kept, audited, seen = audited_kept(names, truths, corrections, trained_plates)
     share = len(kept) / len(truths) if truths else 0.0
-    score = score_reads(f"{name} audited", [r for r, _ in kept], [t for _, t in kept], seconds * share)
+    score = score_reads(f"{name} audited", [readings[i] for i, _ in kept], [t for _, t in kept], seconds * share)
     note = (
         f"{name}: {audited.corrected} label(s) corrected, {audited.unreadable} unreadable crop(s) and {seen} crop(s) "
         f"of trained plates left out of the audited figures"

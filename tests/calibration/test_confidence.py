@@ -157,3 +157,15 @@ def test_a_plate_format_setting_has_its_own_map_file(tmp_path: Path) -> None:
     assert ConfidenceCalibration.beside(tmp_path, regions=("br",))(0.5) == pytest.approx(plain.apply(0.5))
     assert ConfidenceCalibration.beside(tmp_path)(0.5) == pytest.approx(plain.apply(0.5)) != 0.5
     assert ConfidenceCalibration.beside(tmp_path, enabled=False, regions=("br", "ar"))(0.5) == 0.5
+
+
+def test_calibration_reads_audited_labels_and_leaves_out_unreadable_and_trained_plates() -> None:
+    from calibration.confidence import _audited
+    from models.evaluation.label_corrections import parse_corrections
+    from models.evaluation.reader import LabelledPlate
+
+    plates = [LabelledPlate(Path(f"x/{n}.png"), t) for n, t in (("a", "AAA111"), ("b", "QBC123"), ("c", "CCC333"))]
+    corrections = parse_corrections(["b.png QBC123 OBC123 no tail", "c.png CCC333 ? blank"], "f")
+    assert [(p.image.name, p.text) for p in _audited(plates, corrections)] == [("a.png", "AAA111"), ("b.png", "OBC123")]
+    assert [p.text for p in _audited(plates, corrections, frozenset({"OBC123"}))] == ["AAA111"]
+    assert _audited(plates, None) == plates

@@ -122,3 +122,14 @@ def test_the_shipped_br_corrections_parse() -> None:
     corrections = load_corrections([SHIPPED])
     assert len(corrections) >= 1
     assert all(c.file.startswith("br_") for c in corrections.values())
+
+
+def test_audited_kept_indexes_the_crops_the_audited_figures_keep() -> None:
+    from models.evaluation.label_corrections import audited_kept
+
+    corrections = parse_corrections(["b.png BBB222 TRN111 a trained plate", "c.png CCC333 ? blank"], "f")
+    kept, audited, seen = audited_kept(
+        ["a.png", "b.png", "c.png"], ["AAA111", "BBB222", "CCC333"], corrections, frozenset({"TRN111"})
+    )
+    assert kept == [(0, "AAA111")] and seen == 1 and (audited.corrected, audited.unreadable) == (1, 1)
+    assert audited_kept([], [], corrections) == ([], audit_labels([], [], corrections), 0)
