@@ -44,7 +44,7 @@ GIL_SWITCH_INTERVAL_S = 0.0005
 def build_server(config: BackendConfig) -> tuple[grpc.Server, int]:
     """A started-ready (not yet started) server and the port it is bound to."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # this process serves: short GIL turns (see above)
-    engine = make_engine(config.database_url, background_checkpoints=True)
+    engine = make_engine(config.database_url, serving=True)
     if config.auto_migrate:
         upgrade_to_head(engine)
     sessions = make_session_factory(engine)

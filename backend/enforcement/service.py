@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +21,7 @@ from backend.enforcement.reads import IncomingRead, VerdictOut
 from backend.permits.zones import ZoneMap
 from backend.storage.base import utc_now
 from backend.storage.bulk import BulkInsert
-from backend.storage.engine import WRITES, write_turn
+from backend.storage.engine import WRITES, one_writer, write_turn
 from platepatrol.verdicts import Decision, PermitView, Policy, Seen, decide, lookalike_changes, lookalike_key
 
 
@@ -119,6 +119,7 @@ class EnforcementService:
         self._zones = ZoneMap()
         bind = sessions.kw.get("bind")
         self._write_turn = write_turn(bind) if isinstance(bind, Engine) else nullcontext()
+        self._one_writer = not isinstance(bind, Engine) or one_writer(bind)
 
     def check(self, plate: str, at: datetime, position: tuple[float, float] | None = None) -> VerdictOut:
         """Judge a plate typed by a person; nothing is stored."""
@@ -167,49 +168,52 @@ class EnforcementService:
             return [stored[read_id]]
 
     def _answer_new(self, sent: Sequence[tuple[IncomingRead, Device]], look_for_answered: bool) -> list[VerdictOut]:
-        answered, fresh = self._decided(sent, look_for_answered)
-        if fresh:
-            self._store(fresh, answered)
+        if self._one_writer:
+            # SQLite: decide in a read transaction, then take the one write turn only to store.
+            with self._sessions() as session:
+                answered, fresh = self._decided(session, sent, look_for_answered)
+            if fresh:
+                with self._write_turn, self._sessions() as session:
+                    _store(session.connection(execution_options=WRITES), fresh, answered)  # lock early
+                    session.commit()
+        else:
+            # PostgreSQL has many writers at once: one transaction saves its begin, end and round trips.
+            with self._sessions() as session:
+                answered, fresh = self._decided(session, sent, look_for_answered)
+                if fresh:
+                    _store(session.connection(), fresh, answered)
+                    session.commit()
         return [answered[read.read_id] for read, _ in sent]
 
     def _decided(
-        self, sent: Sequence[tuple[IncomingRead, Device]], look_for_answered: bool
+        self, session: Session, sent: Sequence[tuple[IncomingRead, Device]], look_for_answered: bool
     ) -> tuple[dict[str, VerdictOut], dict[str, tuple[IncomingRead, Device]]]:
         """The verdicts of every read in `sent`, by read id, and the reads answered for the first time (the
-        first of repeated ids wins, in arrival order), read from the tables in one transaction. Without
-        `look_for_answered`, every read counts as new: storing one that is not raises IntegrityError."""
-        with self._sessions() as session:
-            answered = self._stored(session, [read.read_id for read, _ in sent]) if look_for_answered else {}
-            fresh: dict[str, tuple[IncomingRead, Device]] = {}
-            for read, device in sent:
-                if read.read_id not in answered:
-                    fresh.setdefault(read.read_id, (read, device))
-            if not fresh:
-                return answered, fresh
-            looked_up = time.monotonic()
-            self._zones.refresh(session)
-            lookups = _Lookups(session, {read.plate for read, _ in fresh.values()})
-            for read, _ in fresh.values():
-                decision = self._decide(
-                    session,
-                    lookups,
-                    read.plate,
-                    read.captured_at,
-                    read.position,
-                    read.confidence,
-                    tuple(alt.text for alt in read.alternatives),
-                )
-                age = time.monotonic() - looked_up
-                answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
+        first of repeated ids wins, in arrival order), read from the tables in the session's transaction.
+        Without `look_for_answered`, every read counts as new: storing one that is not raises IntegrityError."""
+        answered = self._stored(session, [read.read_id for read, _ in sent]) if look_for_answered else {}
+        fresh: dict[str, tuple[IncomingRead, Device]] = {}
+        for read, device in sent:
+            if read.read_id not in answered:
+                fresh.setdefault(read.read_id, (read, device))
+        if not fresh:
             return answered, fresh
-
-    def _store(self, fresh: dict[str, tuple[IncomingRead, Device]], answered: dict[str, VerdictOut]) -> None:
-        """The new reads and their verdicts, in one write transaction."""
-        with self._write_turn, self._sessions() as session:
-            connection = session.connection(execution_options=WRITES)  # lock early on SQLite
-            INSERT_READS(connection, [_read_row(read, device) for read, device in fresh.values()])
-            INSERT_VERDICTS(connection, [_verdict_row(answered[read_id]) for read_id in fresh])
-            session.commit()
+        looked_up = time.monotonic()
+        self._zones.refresh(session)
+        lookups = _Lookups(session, {read.plate for read, _ in fresh.values()})
+        for read, _ in fresh.values():
+            decision = self._decide(
+                session,
+                lookups,
+                read.plate,
+                read.captured_at,
+                read.position,
+                read.confidence,
+                tuple(alt.text for alt in read.alternatives),
+            )
+            age = time.monotonic() - looked_up
+            answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
+        return answered, fresh
 
     def _decide(
         self,
@@ -248,6 +252,14 @@ class EnforcementService:
             .where(VERDICTS.c.read_id.in_(sorted(set(read_ids))))
         )
         return {row.read_id: _stored_verdict(row) for row in rows}
+
+
+def _store(
+    connection: Connection, fresh: dict[str, tuple[IncomingRead, Device]], answered: dict[str, VerdictOut]
+) -> None:
+    """Insert the new reads and their verdicts in the connection's transaction."""
+    INSERT_READS(connection, [_read_row(read, device) for read, device in fresh.values()])
+    INSERT_VERDICTS(connection, [_verdict_row(answered[read_id]) for read_id in fresh])
 
 
 def _read_row(read: IncomingRead, device: Device) -> dict[str, Any]:

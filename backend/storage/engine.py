@@ -23,21 +23,24 @@ WRITE_LOCK = "platepatrol_write_lock"
 WRITES = {WRITE_LOCK: True}
 
 
-def make_engine(url: str, background_checkpoints: bool = False) -> Engine:
-    """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout. With `background_checkpoints`
-    (the serving process's engine), a thread of its own copies SQLite's write-ahead log back into the database
-    file, instead of the commit that happens to fill it (see `WalCheckpointer`)."""
+def make_engine(url: str, serving: bool = False) -> Engine:
+    """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout. The serving process's engine
+    (`serving`) is tuned for its stream of short transactions: on SQLite a thread of its own copies the
+    write-ahead log back into the database file, instead of the commit that happens to fill it (see
+    `WalCheckpointer`); on PostgreSQL a connection is not pinged each time it is taken from the pool, a round trip
+    per transaction: a connection lost to a restarted database fails one batch, which its car sends again, and
+    the pool is then renewed."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise UserError(f"database URL {url!r} is not a SQLAlchemy URL (sqlite:///FILE or postgresql://...)") from None
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database, background_checkpoints)
+        return _sqlite_engine(url, parsed.database, background_checkpoints=serving)
     if parsed.get_backend_name() == "postgresql":
         # psycopg 3 is the driver we ship; plain postgresql:// means it.
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=not serving)
     raise UserError(f"database {parsed.get_backend_name()!r} is not supported: use SQLite or PostgreSQL")
 
 
@@ -147,10 +150,15 @@ class _SqliteWriteTurn:
             self._threads.release()
 
 
+def one_writer(engine: Engine) -> bool:
+    """Whether the database lets one transaction write at a time (SQLite), not many (PostgreSQL)."""
+    return engine.dialect.name == "sqlite"
+
+
 def write_turn(engine: Engine) -> AbstractContextManager[None]:
     """Hold while writing a busy stream of transactions: on SQLite, writers take turns without polling; on
     PostgreSQL, which has many writers at once, it is nothing."""
-    if engine.dialect.name != "sqlite":
+    if not one_writer(engine):
         return nullcontext()
     database = engine.url.database
     return _SqliteWriteTurn(Path(database) if database and database != ":memory:" else None)

@@ -1,6 +1,9 @@
+from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.devices.models import Device
@@ -9,8 +12,11 @@ from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.service import EnforcementService
 from backend.permits.models import PermitStatus
 from backend.storage.base import utc_now
+from backend.storage.engine import make_engine, make_session_factory
+from backend.storage.migrate import upgrade_to_head
 from platepatrol.verdicts import Outcome, Reason
 from tests.backend.factories import JPEG, add_permit, incoming_read
+from tests.conftest import DatabaseFactory
 
 
 def device(session: Session) -> Device:
@@ -72,3 +78,35 @@ def test_check_stores_nothing(sessions: sessionmaker[Session], session: Session)
     verdict = EnforcementService(sessions).check("B123ABC", utc_now())
     assert verdict.outcome is Outcome.PERMITTED
     assert session.scalar(select(func.count()).select_from(ReadRecord)) == 0
+
+
+def test_a_connection_the_database_dropped_fails_one_batch_only(
+    databases: DatabaseFactory, fresh_database_url: Callable[[], str]
+) -> None:
+    """The serving engine does not ping PostgreSQL before each transaction: a dropped connection fails the batch
+    that meets it (its car sends it again) and the next batch gets a new connection."""
+    if databases.kind != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    url = fresh_database_url()
+    engine = make_engine(url, serving=True)
+    upgrade_to_head(engine)
+    sessions = make_session_factory(engine)
+    service = EnforcementService(sessions)
+    with sessions() as session:
+        car = device(session)
+    assert service.answer(incoming_read("r1", "NOPE1"), car).outcome is Outcome.VIOLATION
+    admin_engine = make_engine(url)
+    with admin_engine.connect() as admin:  # end every other connection to this database, as a restart would
+        admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    admin_engine.dispose()
+    with pytest.raises(OperationalError):
+        service.answer(incoming_read("r2", "NOPE2"), car)
+    assert service.answer(incoming_read("r2", "NOPE2"), car).outcome is Outcome.VIOLATION
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ReadRecord)) == 2
+    engine.dispose()

@@ -71,7 +71,7 @@ def test_postgresql_writers_need_no_turns() -> None:
 
 def test_the_serving_engine_checkpoints_on_a_thread_of_its_own(tmp_path: Path) -> None:
     database = tmp_path / "office.db"
-    engine = make_engine(f"sqlite:///{database}", background_checkpoints=True)
+    engine = make_engine(f"sqlite:///{database}", serving=True)
     with engine.begin() as connection:
         assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0  # no commit does it
         connection.exec_driver_sql("CREATE TABLE evidence (id INTEGER PRIMARY KEY, jpeg BLOB)")
@@ -87,7 +87,7 @@ def test_the_serving_engine_checkpoints_on_a_thread_of_its_own(tmp_path: Path) -
 
 def test_the_checkpoint_thread_ends_with_its_engine(tmp_path: Path) -> None:
     before = sum(thread.name == "wal-checkpoint" for thread in threading.enumerate())
-    engine = make_engine(f"sqlite:///{tmp_path / 'office.db'}", background_checkpoints=True)
+    engine = make_engine(f"sqlite:///{tmp_path / 'office.db'}", serving=True)
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
     engine.dispose()
