@@ -39,6 +39,7 @@ from backend.server import GIL_SWITCH_INTERVAL_S, build_server
 from backend.storage.base import new_id, utc_now
 from backend.storage.engine import make_engine, make_session_factory
 from backend.storage.migrate import upgrade_to_head
+from platepatrol.ids import new_read_id
 from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.verdicts import Outcome, Reason
 
@@ -218,7 +219,7 @@ _READ_TAIL = pb.PlateRead(
 
 def _encoded_read(rng: random.Random, permits: int, captured_at: Timestamp) -> tuple[str, bytes]:
     """A read's id and its encoded PlateRead, as the car's outbox holds it."""
-    read_id = str(uuid.uuid4())
+    read_id = new_read_id()  # time-ordered, as the car makes them
     head = pb.PlateRead(read_id=read_id, plate_text=plate_of(rng.randrange(permits * 2)), captured_at=captured_at)
     return read_id, head.SerializeToString() + _READ_TAIL
 

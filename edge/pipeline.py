@@ -6,7 +6,6 @@ beside the vehicle), or when the pass ends; either way it yields exactly one rea
 
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
@@ -23,6 +22,7 @@ from edge.read import PlateReader
 from edge.track import PlateTracker, Track
 from edge.types import Box, Detection, Fix, Frame, Image, Observation, Reading, VotedRead
 from edge.vote import Vote, vote
+from platepatrol.ids import new_read_id
 
 EVIDENCE_JPEG_QUALITY = 90
 EVIDENCE_MAX_WIDTH = 480  # px; keeps the crop well under the backend's size limit
@@ -59,7 +59,7 @@ def voted_read(
     fix = gps.fix_at(evidence.captured_at, evidence.media_s)
     box = evidence.detection.box
     return VotedRead(
-        read_id=str(uuid.uuid4()),
+        read_id=new_read_id(),
         camera_id=camera_id,
         captured_at=evidence.captured_at,
         text=result.text,
