@@ -21,6 +21,7 @@ from backend.permits.models import (
     permit_type_zones,
     permit_vehicles,
 )
+from backend.storage.in_lists import padded
 from platepatrol.geo import distance_m
 from platepatrol.hours import parse_hours
 from platepatrol.verdicts import PermitView, Sighting, Window
@@ -33,7 +34,7 @@ def permits_by_key(session: Session, keys: Iterable[str]) -> PermitsByKey:
     """Every permit of every vehicle whose plate folds to one of `keys` (platepatrol.verdicts.lookalike_key),
     as the tables hold them right now: a plate's own permits and its look-alikes' in one indexed query.
     Plain rows, no ORM objects: this is the verdict's hot path."""
-    wanted = sorted(set(keys))
+    wanted = padded(keys)
     if not wanted:
         return {}
     rows = session.execute(
@@ -99,7 +100,7 @@ class HotlistHit:
 
 def hotlist_for_plates(session: Session, plates: Iterable[str]) -> dict[str, list[HotlistHit]]:
     """Every hotlist entry of these plates, oldest first, for a batch of reads to check at their own times."""
-    wanted = sorted(set(plates))
+    wanted = padded(plates)
     if not wanted:
         return {}
     found: dict[str, list[HotlistHit]] = defaultdict(list)

@@ -22,6 +22,7 @@ from backend.permits.zones import ZoneMap
 from backend.storage.base import utc_now
 from backend.storage.bulk import BulkInsert
 from backend.storage.engine import WRITES, one_writer, write_turn
+from backend.storage.in_lists import padded
 from platepatrol.verdicts import Decision, PermitView, Policy, Seen, decide, lookalike_changes, lookalike_key
 
 
@@ -249,7 +250,7 @@ class EnforcementService:
         rows = session.execute(
             select(*VERDICTS.c, READS.c.plate)
             .join_from(VERDICTS, READS, VERDICTS.c.read_id == READS.c.id)
-            .where(VERDICTS.c.read_id.in_(sorted(set(read_ids))))
+            .where(VERDICTS.c.read_id.in_(padded(read_ids)))
         )
         return {row.read_id: _stored_verdict(row) for row in rows}
 

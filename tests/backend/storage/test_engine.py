@@ -103,3 +103,11 @@ def test_other_engines_keep_sqlite_s_own_checkpoints(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'office.db'}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+
+
+def test_sqlite_files_are_read_through_a_memory_map(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'office.db'}")
+    with engine.connect() as connection:
+        mapped = connection.exec_driver_sql("PRAGMA mmap_size").scalar()
+    assert isinstance(mapped, int) and mapped >= 256 * 1024 * 1024
+    engine.dispose()
