@@ -144,10 +144,11 @@ class EnforcementService:
         fraction of the round trips to the database. A read id seen before (or twice in the batch) gets the
         verdict stored for it.
 
-        Two transactions: the decisions read the tables as they are when the batch is looked at; the new reads
-        and verdicts are then stored together, taking the write turn only for that. Another batch can be decided
-        meanwhile, on SQLite too, whose one writer would otherwise wait for this batch's lookups. Reads are taken
-        for new, and looked for among the answered ones only when storing says one was not."""
+        The decisions read the tables as they are when the batch is looked at. On SQLite the new reads and
+        verdicts are then stored in a second transaction, the only one that takes the one write turn, so another
+        batch can be decided meanwhile; on PostgreSQL, which has many writers at once, deciding and storing are one
+        transaction. Reads are taken for new, and looked for among the answered ones only when storing says one
+        was not."""
         if not sent:
             return []
         try:
