@@ -261,7 +261,11 @@ def split_of(
 def held_out_only(folder: Path, plates: list[LabelledPlate], train_config: Path) -> tuple[list[LabelledPlate], str]:
     """The plates of `folder` the shipped reader never trained on, and a note when some were left out."""
     kept, trained = split_of(folder, plates, train_config)
-    return kept, f"the reader trained on this folder: its {len(kept)} held-out crops only" if trained else ""
+    return kept, _held_out_note(len(kept)) if trained else ""
+
+
+def _held_out_note(count: int) -> str:
+    return f"the reader trained on this folder: its {count} held-out crops only"
 
 
 def load_crops(plates: Sequence[LabelledPlate]) -> list[Image]:
@@ -370,7 +374,7 @@ def evaluate_folders(
     for folder in folders:
         plates, trained = split_of(folder, load_folder(folder), train_config)
         if trained:
-            console.print(f"{folder}: the reader trained on this folder: its {len(plates)} held-out crops only")
+            console.print(f"{folder}: {_held_out_note(len(plates))}")
         crops = load_crops(plates)
         readings, seconds = read_timed(read_batch, crops, batch, description=f"reading {folder.name}")
         truths = [p.text for p in plates]
