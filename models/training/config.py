@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 from typing import Literal
@@ -42,6 +43,9 @@ class LetteringData(BaseModel):
     per_scene: int = Field(4, ge=1, description="most pieces of lettering in one scene")
     val_images: int = Field(300, ge=0)
     val_seed: int = 5001
+    degraded: float = Field(
+        0.0, ge=0, le=1, description="share of the pieces degraded like real ones: soft, low contrast, hazy, glowing"
+    )
 
     @model_validator(mode="after")
     def _seeds_differ(self) -> LetteringData:
@@ -50,10 +54,14 @@ class LetteringData(BaseModel):
         return self
 
     def train_dir(self, out_dir: Path) -> Path:
-        return out_dir / f"lettering_train_s{self.seed}_n{self.train_images}_k{self.per_scene}"
+        return out_dir / f"lettering_train_s{self.seed}_n{self.train_images}_k{self.per_scene}{self._suffix()}"
 
     def val_dir(self, out_dir: Path) -> Path:
-        return out_dir / f"lettering_val_s{self.val_seed}_n{self.val_images}_k{self.per_scene}"
+        return out_dir / f"lettering_val_s{self.val_seed}_n{self.val_images}_k{self.per_scene}{self._suffix()}"
+
+    def _suffix(self) -> str:
+        # the crisp sets keep the names they were written under
+        return f"_d{self.degraded:g}" if self.degraded else ""
 
 
 class SyntheticData(BaseModel):
@@ -87,6 +95,52 @@ class SyntheticData(BaseModel):
         used = {self.seed, self.seed + 1_000}
         if self.lettering is not None and {self.lettering.seed, self.lettering.val_seed} & used:
             raise ValueError(f"lettering seeds must differ from the synthetic sets' seeds {sorted(used)}")
+        return self
+
+
+class FrameBlock(BaseModel):
+    """Frames `first` to `last` (inclusive) of one training video, counted in time order from 0 (frames.csv sorted
+    by image name, which carries the zero-padded second)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    video: str = Field(min_length=1)
+    first: int = Field(ge=0)
+    last: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FrameBlock:
+        if self.last < self.first:
+            raise ValueError(f"block of {self.video}: last {self.last} < first {self.first}")
+        return self
+
+
+class RealValidation(BaseModel):
+    """Contiguous blocks of the TRAINING videos held back as a real-frame validation set (to choose the car's score
+    threshold on), with `gap_frames` frames on each side of a block used by neither: consecutive frames are
+    near-duplicates, so a block's neighbours would leak it into training. The blocks' frames and gaps are left out
+    of the real training frames, their extra labels and hard-negative crops, and the synthetic training scenes
+    composited onto them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    blocks: tuple[FrameBlock, ...] = Field(min_length=1)
+    gap_frames: int = Field(2, ge=0, description="frames on each side of a block used neither for training nor here")
+    split: str = Field("realval", pattern=r"^[a-z0-9_]+$", description="folder name under dataset_dir/images")
+
+    @field_validator("split")
+    @classmethod
+    def _not_a_training_split(cls, value: str) -> str:
+        if value in {"train", "val", "hardneg"}:
+            raise ValueError(f"split name {value!r} is taken by the dataset's own splits")
+        return value
+
+    @model_validator(mode="after")
+    def _blocks_apart(self) -> RealValidation:
+        # overlapping blocks would be a typo; blocks closer than two gaps are fine (the gap frames are shared)
+        for a, b in itertools.combinations(self.blocks, 2):
+            if a.video == b.video and a.first <= b.last and b.first <= a.last:
+                raise ValueError(f"blocks of {a.video} overlap: {a.first}-{a.last} and {b.first}-{b.last}")
         return self
 
 
@@ -131,6 +185,9 @@ class DetectorTrainConfig(BaseModel):
     cache: Literal["ram", "disk", "none"] = "ram"
     plots: bool = False
     augmentation: Augmentation = Augmentation()
+    real_validation: RealValidation | None = Field(
+        None, description="blocks of the training videos held back (never trained on) to choose the threshold on"
+    )
 
     @field_validator("data_root", "dataset_dir", "runs_dir", "output", "init_weights", "extra_labels", "hard_negatives")
     @classmethod
@@ -143,6 +200,15 @@ class DetectorTrainConfig(BaseModel):
         shared = set(self.train_videos) & set(self.val_videos)
         if shared:
             raise ValueError(f"videos in both train and val: {sorted(shared)}")
+        return self
+
+    @model_validator(mode="after")
+    def _blocks_in_training_videos(self) -> DetectorTrainConfig:
+        # blocks are cut from the training videos only: the held-out videos are never touched
+        if self.real_validation is not None:
+            stray = sorted({b.video for b in self.real_validation.blocks} - set(self.train_videos))
+            if stray:
+                raise ValueError(f"real_validation blocks name videos that are not training videos: {stray}")
         return self
 
     @property

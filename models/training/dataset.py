@@ -177,6 +177,39 @@ def split_by_video(frames: Iterable[Frame], splits: Mapping[str, Iterable[str]])
     return {split: sorted(fs, key=lambda f: f.image) for split, fs in out.items()}
 
 
+@dataclass(frozen=True)
+class HeldBack:
+    """Blocks (video, first, last: frame positions in time order, inclusive) of the training videos kept out of
+    training as the split `split`, each with `gap_frames` frames on both sides that no split gets."""
+
+    blocks: tuple[tuple[str, int, int], ...]
+    gap_frames: int
+    split: str = "realval"
+
+    def split_frames(self, frames: Sequence[Frame]) -> tuple[list[Frame], list[Frame]]:
+        """(frames left for training, the blocks' frames), each sorted by name; gap frames are in neither."""
+        validation, dropped = self.names(frames)
+        return (
+            [f for f in frames if f.image not in dropped],
+            sorted((f for f in frames if f.image in validation), key=lambda f: f.image),
+        )
+
+    def names(self, frames: Sequence[Frame]) -> tuple[set[str], set[str]]:
+        """(the blocks' frame names, the names of every frame not to train on: blocks and gaps)."""
+        by_video: dict[str, list[str]] = {}
+        for frame in sorted(frames, key=lambda f: f.image):  # the name carries the zero-padded second
+            by_video.setdefault(frame.video, []).append(frame.image)
+        validation: set[str] = set()
+        dropped: set[str] = set()
+        for video, first, last in self.blocks:
+            names = by_video.get(video, [])
+            if last >= len(names):
+                raise ValueError(f"block {first}-{last} of {video!r}: the video has {len(names)} frames")
+            validation.update(names[first : last + 1])
+            dropped.update(names[max(0, first - self.gap_frames) : last + 1 + self.gap_frames])
+        return validation, dropped
+
+
 def build_yolo_dataset(
     data_root: Path,
     out_dir: Path,
@@ -185,6 +218,7 @@ def build_yolo_dataset(
     extra_train: Iterable[Path] = (),
     extra_labels: Mapping[str, Sequence[VocBox]] | None = None,
     hard_negatives: Mapping[str, Sequence[VocBox]] | None = None,
+    held_back: HeldBack | None = None,
 ) -> Path:
     """Write (or bring up to date) the YOLO dataset for ro_dashcam in out_dir and return its data.yaml.
 
@@ -192,7 +226,8 @@ def build_yolo_dataset(
     `extra_labels` (file name -> boxes) are plates the annotators missed on TRAINING frames: added to theirs; the
     val split keeps its labels as given. `hard_negatives` (file name -> boxes of things that are not plates, on
     training frames) become crops around each thing, at two zooms, labelled with the frame's plates only: the
-    `hardneg` split, trained on.
+    `hardneg` split, trained on. `held_back` blocks of the training videos become the split `held_back.split`
+    (labels as given; never trained on): neither they nor their gap frames are trained on, directly or as crops.
     Idempotent: files already right are not touched, so a val run can rebuild it while a training run reads it.
     """
     data_root = data_root.resolve()
@@ -208,6 +243,9 @@ def build_yolo_dataset(
         stray = sorted(set(named) - train_names)
         if stray:  # a held-out frame here would leak it into training
             raise ValueError(f"{what} name frames that are not training frames: {stray[:5]}")
+    if held_back is not None:
+        splits["train"], validation = held_back.split_frames(splits["train"])
+        splits[held_back.split] = validation
     for split, split_frames in splits.items():
         _sync_split(data_root, out_dir, split, split_frames, extra_labels if split == "train" else {})
     extra = list(extra_train)

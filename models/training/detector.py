@@ -6,6 +6,7 @@ before it imports ultralytics; nothing at module level imports it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from models.training.config import CACHE_DIR, DetectorTrainConfig, load_config, ultralytics_train_args
-from models.training.dataset import CLASS_NAMES, VocBox, build_yolo_dataset, parse_box_file
+from models.training.dataset import CLASS_NAMES, HeldBack, VocBox, build_yolo_dataset, parse_box_file, read_frames
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,28 @@ def build_dataset(cfg: DetectorTrainConfig, synthetic: list[Path]) -> Path:
         extra_train=synthetic,
         extra_labels=boxes(cfg.extra_labels),
         hard_negatives=boxes(cfg.hard_negatives),
+        held_back=held_back(cfg),
     )
+
+
+def held_back(cfg: DetectorTrainConfig) -> HeldBack | None:
+    """The config's real-frame validation blocks, as the dataset builder takes them."""
+    rv = cfg.real_validation
+    if rv is None:
+        return None
+    return HeldBack(tuple((b.video, b.first, b.last) for b in rv.blocks), rv.gap_frames, rv.split)
+
+
+def real_validation_dir(cfg: DetectorTrainConfig) -> Path | None:
+    """The real-frame validation folder (`platepatrol models eval --detector` takes it), if the config has one."""
+    rv = cfg.real_validation
+    return None if rv is None else cfg.dataset_dir / "images" / rv.split
+
+
+def not_to_train_on(cfg: DetectorTrainConfig) -> set[str]:
+    """Names of the training-video frames held back (validation blocks and their gaps): no training scene uses them."""
+    hb = held_back(cfg)
+    return set() if hb is None else hb.names(read_frames(cfg.data_root / "frames.csv"))[1]
 
 
 def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:
@@ -96,24 +118,41 @@ def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:
     syn = cfg.synthetic
     if syn is None or syn.train_images == 0:
         return []
-    from models.training.detector_synth import scene_sources, split_sources, write_synthetic_set
+    from models.training.detector_synth import scene_sources, split_sources, write_synthetic_set, write_view_without
 
     train_bg, held_bg = split_sources(scene_sources(cfg.data_root, cfg.train_videos), syn.holdout_every)
     if syn.holdout_images:
         write_synthetic_set(syn.holdout_dir(), held_bg, syn.holdout_images, seed=syn.seed + 1_000)
-    folders = [write_synthetic_set(syn.train_dir(), train_bg, syn.train_images, seed=syn.seed)]
+    excluded = not_to_train_on(cfg)
+
+    def train_set(folder: Path, count: int, seed: int, lettering: int = 0, degraded: float = 0.0) -> Path:
+        images = write_synthetic_set(folder, train_bg, count, seed, lettering=lettering, degraded=degraded)
+        if not excluded:
+            return images
+        # the same scenes less those composited onto held-back frames (a view of symlinks, named by what it leaves out)
+        view = folder.with_name(f"{folder.name}_without_{_digest(excluded)}")
+        return write_view_without(folder, view, train_bg, count, seed, excluded)
+
+    folders = [train_set(syn.train_dir(), syn.train_images, syn.seed)]
     let = syn.lettering
     if let is not None:
         if let.val_images:  # on the held-out set's backgrounds, never trained on: for choosing the threshold
             write_synthetic_set(
-                let.val_dir(syn.out_dir), held_bg, let.val_images, let.val_seed, lettering=let.per_scene
+                let.val_dir(syn.out_dir),
+                held_bg,
+                let.val_images,
+                let.val_seed,
+                lettering=let.per_scene,
+                degraded=let.degraded,
             )
         if let.train_images:
-            train = write_synthetic_set(
-                let.train_dir(syn.out_dir), train_bg, let.train_images, let.seed, lettering=let.per_scene
-            )
-            folders.append(train)
+            folder = let.train_dir(syn.out_dir)
+            folders.append(train_set(folder, let.train_images, let.seed, let.per_scene, let.degraded))
     return folders
+
+
+def _digest(names: set[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()[:10]
 
 
 def _train_fresh(cfg: DetectorTrainConfig, data_yaml: Path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,7 +25,7 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw
 
 from models.training.dataset import parse_voc, read_frames
-from models.training.lettering_negatives import KIND_WIDTHS, lettering_sprite, pick_kind
+from models.training.lettering_negatives import KIND_WIDTHS, degrade, lettering_sprite, pick_kind
 from models.training.synthetic_plates import (
     LAYOUTS,
     _font,
@@ -532,11 +532,19 @@ def add_negative(rng: random.Random, canvas: Bgr, taken: list[Xyxy]) -> Xyxy | N
     return None
 
 
-def add_lettering(rng: random.Random, canvas: Bgr, taken: list[Xyxy]) -> Xyxy | None:
-    """One unlabelled piece of lettering (lettering_negatives.KINDS) at a free place, clear of `taken`; its box."""
+def add_lettering(
+    rng: random.Random, canvas: Bgr, taken: list[Xyxy], degraded: random.Random | None = None, share: float = 0.0
+) -> Xyxy | None:
+    """One unlabelled piece of lettering (lettering_negatives.KINDS) at a free place, clear of `taken`; its box.
+
+    With `degraded` (a random stream of its own, so `rng`'s draws stay those of the crisp scene) a `share` of the
+    sprites are degraded (lettering_negatives.degrade): soft, low-contrast, hazy, glowing, as real lettering looks.
+    """
     ch, cw = canvas.shape[:2]
     kind = pick_kind(rng)
     sprite, mask = lettering_sprite(rng, kind, plate_fonts() + script_fonts())
+    if degraded is not None and degraded.random() < share:
+        sprite = degrade(degraded, sprite, kind)
     lo, hi = KIND_WIDTHS[kind]
     width = math.exp(rng.uniform(math.log(max(12.0, lo * cw)), math.log(max(13.0, hi * cw))))
     height = width * sprite.shape[0] / sprite.shape[1]
@@ -549,12 +557,16 @@ def add_lettering(rng: random.Random, canvas: Bgr, taken: list[Xyxy]) -> Xyxy | 
     return None
 
 
-def add_lettering_negatives(seed: int, canvas: Bgr, taken: Sequence[Xyxy], most: int) -> tuple[Xyxy, ...]:
-    """1 to `most` pieces of lettering, from their own random stream (the scene's other draws stay as they were)."""
+def add_lettering_negatives(
+    seed: int, canvas: Bgr, taken: Sequence[Xyxy], most: int, degraded: float = 0.0
+) -> tuple[Xyxy, ...]:
+    """1 to `most` pieces of lettering, from their own random stream (the scene's other draws stay as they were);
+    a `degraded` share of them degraded, from a third stream (0: exactly the crisp pieces of before)."""
     rng = random.Random(f"lettering-{seed}")
+    worse = random.Random(f"degraded-{seed}") if degraded > 0 else None
     placed: list[Xyxy] = []
     for _ in range(rng.randint(1, most)):
-        box = add_lettering(rng, canvas, [*taken, *placed])
+        box = add_lettering(rng, canvas, [*taken, *placed], worse, degraded)
         if box is not None:
             placed.append(box)
     return tuple(placed)
@@ -682,19 +694,35 @@ def camera_effects(rng: random.Random, img: Bgr, plates: Sequence[Xyxy]) -> Bgr:
 _ASPECTS = ((16 / 9, 0.45), (4 / 3, 0.2), (3 / 2, 0.12), (1.0, 0.1), (3 / 4, 0.08), (2.0, 0.05))
 
 
-def compose_scene(seed: int, sources: Sequence[SceneSource], lettering: int = 0) -> SyntheticScene:
+def _aspect_and_source(rng: random.Random, sources: Sequence[SceneSource]) -> tuple[float, SceneSource | None]:
+    """A scene's first draws: its aspect ratio and its real background (None: a drawn street)."""
+    aspect = rng.choices([a for a, _ in _ASPECTS], weights=[p for _, p in _ASPECTS])[0]
+    if sources and rng.random() < 0.75:
+        return aspect, sources[rng.randrange(len(sources))]
+    return aspect, None
+
+
+def scene_background(seed: int, sources: Sequence[SceneSource]) -> Path | None:
+    """The real frame compose_scene(seed, sources) composites onto (None: a drawn street), without composing it."""
+    _, src = _aspect_and_source(random.Random(seed), sources)
+    return None if src is None else src.image
+
+
+def compose_scene(
+    seed: int, sources: Sequence[SceneSource], lettering: int = 0, degraded: float = 0.0
+) -> SyntheticScene:
     """One synthetic training image and its plate boxes, identical for the same seed and sources.
 
     `lettering` > 0 adds 1 to `lettering` unlabelled pieces of non-plate lettering (bus sides, route numbers, van
     lettering, signs, badges, plate-shaped boards with words) clear of the plates; they come from their own random
-    stream, so the scene's plates, labels and camera effects are those of the same seed without them.
+    stream, so the scene's plates, labels and camera effects are those of the same seed without them. `degraded`:
+    the share of those pieces degraded like real lettering seen from a dashcam (add_lettering).
     """
     rng = random.Random(seed)
-    aspect = rng.choices([a for a, _ in _ASPECTS], weights=[p for _, p in _ASPECTS])[0]
+    aspect, src = _aspect_and_source(rng, sources)
     out_w, out_h = (OUT_LONG, round(OUT_LONG / aspect)) if aspect >= 1 else (round(OUT_LONG * aspect), OUT_LONG)
     real: list[Xyxy] = []
-    if sources and rng.random() < 0.75:
-        src = sources[rng.randrange(len(sources))]
+    if src is not None:
         frame = cv2.imread(str(src.image), cv2.IMREAD_COLOR)
         if frame is None:
             raise FileNotFoundError(src.image)
@@ -735,7 +763,7 @@ def compose_scene(seed: int, sources: Sequence[SceneSource], lettering: int = 0)
         neg = add_negative(rng, canvas, taken)
         if neg is not None:
             taken.append(neg)
-    extra = add_lettering_negatives(seed, canvas, taken, lettering) if lettering > 0 else ()
+    extra = add_lettering_negatives(seed, canvas, taken, lettering, degraded) if lettering > 0 else ()
     image = camera_effects(rng, canvas, plates)
     return SyntheticScene(image=image, boxes=tuple(plates), lettering=extra)
 
@@ -749,11 +777,18 @@ def yolo_label(scene: SyntheticScene) -> str:
 
 
 def write_synthetic_set(
-    out_dir: Path, sources: Sequence[SceneSource], count: int, seed: int, progress: bool = True, lettering: int = 0
+    out_dir: Path,
+    sources: Sequence[SceneSource],
+    count: int,
+    seed: int,
+    progress: bool = True,
+    lettering: int = 0,
+    degraded: float = 0.0,
 ) -> Path:
     """Write `count` scenes as a YOLO folder (images/, labels/); scenes already written are kept (resumable).
 
-    The folder is named by its content: same sources, count, seed and `lettering` (compose_scene) give the same files.
+    The folder is named by its content: same sources, count, seed, `lettering` and `degraded` (compose_scene) give
+    the same files.
     """
     images, labels = out_dir / "images", out_dir / "labels"
     images.mkdir(parents=True, exist_ok=True)
@@ -764,10 +799,49 @@ def write_synthetic_set(
 
         indices = track(indices, description=f"synthetic scenes -> {out_dir.name}", total=count)
     for i in indices:
-        stem = f"syn_{seed}_{i:06d}"
+        stem = _stem(seed, i)
         if (images / f"{stem}.jpg").is_file() and (labels / f"{stem}.txt").is_file():
             continue
-        scene = compose_scene(seed * 1_000_003 + i, sources, lettering)
+        scene = compose_scene(_scene_seed(seed, i), sources, lettering, degraded)
         (labels / f"{stem}.txt").write_text(yolo_label(scene), encoding="utf-8")
         cv2.imwrite(str(images / f"{stem}.jpg"), scene.image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     return images
+
+
+def _stem(seed: int, i: int) -> str:
+    return f"syn_{seed}_{i:06d}"
+
+
+def _scene_seed(seed: int, i: int) -> int:
+    return seed * 1_000_003 + i
+
+
+def write_view_without(
+    set_dir: Path, out_dir: Path, sources: Sequence[SceneSource], count: int, seed: int, excluded: Collection[str]
+) -> Path:
+    """A YOLO folder of symlinks to the scenes of `set_dir` (written by write_synthetic_set from `sources`, `count`,
+    `seed`) whose background is not one of the frames named in `excluded`; its images folder.
+
+    The scenes kept are the very files of `set_dir`: the set is not redrawn (a shorter source list would change
+    every scene), the scenes on held-back frames are just left out. Which frame a scene used is replayed from its
+    seed (scene_background), so the view can be made before or after the set.
+    """
+    wanted = {
+        _stem(seed, i)
+        for i in range(count)
+        if (bg := scene_background(_scene_seed(seed, i), sources)) is None or bg.name not in excluded
+    }
+    for kind, suffix in (("images", ".jpg"), ("labels", ".txt")):
+        folder = out_dir / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        for entry in folder.iterdir():
+            if entry.stem not in wanted:
+                entry.unlink()
+        for stem in sorted(wanted):
+            target, link = (set_dir / kind / f"{stem}{suffix}").resolve(), folder / f"{stem}{suffix}"
+            if not target.is_file():
+                raise FileNotFoundError(f"{target}: write the set before its view")
+            if not (link.is_symlink() and link.readlink() == target):
+                link.unlink(missing_ok=True)
+                link.symlink_to(target)
+    return out_dir / "images"

@@ -374,3 +374,28 @@ def lettering_sprite(rng: random.Random, kind: str, fonts: Sequence[Path]) -> Sp
 
 def pick_kind(rng: random.Random) -> str:
     return rng.choices(KINDS, weights=KIND_WEIGHTS)[0]
+
+
+def degrade(rng: random.Random, sprite: Bgr, kind: str) -> Bgr:
+    """`sprite` as the real false alarms look from a dashcam rather than crisp: soft (blur of 0.3-2 % of its
+    width), low contrast (pulled 25-70 % towards its mean), hazy (blended towards a pale sky), unevenly lit or dirty
+    (a smooth multiplicative shade), and for LED displays a wider glow. Size and mask are unchanged."""
+    img = sprite.astype(np.float32)
+    h, w = img.shape[:2]
+    mean = img.reshape(-1, 3).mean(axis=0)
+    img = mean + (img - mean) * (1.0 - rng.uniform(0.25, 0.7))
+    if kind == "route_led":  # LED dots bloom at dusk and through a dirty windscreen
+        bright = np.clip(img - img.mean(), 0, None)
+        img = img + cv2.GaussianBlur(bright, (0, 0), max(1.0, w * rng.uniform(0.01, 0.04))) * rng.uniform(0.5, 1.5)
+    sigma = w * rng.uniform(0.003, 0.02)
+    if sigma >= 0.5:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    shade = cv2.resize(
+        np.asarray([[rng.uniform(0.7, 1.05) for _ in range(3)] for _ in range(2)], np.float32),
+        (w, h),
+        interpolation=cv2.INTER_LINEAR,
+    )
+    img = img * shade[:, :, None]
+    haze = np.array([rng.randint(190, 235), rng.randint(185, 225), rng.randint(175, 215)], np.float32)  # BGR
+    fog = rng.uniform(0.0, 0.45)
+    return _u8(np.clip(img * (1 - fog) + haze * fog, 0, 255))
