@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from backend.enforcement.models import ReadRecord
@@ -30,6 +30,37 @@ from platepatrol.verdicts import PermitView, Sighting, Window
 PermitsByKey = dict[str, dict[str, list[PermitView]]]
 
 
+# The hot path's statements, built once: building a select costs more than SQLite takes to run it. The lists of
+# values are expanding parameters, padded (backend.storage.in_lists) so that a few SQL texts serve every batch.
+_PERMITS_OF_KEYS = (
+    select(
+        Vehicle.plate_key,
+        Vehicle.plate,
+        Permit.id,
+        Permit.code,
+        Permit.valid_from,
+        Permit.valid_until,
+        Permit.status,
+        Permit.revision,
+        Permit.type_id,
+        PermitType.hours,
+        PermitType.timezone,
+        permit_type_zones.c.zone_id,
+    )
+    .select_from(Vehicle)
+    .join(permit_vehicles, permit_vehicles.c.vehicle_id == Vehicle.id)
+    .join(Permit, Permit.id == permit_vehicles.c.permit_id)
+    .outerjoin(PermitType, PermitType.id == Permit.type_id)
+    .outerjoin(permit_type_zones, permit_type_zones.c.permit_type_id == PermitType.id)
+    .where(Vehicle.plate_key.in_(bindparam("keys", expanding=True)))
+)
+_HOTLIST_OF_PLATES = (
+    select(HotlistEntry.plate, HotlistEntry.reason, HotlistEntry.added_at, HotlistEntry.expires_at)
+    .where(HotlistEntry.plate.in_(bindparam("plates", expanding=True)))
+    .order_by(HotlistEntry.added_at)
+)
+
+
 def permits_by_key(session: Session, keys: Iterable[str]) -> PermitsByKey:
     """Every permit of every vehicle whose plate folds to one of `keys` (platepatrol.verdicts.lookalike_key),
     as the tables hold them right now: a plate's own permits and its look-alikes' in one indexed query.
@@ -37,28 +68,7 @@ def permits_by_key(session: Session, keys: Iterable[str]) -> PermitsByKey:
     wanted = padded(keys)
     if not wanted:
         return {}
-    rows = session.execute(
-        select(
-            Vehicle.plate_key,
-            Vehicle.plate,
-            Permit.id,
-            Permit.code,
-            Permit.valid_from,
-            Permit.valid_until,
-            Permit.status,
-            Permit.revision,
-            Permit.type_id,
-            PermitType.hours,
-            PermitType.timezone,
-            permit_type_zones.c.zone_id,
-        )
-        .select_from(Vehicle)
-        .join(permit_vehicles, permit_vehicles.c.vehicle_id == Vehicle.id)
-        .join(Permit, Permit.id == permit_vehicles.c.permit_id)
-        .outerjoin(PermitType, PermitType.id == Permit.type_id)
-        .outerjoin(permit_type_zones, permit_type_zones.c.permit_type_id == PermitType.id)
-        .where(Vehicle.plate_key.in_(wanted))
-    )
+    rows = session.connection().execute(_PERMITS_OF_KEYS, {"keys": wanted})
     # A permit's type may list several zones: one row each. Gather them per (key, plate, permit) first, and parse
     # each type's hours once: a batch's permits share a few types.
     first: dict[tuple[str, str, str], Row[Any]] = {}
@@ -104,11 +114,7 @@ def hotlist_for_plates(session: Session, plates: Iterable[str]) -> dict[str, lis
     if not wanted:
         return {}
     found: dict[str, list[HotlistHit]] = defaultdict(list)
-    rows = session.execute(
-        select(HotlistEntry.plate, HotlistEntry.reason, HotlistEntry.added_at, HotlistEntry.expires_at)
-        .where(HotlistEntry.plate.in_(wanted))
-        .order_by(HotlistEntry.added_at)
-    )
+    rows = session.connection().execute(_HOTLIST_OF_PLATES, {"plates": wanted})
     for plate, reason, added_at, expires_at in rows:
         found[plate].append(HotlistHit(reason, added_at, expires_at))
     return dict(found)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -175,9 +175,8 @@ class EnforcementService:
             with self._sessions() as session:
                 answered, fresh = self._decided(session, sent, look_for_answered)
             if fresh:
-                with self._write_turn, self._sessions() as session:
-                    _store(session.connection(execution_options=WRITES), fresh, answered)  # lock early
-                    session.commit()
+                with self._write_turn, self._storing() as connection:
+                    _store(connection, fresh, answered)
         else:
             # PostgreSQL has many writers at once: one transaction saves its begin, end and round trips.
             with self._sessions() as session:
@@ -186,6 +185,21 @@ class EnforcementService:
                     _store(session.connection(), fresh, answered)
                     session.commit()
         return [answered[read.read_id] for read, _ in sent]
+
+    @contextmanager
+    def _storing(self) -> Iterator[Connection]:
+        """A connection whose transaction takes SQLite's write lock up front, committed when the block ends.
+        A plain connection when the sessions are bound to an engine: storing needs no ORM, and a session's own
+        begin and commit cost about as much as SQLite's."""
+        bind = self._sessions.kw.get("bind")
+        if isinstance(bind, Engine):
+            with bind.connect().execution_options(**WRITES) as connection:
+                yield connection
+                connection.commit()
+        else:
+            with self._sessions() as session:
+                yield session.connection(execution_options=WRITES)
+                session.commit()
 
     def _decided(
         self, session: Session, sent: Sequence[tuple[IncomingRead, Device]], look_for_answered: bool

@@ -40,6 +40,10 @@ def parse_zone_geometry(geojson: str) -> BaseGeometry:
     return geometry
 
 
+# Built once: on the verdicts' hot path, building the select cost more than running it.
+_ZONES_VERSION = select(func.count(Zone.id), func.max(Zone.updated_at))
+
+
 @dataclass(frozen=True)
 class _Area:
     view: ZoneView
@@ -78,7 +82,7 @@ class ZoneMap:
 
     def refresh(self, session: Session) -> None:
         """Reload the zones if any changed (one cheap query when none did)."""
-        count, latest = session.execute(select(func.count(Zone.id), func.max(Zone.updated_at))).one()
+        count, latest = session.connection().execute(_ZONES_VERSION).one()
         version = (int(count), latest)
         with self._lock:
             if version == self._version:

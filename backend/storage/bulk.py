@@ -13,22 +13,20 @@ from sqlalchemy import Connection, Dialect, Table, bindparam, insert
 class _Plan:
     sql: str
     names: tuple[str, ...]  # the order of a positional dialect's parameters
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    converted: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, processor) of the columns that have one
     positional: bool
 
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        bound = [
-            [
-                value if process is None else process(value)
-                for process, value in zip(self.processors, values, strict=True)
-            ]
-            for values in ([row[name] for name in self.names] for row in rows)
-        ]
-        return (
-            [tuple(values) for values in bound]
-            if self.positional
-            else [dict(zip(self.names, values, strict=True)) for values in bound]
-        )
+        names, converted = self.names, self.converted
+        bound = []
+        for row in rows:
+            values = [row[name] for name in names]
+            for position, process in converted:
+                values[position] = process(values[position])
+            bound.append(values)
+        if self.positional:
+            return [tuple(values) for values in bound]
+        return [dict(zip(names, values, strict=True)) for values in bound]
 
 
 class BulkInsert:
@@ -54,6 +52,7 @@ class BulkInsert:
             statement = insert(self._table).values({name: bindparam(name) for name in columns})
             compiled = statement.compile(dialect=dialect)
             names = tuple(compiled.positiontup or ()) if compiled.positional else columns
-            processors = tuple(self._table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
-            self._plans[key] = _Plan(compiled.string, names, processors, compiled.positional)
+            processors = [self._table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+            converted = tuple((position, process) for position, process in enumerate(processors) if process is not None)
+            self._plans[key] = _Plan(compiled.string, names, converted, compiled.positional)
         return self._plans[key]
