@@ -73,11 +73,15 @@ def detector_data_command(
 ) -> None:
     """Write the detector's datasets (real YOLO folder, synthetic train and held-out scenes); print the eval folders."""
     from models.training.config import load_config
-    from models.training.detector import build_dataset, build_synthetic
+    from models.training.detector import build_dataset, build_synthetic, real_validation_dir
 
     cfg = load_config(config)
     build_dataset(cfg, build_synthetic(cfg))
     typer.echo(f"held-out dashcam videos ({', '.join(cfg.val_videos)}): {cfg.dataset_dir / 'images' / 'val'}")
+    realval = real_validation_dir(cfg)
+    if realval is not None and cfg.real_validation is not None:
+        blocks = ", ".join(f"{b.video} {b.first}-{b.last}" for b in cfg.real_validation.blocks)
+        typer.echo(f"real validation frames, never trained on (threshold; {blocks}): {realval}")
     if cfg.synthetic is not None and cfg.synthetic.holdout_images:
         typer.echo(f"held-out synthetic scenes: {cfg.synthetic.holdout_dir()}")
     let = cfg.synthetic.lettering if cfg.synthetic is not None else None

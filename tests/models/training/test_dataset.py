@@ -7,6 +7,7 @@ import yaml
 
 from models.training.dataset import (
     Frame,
+    HeldBack,
     VocBox,
     boxes_in_window,
     build_yolo_dataset,
@@ -128,3 +129,51 @@ def test_extra_labels_and_hard_negatives_go_to_training_only(tmp_path: Path) -> 
     assert len((out / "labels" / "train" / "v1_t001.txt").read_text().splitlines()) == 2
     with pytest.raises(ValueError, match="not training frames"):
         build_yolo_dataset(source, out, ["v1"], ["v2"], extra_labels={"v2_t001.jpg": [VocBox(1, 1, 5, 5)]})
+
+
+def _video_source(tmp_path: Path, frames: int = 10) -> Path:
+    """v1: `frames` frames in time order (one plate each); v2: one frame (held out)."""
+    source = tmp_path / "src"
+    (source / "images").mkdir(parents=True)
+    (source / "annotations").mkdir()
+    rows = ["image,video,second,original_split"]
+    names = [("v1", f"v1_t{i:03d}") for i in reversed(range(frames))] + [("v2", "v2_t000")]  # csv out of order
+    for video, stem in names:
+        cv2.imwrite(str(source / "images" / f"{stem}.jpg"), np.full((100, 200, 3), 90, np.uint8))
+        (source / "annotations" / f"{stem}.xml").write_text(VOC)
+        rows.append(f"{stem}.jpg,{video},{stem[-3:]},train")
+    (source / "frames.csv").write_text("\n".join(rows) + "\n")
+    return source
+
+
+def test_held_back_blocks_and_their_gaps_in_time_order() -> None:
+    frames = [Frame(f"v1_t{i:03d}.jpg", "v1") for i in reversed(range(10))] + [Frame("w_t000.jpg", "w")]
+    held = HeldBack(blocks=(("v1", 3, 4), ("v1", 9, 9)), gap_frames=2)
+    train, validation = held.split_frames(frames)
+    assert [f.image for f in validation] == ["v1_t003.jpg", "v1_t004.jpg", "v1_t009.jpg"]
+    # gaps: 1, 2 before the first block, 5, 6 after it; 7, 8 before the last (nothing after the video's end)
+    assert sorted(f.image for f in train) == ["v1_t000.jpg", "w_t000.jpg"]
+    assert HeldBack(blocks=(("v1", 0, 0),), gap_frames=0).split_frames(frames)[1] == [Frame("v1_t000.jpg", "v1")]
+    with pytest.raises(ValueError, match="has 10 frames"):
+        HeldBack(blocks=(("v1", 5, 10),), gap_frames=0).split_frames(frames)
+
+
+def test_held_back_frames_are_never_trained_on(tmp_path: Path) -> None:
+    source, out = _video_source(tmp_path), tmp_path / "dataset"
+    held = HeldBack(blocks=(("v1", 4, 5),), gap_frames=1)
+    missed = {"v1_t004.jpg": [VocBox(100, 20, 140, 30)], "v1_t000.jpg": [VocBox(100, 20, 140, 30)]}
+    negatives = {"v1_t005.jpg": [VocBox(40, 38, 60, 48)], "v1_t003.jpg": [VocBox(40, 38, 60, 48)]}
+    data_yaml = build_yolo_dataset(
+        source, out, ["v1"], ["v2"], extra_labels=missed, hard_negatives=negatives, held_back=held
+    )
+    names = {kind: sorted(p.name for p in (out / "images" / kind).iterdir()) for kind in ("train", "realval")}
+    assert names["realval"] == ["v1_t004.jpg", "v1_t005.jpg"]
+    assert names["train"] == [f"v1_t{i:03d}.jpg" for i in (0, 1, 2, 7, 8, 9)]  # 3 and 6 are the gaps
+    # the block keeps its labels as given (the audited ones go to eval --extra-labels); training keeps its extras
+    assert len((out / "labels" / "realval" / "v1_t004.txt").read_text().splitlines()) == 2
+    assert len((out / "labels" / "train" / "v1_t000.txt").read_text().splitlines()) == 3
+    assert not list((out / "images" / "hardneg").iterdir())  # both negatives lie in the block or its gap
+    data = yaml.safe_load(data_yaml.read_text())
+    assert data["val"] == "images/val" and "realval" not in str(data["train"])
+    build_yolo_dataset(source, out, ["v1"], ["v2"])  # without: every frame trains again
+    assert len(list((out / "images" / "train").iterdir())) == 10

@@ -21,7 +21,16 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(
-    "name", ["train.yaml", "train_stage2.yaml", "train_stage3.yaml", "train_stage4.yaml", "train_stage5.yaml"]
+    "name",
+    [
+        "train.yaml",
+        "train_stage2.yaml",
+        "train_stage3.yaml",
+        "train_stage4.yaml",
+        "train_stage5.yaml",
+        "train_stage6.yaml",
+        "train_stage7.yaml",
+    ],
 )
 def test_shipped_configs_load(name: str) -> None:
     config = load_config(REPO / "models" / "detector" / name)
@@ -130,3 +139,63 @@ def test_lettering_seeds_must_be_new(tmp_path: Path) -> None:
         SyntheticData(seed=1, lettering=LetteringData(seed=5, val_seed=1001))  # the held-out set's seed
     with pytest.raises(ValidationError, match="lettering seeds"):
         SyntheticData(seed=1, lettering=LetteringData(seed=1, val_seed=7))
+
+
+def _with_blocks(blocks: list[dict[str, object]], **more: object) -> dict[str, object]:
+    return {
+        "data_root": "x",
+        "train_videos": ["a", "b"],
+        "val_videos": ["c"],
+        "real_validation": {"blocks": blocks, **more},
+    }
+
+
+def test_stage_7_holds_back_real_blocks_of_the_training_videos() -> None:
+    stage5 = load_config(REPO / "models" / "detector" / "train_stage5.yaml")
+    stage7 = load_config(REPO / "models" / "detector" / "train_stage7.yaml")
+    assert stage7.init_weights == stage5.output
+    assert stage7.dataset_dir != stage5.dataset_dir  # its own real frames: the blocks are left out
+    rv = stage7.real_validation
+    assert rv is not None and rv.gap_frames == 2 and len(rv.blocks) == 3
+    assert {b.video for b in rv.blocks} == set(stage7.train_videos)
+    assert stage7.threads == 1 and stage7.time_hours is not None and stage7.time_hours <= 0.9
+    let = stage7.synthetic.lettering if stage7.synthetic is not None else None
+    assert let is not None and let.degraded == 0.7 and let.val_images == 0
+    assert stage5.real_validation is None
+
+
+def test_real_validation_is_strict() -> None:
+    ok = DetectorTrainConfig.model_validate(_with_blocks([{"video": "a", "first": 3, "last": 5}]))
+    assert ok.real_validation is not None and ok.real_validation.split == "realval"
+    assert ok.real_validation.gap_frames == 2
+    bad = [
+        _with_blocks([{"video": "c", "first": 0, "last": 1}]),  # a held-out video
+        _with_blocks([{"video": "z", "first": 0, "last": 1}]),  # no such training video
+        _with_blocks([{"video": "a", "first": 5, "last": 4}]),  # empty
+        _with_blocks([{"video": "a", "first": -1, "last": 4}]),
+        _with_blocks([{"video": "a", "first": 0, "last": 4}, {"video": "a", "first": 4, "last": 9}]),  # overlap
+        _with_blocks([]),
+        _with_blocks([{"video": "a", "first": 0, "last": 1, "stride": 2}]),  # unknown key
+        _with_blocks([{"video": "a", "first": 0, "last": 1}], gap_frames=-1),
+        _with_blocks([{"video": "a", "first": 0, "last": 1}], split="train"),  # would overwrite the training frames
+        _with_blocks([{"video": "a", "first": 0, "last": 1}], split="../x"),
+    ]
+    for raw in bad:
+        with pytest.raises(ValidationError):
+            DetectorTrainConfig.model_validate(raw)
+    # blocks of different videos may share positions
+    DetectorTrainConfig.model_validate(
+        _with_blocks([{"video": "a", "first": 0, "last": 4}, {"video": "b", "first": 0, "last": 4}])
+    )
+
+
+def test_degraded_lettering_sets_get_their_own_names_and_crisp_ones_keep_theirs() -> None:
+    crisp = LetteringData()
+    assert crisp.degraded == 0.0
+    assert crisp.train_dir(Path("o")) == Path("o/lettering_train_s5_n1000_k4")
+    assert crisp.val_dir(Path("o")) == Path("o/lettering_val_s5001_n300_k4")
+    degraded = LetteringData(seed=7, val_seed=7001, train_images=800, degraded=0.7)
+    assert degraded.train_dir(Path("o")) == Path("o/lettering_train_s7_n800_k4_d0.7")
+    for share in (-0.1, 1.5):
+        with pytest.raises(ValidationError):
+            LetteringData(degraded=share)

@@ -15,9 +15,11 @@ from models.training.detector_synth import (
     compose_scene,
     draw_any_plate,
     paste_warped,
+    scene_background,
     scene_sources,
     split_sources,
     write_synthetic_set,
+    write_view_without,
     yolo_label,
 )
 from models.training.synthetic_plates import LAYOUTS
@@ -143,3 +145,83 @@ def test_lettering_sets_write_the_same_labels_as_plain_ones(tmp_path: Path) -> N
         assert (lettered.parent / "labels" / f"{name}.txt").read_text() == label
         a, b = cv2.imread(str(plain / f"{name}.jpg")), cv2.imread(str(lettered / f"{name}.jpg"))
         assert a is not None and b is not None and a.shape == b.shape and not np.array_equal(a, b)
+
+
+def test_scene_background_is_the_frame_compose_scene_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sources = scene_sources(_source(tmp_path), ["train_v"])
+    read: list[str] = []
+    real_imread = cv2.imread
+
+    def spy(path: str, flags: int = cv2.IMREAD_COLOR) -> object:
+        read.append(Path(path).name)
+        return real_imread(path, flags)
+
+    monkeypatch.setattr(cv2, "imread", spy)  # the module detector_synth reads frames with
+    kinds = set()
+    for seed in range(12):
+        read.clear()
+        compose_scene(seed, sources)
+        background = scene_background(seed, sources)
+        assert read[:1] == ([] if background is None else [background.name])
+        kinds.add(background is None)
+    assert kinds == {True, False}  # both drawn streets and real frames were seen
+
+
+def test_view_without_leaves_out_the_scenes_on_excluded_frames(tmp_path: Path) -> None:
+    sources = scene_sources(_source(tmp_path), ["train_v"])
+    folder = tmp_path / "syn"
+    write_synthetic_set(folder, sources, 12, seed=3, progress=False)
+    on = {i: scene_background(3 * 1_000_003 + i, sources) for i in range(12)}
+    excluded = {"train_v_t001.jpg"}
+    images = write_view_without(folder, tmp_path / "view", sources, 12, 3, excluded)
+    kept = sorted(p.stem for p in images.iterdir())
+    expected = [f"syn_3_{i:06d}" for i, bg in on.items() if bg is None or bg.name not in excluded]
+    assert kept == expected and 0 < len(kept) < 12
+    for stem in kept:  # the very files of the set, with their labels beside them where ultralytics looks
+        assert (images / f"{stem}.jpg").resolve() == (folder / "images" / f"{stem}.jpg").resolve()
+        assert (tmp_path / "view" / "labels" / f"{stem}.txt").read_text() == (
+            folder / "labels" / f"{stem}.txt"
+        ).read_text()
+    everything = write_view_without(folder, tmp_path / "view", sources, 12, 3, set())  # rewritten in place
+    assert len(list(everything.iterdir())) == 12 and len(list((tmp_path / "view" / "labels").iterdir())) == 12
+    with pytest.raises(FileNotFoundError, match="write the set"):
+        write_view_without(folder, tmp_path / "view2", sources, 13, 3, set())
+
+
+def test_degraded_lettering_changes_the_lettering_only(tmp_path: Path) -> None:
+    sources = scene_sources(_source(tmp_path), ["train_v"])
+    changed = 0
+    for seed in range(6):
+        crisp = compose_scene(seed, sources, lettering=4)
+        assert np.array_equal(compose_scene(seed, sources, lettering=4, degraded=0.0).image, crisp.image)
+        worse = compose_scene(seed, sources, lettering=4, degraded=1.0)
+        again = compose_scene(seed, sources, lettering=4, degraded=1.0)
+        assert np.array_equal(worse.image, again.image)
+        assert worse.boxes == crisp.boxes and worse.lettering == crisp.lettering  # same places, same labels
+        changed += not np.array_equal(worse.image, crisp.image)
+    assert changed >= 4
+
+
+def test_no_training_scene_is_composited_onto_held_back_frames(tmp_path: Path) -> None:
+    from models.training.config import DetectorTrainConfig
+    from models.training.detector import build_synthetic, not_to_train_on
+
+    root = _source(tmp_path)
+    cfg = DetectorTrainConfig.model_validate(
+        {
+            "data_root": root,
+            "train_videos": ["train_v"],
+            "val_videos": ["held_v"],
+            "synthetic": {"train_images": 10, "holdout_images": 0, "holdout_every": 3, "out_dir": tmp_path / "s"},
+            "real_validation": {"blocks": [{"video": "train_v", "first": 1, "last": 1}], "gap_frames": 0},
+        }
+    )
+    assert not_to_train_on(cfg) == {"train_v_t001.jpg"}
+    (images,) = build_synthetic(cfg)
+    assert images.parent.name.startswith("train_s1_n10_without_")
+    train_bg, _ = split_sources(scene_sources(root, ["train_v"]), 3)  # t000 is the held-out set's
+    for p in images.iterdir():
+        i = int(p.stem.rsplit("_", 1)[1])
+        background = scene_background(1 * 1_000_003 + i, train_bg)
+        assert background is None or background.name != "train_v_t001.jpg"
+    assert len(list(images.iterdir())) < 10  # some scenes were on t001 and are left out

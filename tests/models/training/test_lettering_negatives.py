@@ -12,6 +12,7 @@ from models.training.lettering_negatives import (
     KIND_WEIGHTS,
     KIND_WIDTHS,
     KINDS,
+    degrade,
     lettering_sprite,
     phone_number,
     pick_kind,
@@ -65,3 +66,12 @@ def test_numbers_look_like_phones_and_routes() -> None:
         assert sum(c.isdigit() for c in phone) >= 4 and not any(c.isalpha() for c in phone)
         route = route_number(rng)
         assert 1 <= sum(c.isdigit() for c in route) <= 3 and len(route) <= 4
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_degraded_sprites_are_softer_and_keep_their_size(kind: str) -> None:
+    fonts = plate_fonts() + script_fonts()
+    sprite, _ = lettering_sprite(random.Random(3), kind, fonts)
+    a, b = degrade(random.Random(1), sprite, kind), degrade(random.Random(1), sprite, kind)
+    assert np.array_equal(a, b) and a.shape == sprite.shape and a.dtype == np.uint8
+    assert float(a.std()) < float(sprite.std())  # lower contrast: what the real false alarms look like

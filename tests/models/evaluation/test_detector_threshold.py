@@ -1,0 +1,75 @@
+"""Choosing the car's threshold on a validation folder: one detector pass, given and audited labels, the rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.types import Box, Detection, Image
+from models.evaluation.detector import SourceResult
+from models.evaluation.detector_threshold import GRID, CachedDetector, FolderScores, report, score_folder
+
+
+class Counting:
+    """Finds the bright rectangles (score by width) and counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, image: Image) -> list[Detection]:
+        self.calls += 1
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        contours, _ = cv2.findContours((gray > 200).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        out = []
+        for c in contours:
+            x, y, w, h = cv2.boundingRect(c)
+            out.append(Detection(Box(x, y, x + w, y + h), 0.9 if w > 30 else 0.3))
+        return out
+
+
+def test_grid_is_the_cards() -> None:
+    assert GRID[0] == 0.2 and GRID[-1] == 0.9 and len(GRID) == 71 and 0.46 in GRID
+
+
+def test_cached_detector_runs_once_per_image() -> None:
+    inner = Counting()
+    cached = CachedDetector(inner)
+    a, b = np.zeros((20, 30, 3), np.uint8), np.full((20, 30, 3), 9, np.uint8)
+    assert cached.detect(a) == cached.detect(a.copy()) and inner.calls == 1
+    cached.detect(b)
+    assert inner.calls == 2
+
+
+def test_a_folder_is_scored_on_given_and_audited_labels_in_one_pass(tmp_path: Path) -> None:
+    # two plates drawn, one labelled; a small patch that is no plate
+    img = np.zeros((120, 200, 3), np.uint8)
+    for x1, y1, x2, y2 in ((50, 40, 90, 60), (110, 80, 150, 95), (10, 10, 20, 20)):
+        img[y1:y2, x1:x2] = 255
+    (tmp_path / "images").mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "a.png"), img)
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels" / "a.txt").write_text("0 0.35 0.416667 0.2 0.166667\n")
+    extra = tmp_path / "missing.txt"
+    extra.write_text("a.png 110 80 40 15\n")
+    detector = Counting()
+    scores = score_folder(tmp_path / "images", detector, extra)
+    assert detector.calls == 1
+    assert scores.audited is not None and (scores.given.plates, scores.audited.plates) == (1, 2)
+    out = report(scores, target=0.95, at=0.5)
+    assert out["rule"] == {"target_precision": 0.95, "on": "audited", "threshold": 0.31}
+    given, audited = out["given"], out["audited"]
+    assert isinstance(given, dict) and isinstance(audited, dict)
+    assert audited["by_threshold"]["0.50"] == [1.0, 1.0] and given["by_threshold"]["0.50"] == [0.5, 1.0]
+    assert audited["by_threshold"]["0.25"] == [pytest.approx(0.667, abs=1e-3), 1.0]
+    assert json.loads(json.dumps(out)) == out  # what --json writes
+
+
+def test_without_extra_labels_the_rule_reads_the_given_labels() -> None:
+    given = SourceResult("s", "yolo", images=1, plates=2, scored=[(0.8, True), (0.5, False), (0.3, True)])
+    out = report(FolderScores(given, None), target=0.9, at=None)
+    assert "audited" not in out and out["rule"] == {"target_precision": 0.9, "on": "given", "threshold": 0.51}
+    assert report(FolderScores(given, None), target=None, at=None).get("rule") is None
