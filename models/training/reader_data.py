@@ -22,7 +22,7 @@ from cv2.typing import MatLike
 from torch.utils.data import Dataset
 
 from edge.read.plate_ocr import IMG_HEIGHT, Gray, network_input, stack_inputs, to_gray, two_row_to_one
-from models.training.synthetic_plates import LAYOUTS, render_plate
+from models.training.synthetic_plates import LAYOUTS, RENDERERS, render_plate
 from platepatrol.plates import PLATE_ALPHABET, normalise_plate
 
 __all__ = ["IMG_HEIGHT", "network_input", "stack_inputs", "to_gray", "two_row_to_one"]  # one pipeline, two users
@@ -110,11 +110,17 @@ class SyntheticCrops(Dataset[tuple[Gray, str]]):
     """Rendered plates: item i is the plate of seed `seed + i`, so the dataset is reproducible and needs no disk.
 
     `layout_weights` (layout -> weight, the rest 0) draws each item's layout from its seed with these weights
-    instead of the renderer's uniform choice; None keeps the renderer's own choice (the runs before v4)."""
+    instead of the renderer's uniform choice; None keeps the renderer's own choice (the runs before v4).
+    `renderer` is synthetic_plates.render_plate's (1: v1-v4's; 2: Argentine plates after the real ar_crops)."""
 
-    def __init__(self, length: int, seed: int, layout_weights: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self, length: int, seed: int, layout_weights: Mapping[str, float] | None = None, renderer: int = 1
+    ) -> None:
+        if renderer not in RENDERERS:
+            raise ValueError(f"unknown renderer {renderer!r}; expected one of {RENDERERS}")
         self._length = length
         self._seed = seed
+        self._renderer = renderer
         self._layouts: tuple[tuple[str, ...], tuple[float, ...]] | None = None
         if layout_weights is not None:
             check_layout_weights(layout_weights)
@@ -131,7 +137,7 @@ class SyntheticCrops(Dataset[tuple[Gray, str]]):
         return random.Random(f"layout {self._seed + index}").choices(names, weights)[0]
 
     def __getitem__(self, index: int) -> tuple[Gray, str]:
-        plate = render_plate(self._seed + index, layout=self.layout_of(index))
+        plate = render_plate(self._seed + index, layout=self.layout_of(index), renderer=self._renderer)
         gray = to_gray(plate.image)
         if plate.layout == "two_row":
             gray = two_row_to_one(gray)

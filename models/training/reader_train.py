@@ -34,6 +34,7 @@ from models.training.reader_data import (
     load_labels,
     split_by_plate,
 )
+from models.training.synthetic_plates import AR_LAYOUTS, RENDERERS
 from platepatrol.plates import PLATE_ALPHABET
 
 ENGLISH_G2_CHARACTERS = (
@@ -85,6 +86,24 @@ class ReaderTrainConfig(BaseModel):
         None,
         description="layout -> weight of the synthetic crops (others 0); default: the renderer's uniform choice",
     )
+
+    synthetic_renderer: int = Field(
+        1, description="synthetic_plates renderer: 1 (v1-v4), 2 (Argentine plates drawn after the real ar_crops)"
+    )
+    val_synthetic: int = Field(
+        0,
+        ge=0,
+        description="also watch this many rendered Argentine crops (synthetic_renderer's look, half old, half "
+        "Mercosur, seeds from val_synthetic_seed, never trained on); 0: none",
+    )
+    val_synthetic_seed: int = Field(4_000_000_000_000, description="far from every run's training seeds")
+
+    @field_validator("synthetic_renderer")
+    @classmethod
+    def _known_renderer(cls, value: int) -> int:
+        if value not in RENDERERS:
+            raise ValueError(f"unknown renderer {value}; expected one of {RENDERERS}")
+        return value
 
     @field_validator("synthetic_layouts")
     @classmethod
@@ -189,7 +208,10 @@ class BatchSource:
         self._config = config
         self._real = real
         self._synthetic = SyntheticCrops(
-            length=10**9, seed=config.seed * 10**9, layout_weights=config.synthetic_layouts
+            length=10**9,
+            seed=config.seed * 10**9,
+            layout_weights=config.synthetic_layouts,
+            renderer=config.synthetic_renderer,
         )
 
     def batch(self, step: int) -> tuple[torch.Tensor, list[str]]:
@@ -201,7 +223,19 @@ class BatchSource:
         return collate(real_items + synthetic_items)
 
 
-def exact_accuracy(network: torch.nn.Module, crops: RealCrops, batch_size: int = 64) -> float:
+def synthetic_validation(config: ReaderTrainConfig) -> SyntheticCrops | None:
+    """The rendered Argentine crops a run watches beside its validation plates (val_synthetic), or None."""
+    if config.val_synthetic == 0:
+        return None
+    return SyntheticCrops(
+        config.val_synthetic,
+        config.val_synthetic_seed,
+        layout_weights=dict.fromkeys(AR_LAYOUTS, 1.0),
+        renderer=config.synthetic_renderer,
+    )
+
+
+def exact_accuracy(network: torch.nn.Module, crops: RealCrops | SyntheticCrops, batch_size: int = 64) -> float:
     """Share of crops read exactly (fp32 network, greedy decode): for watching a run, not for the card."""
     network.eval()
     right = 0
@@ -293,9 +327,12 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
     elif not resume and config.run_dir.exists():
         shutil.rmtree(config.run_dir)
     source = BatchSource(config, real)
-    began, acc = time.monotonic(), "-"
+    rendered = synthetic_validation(config)
+    began, acc, rendered_acc = time.monotonic(), "-", ""
     if log is not None and start == 0 and val_crops:  # the starting weights on the same validation plates
-        _append(log, f"step 0 {label} {exact_accuracy(network, watched):.3f} ({len(val_crops)} crops)")
+        if rendered is not None:
+            rendered_acc = f" synth {exact_accuracy(network, rendered):.3f}"
+        _append(log, f"step 0 {label} {exact_accuracy(network, watched):.3f} ({len(val_crops)} crops){rendered_acc}")
     network.train()
     with _progress() as progress:
         task = progress.add_task("train", total=config.steps, completed=start, loss=0.0, lr=0.0, acc=acc)
@@ -314,13 +351,16 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
                 save_checkpoint(config.last_checkpoint, network, optimizer, done)
             if done % config.eval_every == 0 or done == config.steps:
                 acc = f"{exact_accuracy(network, watched):.3f}"
+                if rendered is not None:
+                    rendered_acc = f" synth {exact_accuracy(network, rendered):.3f}"
                 if config.keep_evaluated:
                     torch.save({"network": network.state_dict(), "step": done}, config.step_checkpoint(done))
             progress.update(task, completed=done, loss=loss.item(), lr=lr, acc=acc)
             if log is not None and (done % 20 == 0 or done == config.steps):
                 _append(
                     log,
-                    f"step {done} loss {loss.item():.4f} lr {lr:.2e} {label} {acc} t {time.monotonic() - began:.0f}s",
+                    f"step {done} loss {loss.item():.4f} lr {lr:.2e} {label} {acc}{rendered_acc} "
+                    f"t {time.monotonic() - began:.0f}s",
                 )
     network.eval()
     return export_reader(network, config.output_dir)

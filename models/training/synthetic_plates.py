@@ -19,6 +19,8 @@ from cv2.typing import MatLike
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 LAYOUTS: tuple[str, ...] = ("us", "eu", "br_old", "br_mercosul", "ar_old", "ar_mercosur", "two_row")
+AR_LAYOUTS: tuple[str, ...] = ("ar_old", "ar_mercosur")
+RENDERERS: tuple[int, ...] = (1, 2)  # 1: v1-v4's renderer; 2: Argentine plates drawn after the real ar_crops
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
 
@@ -264,6 +266,7 @@ def _draw_rows(
 
 
 _GLYPH_HEIGHT = 96
+SQUARE_DOT = "▪"
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,10 @@ class _Spacing:
 @cache
 def _glyph(ch: str, font: ImageFont.FreeTypeFont) -> Image.Image:
     """One character's ink as an L mask cut to its box, _GLYPH_HEIGHT high (a separator keeps its place)."""
+    if ch == SQUARE_DOT:  # old Argentine plates: a small square between the groups, at mid-height
+        mask = Image.new("L", (40, _GLYPH_HEIGHT), 0)
+        ImageDraw.Draw(mask).rectangle((10, 38, 30, 58), fill=255)
+        return mask
     if ch in "-·•":
         mask = Image.new("L", (40, _GLYPH_HEIGHT), 0)
         draw = ImageDraw.Draw(mask)
@@ -335,14 +342,24 @@ def _row_mask(row: str, font: ImageFont.FreeTypeFont, spacing: _Spacing) -> Imag
     return mask.crop(box) if box else mask
 
 
-def _perspective(rng: random.Random, plate: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """Tilt and skew the plate and leave a loose, uneven margin of 'car' around it, as a detector crop has."""
+def _perspective(
+    rng: random.Random,
+    plate: npt.NDArray[np.uint8],
+    jitter: tuple[float, float] = (0.06, 0.1),
+    tilt: float = 0.08,
+    loose_y: float = 0.25,
+) -> npt.NDArray[np.uint8]:
+    """Tilt and skew the plate and leave a loose, uneven margin of 'car' around it, as a detector crop has.
+
+    `jitter` moves each corner by up to that share of the width and height; `tilt` raises one side by up to that
+    share of the height; a loose box leaves up to `loose_y` of the height above and below (the defaults are
+    renderer 1's)."""
     h, w = plate.shape[:2]
     # Detector boxes run from loose to tight: a tight one cuts the plate's border (never its registration).
     margin_x = rng.choice((rng.uniform(-0.015, 0.03), rng.uniform(0.0, 0.12))) * w
-    margin_y = rng.choice((rng.uniform(-0.07, 0.04), rng.uniform(0.0, 0.25))) * h
+    margin_y = rng.choice((rng.uniform(-0.07, 0.04), rng.uniform(0.0, loose_y))) * h
     out_w, out_h = max(8, round(w + 2 * margin_x)), max(8, round(h + 2 * margin_y))
-    jx, jy = 0.06 * w, 0.1 * h
+    jx, jy = jitter[0] * w, jitter[1] * h
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     dst = np.array(
         [
@@ -351,7 +368,7 @@ def _perspective(rng: random.Random, plate: npt.NDArray[np.uint8]) -> npt.NDArra
         ],
         dtype=np.float32,
     )
-    skew = rng.uniform(-0.08, 0.08) * h  # a tilted plate: one side higher
+    skew = rng.uniform(-tilt, tilt) * h  # a tilted plate: one side higher
     dst[1:3, 1] += skew
     matrix = cv2.getPerspectiveTransform(src, dst)
     surround = tuple(int(v) for v in rng.choices(range(0, 60) if rng.random() < 0.4 else range(20, 200), k=3))
@@ -416,13 +433,212 @@ def degrade(rng: random.Random, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.
     return np.asarray(decoded, dtype=np.uint8)
 
 
-def render_plate(seed: int, layout: str | None = None, rows: tuple[str, ...] | None = None) -> SyntheticPlate:
-    """One degraded plate crop, identical for the same arguments."""
+# --- renderer 2: Argentine plates as the real ar_crops show them -------------------------------------------------
+# What the contact sheet of real ar_crops against renderer 1 showed (models/reader/card.yaml attempts.v5): old plates
+# (1995-2016) are a dark field inside a thick light rim with rounded corners and bolt holes, bold condensed light
+# characters filling most of the field, groups split by a gap or a small square; Mercosur plates (2016-) are white
+# with thin, narrow, widely spaced dark characters under a band that IR makes light as often as dark, often in a
+# dealer's frame; every crop is grey, many at night overexposed and bloomed; few are sheared.
+
+_DEALERS = ("AUTOMOTORES", "TOYOTA ZENTO", "FORD", "CONCESIONARIO", "STRIANESE", "RENAULT", "GRUPO", "PEUGEOT")
+
+
+@cache
+def _ar_fonts(bold: bool) -> tuple[Path, ...]:
+    """Bold condensed fonts for old plates' characters, regular weights for Mercosur's (both from reader_fonts)."""
+    heavy = ("Bold", "Fjalla", "Semibold", "Medium")
+    fonts = tuple(p for p in reader_fonts() if any(k in p.name for k in heavy) == bold)
+    return fonts or reader_fonts()
+
+
+def _ar_row(rng: random.Random, row: str, layout: str) -> str:
+    """Old plates split 'LLL DDD' by a gap, a small square or a dash; the label is unchanged (label_of)."""
+    if layout != "ar_old" or len(row) < 7:
+        return row
+    middle = rng.choices((" ", f" {SQUARE_DOT} ", SQUARE_DOT, "-"), (0.5, 0.3, 0.1, 0.1))[0]
+    return row[:3] + middle + row[4:]
+
+
+def _paste_row(
+    canvas: Image.Image,
+    rng: random.Random,
+    row: str,
+    font: ImageFont.FreeTypeFont,
+    spacing: _Spacing,
+    ink: Rgb,
+    box: tuple[int, int, int, int],
+) -> None:
+    """The row set with `spacing`, stretched to `box` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    mask = _row_mask(row, font, spacing).resize((max(1, x1 - x0), max(1, y1 - y0)), Image.Resampling.BICUBIC)
+    canvas.paste(Image.new("RGB", mask.size, ink), (x0, y0), mask)
+
+
+def _grey(value: int) -> Rgb:
+    return (value, value, value)
+
+
+def _draw_ar_old(rng: random.Random, row: str) -> Image.Image:
+    h = 120
+    w = round(h * rng.uniform(2.1, 2.45))
+    surround, rim, field = _grey(rng.randint(0, 90)), _grey(rng.randint(170, 250)), _grey(rng.randint(5, 70))
+    ink = _grey(rng.randint(160, 255))
+    canvas = Image.new("RGB", (w, h), surround)
+    draw = ImageDraw.Draw(canvas)
+    draw.rounded_rectangle((0, 0, w - 1, h - 1), radius=round(h * rng.uniform(0.05, 0.15)), fill=rim)
+    top, bottom = round(h * rng.uniform(0.1, 0.2)), h - round(h * rng.uniform(0.08, 0.16))
+    side = round(w * rng.uniform(0.025, 0.06))
+    draw.rounded_rectangle((side, top, w - side, bottom), radius=round(h * 0.05), fill=field)
+    for y, chance in ((top / 2, 0.8), ((bottom + h) / 2, 0.5)):  # bolt holes in the rim
+        if rng.random() < chance:
+            r = max(2, round(h * rng.uniform(0.025, 0.045)))
+            for x in (w * rng.uniform(0.12, 0.25), w * rng.uniform(0.75, 0.88)):
+                draw.ellipse((x - 1.5 * r, y - r, x + 1.5 * r, y + r), fill=field)
+    if rng.random() < 0.4 and top > 12:
+        header = _font(reader_fonts()[0], 40)
+        _paste_text(canvas, "ARGENTINA", header, field, (w // 2 - w // 8, 2, w // 2 + w // 8, max(4, top - 3)))
+    field_h, field_w = bottom - top, w - 2 * side
+    text_h = round(field_h * rng.uniform(0.72, 0.92))
+    text_w = round(field_w * rng.uniform(0.82, 0.97))
+    x = side + rng.randint(0, field_w - text_w)
+    y = top + rng.randint(0, field_h - text_h)
+    spacing = _Spacing(
+        gap=rng.uniform(0.03, 0.15),
+        group_gap=rng.uniform(0.3, 0.9),
+        monospace=rng.random() < 0.5,
+        condense=rng.uniform(0.55, 0.85),
+        weight=rng.choice((0, 1, 2, 3)),
+    )
+    font = _font(rng.choice(_ar_fonts(bold=True)), _GLYPH_HEIGHT)
+    _paste_row(canvas, rng, _ar_row(rng, row, "ar_old"), font, spacing, ink, (x, y, x + text_w, y + text_h))
+    return canvas
+
+
+def _draw_ar_mercosur(rng: random.Random, row: str) -> Image.Image:
+    h = 120
+    w = round(h * rng.uniform(2.9, 3.2))
+    paper, ink = _grey(rng.randint(200, 255)), _grey(rng.randint(5, 60))
+    canvas = Image.new("RGB", (w, h), paper)
+    draw = ImageDraw.Draw(canvas)
+    draw.rounded_rectangle((1, 1, w - 2, h - 2), radius=8, outline=ink, width=rng.randint(2, 4))
+    band = round(h * rng.uniform(0.17, 0.24))
+    dark_band = rng.random() < 0.5  # blue: dark in daylight grey, light under an IR illuminator
+    band_colour: Rgb = (30, 50, 140) if dark_band else _grey(rng.randint(140, 215))
+    draw.rectangle((3, 3, w - 4, band), fill=band_colour)
+    title_ink = _grey(240) if dark_band else ink
+    small = _font(reader_fonts()[0], 40)
+    title_w = round(w * rng.uniform(0.3, 0.45))
+    _paste_text(canvas, "REPUBLICA ARGENTINA", small, title_ink, ((w - title_w) // 2, 6, (w + title_w) // 2, band - 3))
+    if rng.random() < 0.6:  # the flag at the band's left
+        draw.rectangle((10, 7, 10 + round(band * 1.2), band - 4), fill=_grey(rng.randint(150, 230)))
+    top = band + round(h * rng.uniform(0.06, 0.12))
+    bottom = h - round(h * rng.uniform(0.08, 0.15))
+    text_w = round((w - 20) * rng.uniform(0.8, 0.95))
+    x = 10 + rng.randint(0, (w - 20) - text_w)
+    spacing = _Spacing(
+        gap=rng.uniform(0.08, 0.25),
+        group_gap=rng.uniform(0.25, 0.7),
+        monospace=rng.random() < 0.6,
+        condense=rng.uniform(0.55, 0.8),
+        weight=rng.choice((-2, -1, 0, 0, 1)),
+    )
+    font = _font(rng.choice(_ar_fonts(bold=False)), _GLYPH_HEIGHT)
+    _paste_row(canvas, rng, row, font, spacing, ink, (x, top, x + text_w, bottom))
+    return _holder(rng, canvas)
+
+
+def _holder(rng: random.Random, plate: Image.Image) -> Image.Image:
+    """Half the plates in a dark holder; some holders carry a dealer's name under the plate."""
+    if rng.random() >= 0.5:
+        return plate
+    w, h = plate.size
+    edge = round(h * rng.uniform(0.03, 0.08))
+    foot = round(h * rng.uniform(0.12, 0.2)) if rng.random() < 0.6 else edge
+    frame = _grey(rng.randint(10, 70))
+    out = Image.new("RGB", (w + 2 * edge, h + edge + foot), frame)
+    out.paste(plate, (edge, edge))
+    if foot > edge:
+        words = rng.choice(_DEALERS)
+        width = round(w * rng.uniform(0.25, 0.5))
+        letters = _font(reader_fonts()[0], 40)
+        top = edge + h + 2
+        _paste_text(
+            out,
+            words,
+            letters,
+            _grey(rng.randint(150, 240)),
+            ((out.width - width) // 2, top, (out.width + width) // 2, top + foot - 4),
+        )
+    return out
+
+
+def draw_ar_plate(rng: random.Random, layout: str, rows: tuple[str, ...]) -> npt.NDArray[np.uint8]:
+    """An Argentine plate (renderer 2) front on, about 120 px high, as BGR."""
+    row = " ".join(rows)
+    plate = _draw_ar_old(rng, row) if layout == "ar_old" else _draw_ar_mercosur(rng, row)
+    return np.asarray(cv2.cvtColor(np.asarray(plate), cv2.COLOR_RGB2BGR), dtype=np.uint8)
+
+
+def _overexpose(rng: random.Random, gray: MatLike) -> Gray:
+    """A night IR crop: the reflective sheeting burns out and bright strokes bleed over dark ones."""
+    values = gray.astype(np.float32) * rng.uniform(1.2, 2.0)
+    glow = cv2.GaussianBlur(values, (0, 0), rng.uniform(0.8, 2.5))
+    values = np.maximum(values, glow * rng.uniform(0.7, 1.0))
+    return np.asarray(np.clip(values, 0, 255), dtype=np.uint8)
+
+
+def degrade_ar(rng: random.Random, image: npt.NDArray[np.uint8], light_ink: bool) -> npt.NDArray[np.uint8]:
+    """`degrade` for renderer 2's Argentine plates: front-on more often, the sizes the real crops come in,
+    always grey (as every real ar_crop), overexposed at night, and never blurred or burnt past reading (every
+    real crop was labelled by eye): small crops blur less, and only light ink (old plates) blooms."""
+    out: MatLike = _perspective(rng, image, jitter=(0.03, 0.05), tilt=0.05, loose_y=0.4)
+    if rng.random() < 0.2:
+        out = _dirt(rng, out)
+    h, w = out.shape[:2]
+    target_h = rng.choice((rng.randint(36, 56), rng.randint(44, 80), rng.randint(60, 120)))  # real: 44-129
+    out = cv2.resize(out, (max(8, round(w * target_h / h)), target_h), interpolation=cv2.INTER_AREA)
+    gray: MatLike = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)
+    small = target_h < 56
+    if rng.random() < 0.7:
+        gray = cv2.GaussianBlur(gray, (5, 5), rng.uniform(0.4, 0.7 if small else 1.3))
+    if rng.random() < 0.2 and not small:
+        length = rng.randint(3, 7)
+        kernel = np.zeros((length, length), np.float32)
+        kernel[length // 2, :] = 1.0 / length
+        gray = cv2.filter2D(gray, -1, kernel)
+    if rng.random() < 0.3 and light_ink:  # before the IR curve: the sheeting burns out, not an inverted plate
+        gray = _overexpose(rng, gray)
+    if rng.random() < 0.6:
+        gray = _infrared(rng, gray)
+    gain, bias = rng.uniform(0.6, 1.3), rng.uniform(-30, 30)
+    noise = np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(0, 6), gray.shape)
+    gray = np.clip(gray.astype(np.float32) * gain + bias + noise, 0, 255).astype(np.uint8)
+    gh, gw = gray.shape
+    low, high = np.percentile(gray[gh // 5 : gh - gh // 5, gw // 5 : gw - gw // 5], (5, 95))  # the plate's middle
+    if high - low < 50:  # every real crop was labelled by eye: stretch a washed-out render back to readable
+        gray = np.clip((gray.astype(np.float32) - low) * 80 / max(1.0, high - low) + low, 0, 255).astype(np.uint8)
+    ok, jpeg = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(30, 95)])
+    decoded = cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE) if ok else None
+    return np.asarray(cv2.cvtColor(gray if decoded is None else decoded, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+
+
+def render_plate(
+    seed: int, layout: str | None = None, rows: tuple[str, ...] | None = None, renderer: int = 1
+) -> SyntheticPlate:
+    """One degraded plate crop, identical for the same arguments.
+
+    `renderer` 2 draws the Argentine layouts as real Argentine crops look (`draw_ar_plate`, `degrade_ar`); every
+    other layout, and renderer 1 (the default, v1-v4's), is drawn exactly as before."""
+    if renderer not in RENDERERS:
+        raise ValueError(f"unknown renderer {renderer!r}; expected one of {RENDERERS}")
     rng = random.Random(seed)
     chosen = layout or rng.choice(LAYOUTS)
     if chosen not in LAYOUTS:
         raise ValueError(f"unknown layout {chosen!r}; expected one of {LAYOUTS}")
     printed = rows or plate_text(rng, chosen)
+    if renderer >= 2 and chosen in AR_LAYOUTS:
+        image = degrade_ar(rng, draw_ar_plate(rng, chosen, printed), light_ink=chosen == "ar_old")
+        return SyntheticPlate(image=image, text=label_of(printed), layout=chosen)
     bare = cv2.cvtColor(np.asarray(draw_plate(rng, chosen, printed)), cv2.COLOR_RGB2BGR)
     return SyntheticPlate(image=degrade(rng, np.asarray(bare, dtype=np.uint8)), text=label_of(printed), layout=chosen)
 

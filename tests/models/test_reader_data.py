@@ -253,3 +253,33 @@ def test_train_config_refuses_unknown_layouts(tmp_path: Path) -> None:
         load_train_config(config)
     v4 = load_train_config(Path(__file__).resolve().parents[2] / "models" / "reader" / "train_v4.yaml")
     assert v4.synthetic_layouts is not None and sum(v4.synthetic_layouts.values()) == pytest.approx(1.0)
+
+
+def test_synthetic_crops_take_a_renderer() -> None:
+    weights = {"ar_old": 1.0}
+    one, two = SyntheticCrops(2, 5, weights), SyntheticCrops(2, 5, weights, renderer=2)
+    assert one[0][1] == two[0][1] and not np.array_equal(one[0][0], two[0][0])
+    with pytest.raises(ValueError, match="renderer"):
+        SyntheticCrops(2, 5, weights, renderer=9)
+
+
+def test_train_config_checks_the_renderer_and_watches_rendered_argentine_crops() -> None:
+    from models.training.reader_train import synthetic_validation
+
+    with pytest.raises(ValueError, match="renderer"):
+        ReaderTrainConfig(br_crops=Path("x"), synthetic_renderer=7)
+    assert synthetic_validation(ReaderTrainConfig(br_crops=Path("x"))) is None
+    watched = synthetic_validation(ReaderTrainConfig(br_crops=Path("x"), synthetic_renderer=2, val_synthetic=30))
+    assert watched is not None and len(watched) == 30
+    assert {watched.layout_of(i) for i in range(30)} == {"ar_old", "ar_mercosur"}
+
+
+def test_v5_config_changes_only_the_renderer_and_the_watched_sets_against_v4() -> None:
+    from models.training.reader_train import load_train_config
+
+    v4 = load_train_config(Path("models/reader/train_v4.yaml"))
+    v5 = load_train_config(Path("models/reader/train_v5.yaml"))
+    assert (v5.synthetic_renderer, v4.synthetic_renderer) == (2, 1) and v5.val_synthetic > 0
+    same = ("init_weights", "test_fraction", "split_seed", "val_fraction", "val_seed", "real_fraction", "lr")
+    assert all(getattr(v4, key) == getattr(v5, key) for key in same)
+    assert v5.synthetic_layouts == v4.synthetic_layouts and v5.run_dir != v4.run_dir
