@@ -67,6 +67,12 @@ def eval_reader_command(
             "on 2000030000000, models/reader/card.yaml)"
         ),
     ] = None,
+    synthetic_layout: Annotated[
+        str | None, typer.Option(help="With --synthetic: render only this layout (e.g. ar_old; default: any).")
+    ] = None,
+    synthetic_renderer: Annotated[
+        int, typer.Option(help="With --synthetic: the renderer (1: v1-v4's; 2: Argentine plates as the real ones).")
+    ] = 1,
     label_corrections: Annotated[
         list[Path] | None,
         typer.Option(
@@ -85,6 +91,12 @@ def eval_reader_command(
 
     if runtime not in ("plate_ocr", "plate_onnx", "easyocr"):
         raise typer.BadParameter("runtime must be plate_ocr, plate_onnx or easyocr")
+    from models.training.synthetic_plates import LAYOUTS, RENDERERS
+
+    if synthetic_layout is not None and synthetic_layout not in LAYOUTS:
+        raise typer.BadParameter(f"--synthetic-layout must be one of {', '.join(LAYOUTS)}")
+    if synthetic_renderer not in RENDERERS:
+        raise typer.BadParameter(f"--synthetic-renderer must be one of {', '.join(map(str, RENDERERS))}")
     if label_corrections and synthetic:
         raise typer.BadParameter("--label-corrections applies to labelled crops, not --synthetic")
     train_config = load_train_config(config)
@@ -103,6 +115,8 @@ def eval_reader_command(
         plate_formats=parse_regions(plate_formats),
         format_ratio=format_ratio,
         **({"synthetic_seed": synthetic_seed} if synthetic_seed is not None else {}),
+        synthetic_layout=synthetic_layout,
+        synthetic_renderer=synthetic_renderer,
         corrections=corrections,
         trained_plates=trained_br_plates(train_config) if crops is not None else frozenset(),
     )

@@ -54,9 +54,9 @@ def _load_images(crops: Sequence[LabelledCrop]) -> list[Image]:
     return images
 
 
-def synthetic_set(count: int, seed: int) -> tuple[list[Image], list[str]]:
-    """Rendered plates from seeds far from the training runs' (which start at seed * 10**9)."""
-    plates = [render_plate(seed + i) for i in range(count)]
+def synthetic_set(count: int, seed: int, layout: str | None = None, renderer: int = 1) -> tuple[list[Image], list[str]]:
+    """Rendered plates from seeds far from the training runs' (which start at seed * 10**9); `layout` None: any."""
+    plates = [render_plate(seed + i, layout=layout, renderer=renderer) for i in range(count)]
     return [p.image for p in plates], [p.text for p in plates]
 
 
@@ -95,6 +95,8 @@ def evaluate(
     plate_formats: Sequence[str] = (),
     format_ratio: float | None = None,
     synthetic_seed: int = SYNTHETIC_EVAL_SEED,
+    synthetic_layout: str | None = None,
+    synthetic_renderer: int = 1,
     corrections: Mapping[str, LabelCorrection] | None = None,
     trained_plates: frozenset[str] = frozenset(),
 ) -> list[ReaderScore]:
@@ -104,7 +106,7 @@ def evaluate(
     (leaving out unreadable crops and those whose audited plate is in `trained_plates`). With `errors`, the wrong
     reads (as given) are appended to it."""
     if synthetic:
-        images, truths = synthetic_set(synthetic, synthetic_seed)
+        images, truths = synthetic_set(synthetic, synthetic_seed, synthetic_layout, synthetic_renderer)
         name = f"synthetic_{synthetic}"
         names = [f"seed {synthetic_seed + i}" for i in range(synthetic)]
     else:

@@ -283,3 +283,12 @@ def test_v5_config_changes_only_the_renderer_and_the_watched_sets_against_v4() -
     same = ("init_weights", "test_fraction", "split_seed", "val_fraction", "val_seed", "real_fraction", "lr")
     assert all(getattr(v4, key) == getattr(v5, key) for key in same)
     assert v5.synthetic_layouts == v4.synthetic_layouts and v5.run_dir != v4.run_dir
+
+
+def test_synthetic_eval_set_takes_a_layout_and_a_renderer() -> None:
+    from models.training.reader_eval import synthetic_set
+
+    images, texts = synthetic_set(3, 40, layout="ar_old", renderer=2)
+    assert texts == [render_plate(40 + i, "ar_old", renderer=2).text for i in range(3)]
+    assert all(len(t) == 6 for t in texts)
+    assert all(np.array_equal(img[..., 0], img[..., 2]) for img in images)  # renderer 2's Argentine crops are grey
