@@ -120,6 +120,17 @@ def hotlist_for_plates(session: Session, plates: Iterable[str]) -> dict[str, lis
     return dict(found)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A read decided in the same round as others: not stored yet, but a sighting for them all the same (a car
+    back from a dead zone sends the start and the end of a stay in one batch)."""
+
+    read_id: str
+    plate: str
+    at: datetime
+    position: tuple[float, float]
+
+
 def first_sighting(
     session: Session,
     plate: str,
@@ -127,15 +138,21 @@ def first_sighting(
     position: tuple[float, float],
     within_m: float,
     lookback: timedelta,
+    pending: Sequence[Pending] = (),
 ) -> Sighting | None:
-    """The earliest read of `plate` within `lookback` before `at` and `within_m` of `position`: where the
-    vehicle's stay began (the electronic chalk mark)."""
+    """The earliest read of `plate` within `lookback` before `at` and `within_m` of `position`, stored or
+    `pending`: where the vehicle's stay began (the electronic chalk mark)."""
+    since = at - lookback
     earlier: Sequence[ReadRecord] = session.scalars(
         select(ReadRecord)
-        .where(ReadRecord.plate == plate, ReadRecord.captured_at >= at - lookback, ReadRecord.captured_at < at)
+        .where(ReadRecord.plate == plate, ReadRecord.captured_at >= since, ReadRecord.captured_at < at)
         .order_by(ReadRecord.captured_at)
     ).all()
-    for read in earlier:
-        if read.position is not None and distance_m(read.position, position) <= within_m:
-            return Sighting(read.id, read.captured_at)
+    seen = [(read.captured_at, read.id, read.position) for read in earlier]
+    seen += [
+        (read.at, read.read_id, read.position) for read in pending if read.plate == plate and since <= read.at < at
+    ]
+    for captured_at, read_id, where in sorted(seen, key=lambda sighting: sighting[0]):
+        if where is not None and distance_m(where, position) <= within_m:
+            return Sighting(read_id, captured_at)
     return None

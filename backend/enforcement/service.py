@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import EnforcementPolicy
 from backend.devices.models import Device
-from backend.enforcement.lookups import PermitsByKey, first_sighting, hotlist_for_plates, permits_by_key
+from backend.enforcement.lookups import (
+    Pending,
+    PermitsByKey,
+    first_sighting,
+    hotlist_for_plates,
+    permits_by_key,
+)
 from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.reads import IncomingRead, VerdictOut
 from backend.permits.zones import ZoneMap
@@ -217,6 +223,11 @@ class EnforcementService:
         looked_up = time.monotonic()
         self._zones.refresh(session)
         lookups = _Lookups(session, {read.plate for read, _ in fresh.values()})
+        pending = [
+            Pending(read.read_id, read.plate, read.captured_at, read.position)
+            for read, _ in fresh.values()
+            if read.position is not None
+        ]
         for read, _ in fresh.values():
             decision = self._decide(
                 session,
@@ -226,6 +237,7 @@ class EnforcementService:
                 read.position,
                 read.confidence,
                 tuple(alt.text for alt in read.alternatives),
+                pending,
             )
             age = time.monotonic() - looked_up
             answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
@@ -240,12 +252,14 @@ class EnforcementService:
         position: tuple[float, float] | None,
         confidence: float = 1.0,
         alternatives: tuple[str, ...] = (),
+        pending: Sequence[Pending] = (),
     ) -> Decision:
         zone = self._zones.locate(*position) if position else None
         first_seen = None
         if zone is not None and zone.time_limit is not None and position is not None:
             lookback = min(zone.time_limit * 4, self._policy.overtime_lookback)
-            first_seen = first_sighting(session, plate, at, position, self._policy.overtime_distance_m, lookback)
+            within_m = self._policy.overtime_distance_m
+            first_seen = first_sighting(session, plate, at, position, within_m, lookback, pending)
         seen = Seen(
             plate=plate,
             at=at,

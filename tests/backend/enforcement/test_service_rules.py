@@ -72,6 +72,25 @@ def test_overtime_cites_the_first_read(sessions: sessionmaker[Session], session:
     assert moved.reason is Reason.WITHIN_TIME_LIMIT
 
 
+def test_overtime_is_found_within_one_batch(sessions: sessionmaker[Session], session: Session) -> None:
+    # A car back from a dead zone sends its outbox at once: the stay's first read and its last come in one batch,
+    # here the later one first. Neither is stored when the other is decided; the later is still overtime.
+    city(session)
+    service, car = EnforcementService(sessions), device(session)
+    nearby = (SHOPS[0] + 0.0001, SHOPS[1])
+    later, first, other = service.answer_many(
+        [
+            read_at("r2", "CAR1", nearby),
+            read_at("r1", "CAR1", SHOPS, minutes_ago=150),
+            read_at("r3", "CAR2", SHOPS, minutes_ago=150),  # another plate is no sighting of CAR1
+        ],
+        car,
+    )
+    assert (later.outcome, later.reason, later.first_seen_read_id) == (Outcome.VIOLATION, Reason.OVERTIME, "r1")
+    assert (first.reason, first.first_seen_read_id) == (Reason.WITHIN_TIME_LIMIT, None)
+    assert other.reason is Reason.WITHIN_TIME_LIMIT
+
+
 def test_hotlisted_plates_raise_an_alert(sessions: sessionmaker[Session], session: Session) -> None:
     session.add(HotlistEntry(plate="HOT1", reason="reported stolen", added_at=utc_now() - timedelta(days=1)))
     session.add(
