@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -121,9 +121,9 @@ def hotlist_for_plates(session: Session, plates: Iterable[str]) -> dict[str, lis
 
 
 @dataclass(frozen=True)
-class Pending:
-    """A read decided in the same round as others: not stored yet, but a sighting for them all the same (a car
-    back from a dead zone sends the start and the end of a stay in one batch)."""
+class Sighted:
+    """A read of a plate at a place: stored, or being decided in the same round as others (a car back from a dead
+    zone sends the start and the end of a stay in one batch: neither is stored when the other is decided)."""
 
     read_id: str
     plate: str
@@ -131,28 +131,51 @@ class Pending:
     position: tuple[float, float]
 
 
+_STORED_SIGHTINGS = select(
+    ReadRecord.id,
+    ReadRecord.plate,
+    ReadRecord.captured_at,
+    ReadRecord.latitude,
+    ReadRecord.longitude,
+    ReadRecord.vehicle_latitude,
+    ReadRecord.vehicle_longitude,
+).where(
+    ReadRecord.plate.in_(bindparam("plates", expanding=True)),
+    ReadRecord.captured_at >= bindparam("since"),
+    ReadRecord.captured_at < bindparam("until"),
+)
+
+
+def stored_sightings(session: Session, plates: Iterable[str], since: datetime, until: datetime) -> list[Sighted]:
+    """The stored reads of these plates captured in [since, until) with a position: for a whole round of reads in
+    one query, and only the columns a sighting needs (not the evidence images)."""
+    wanted = padded(plates)
+    if not wanted:
+        return []
+    rows = session.connection().execute(_STORED_SIGHTINGS, {"plates": wanted, "since": since, "until": until})
+    found = []
+    for row in rows:
+        # Where the vehicle was: its placed position when the car could tell, else the car's fix (ReadRecord.position).
+        if row.vehicle_latitude is not None and row.vehicle_longitude is not None:
+            found.append(Sighted(row.id, row.plate, row.captured_at, (row.vehicle_latitude, row.vehicle_longitude)))
+        elif row.latitude is not None and row.longitude is not None:
+            found.append(Sighted(row.id, row.plate, row.captured_at, (row.latitude, row.longitude)))
+    return found
+
+
 def first_sighting(
-    session: Session,
+    seen: Iterable[Sighted],
     plate: str,
     at: datetime,
     position: tuple[float, float],
     within_m: float,
     lookback: timedelta,
-    pending: Sequence[Pending] = (),
 ) -> Sighting | None:
-    """The earliest read of `plate` within `lookback` before `at` and `within_m` of `position`, stored or
-    `pending`: where the vehicle's stay began (the electronic chalk mark)."""
+    """The earliest of the `seen` reads of `plate` within `lookback` before `at` and `within_m` of `position`:
+    where the vehicle's stay began (the electronic chalk mark)."""
     since = at - lookback
-    earlier: Sequence[ReadRecord] = session.scalars(
-        select(ReadRecord)
-        .where(ReadRecord.plate == plate, ReadRecord.captured_at >= since, ReadRecord.captured_at < at)
-        .order_by(ReadRecord.captured_at)
-    ).all()
-    seen = [(read.captured_at, read.id, read.position) for read in earlier]
-    seen += [
-        (read.at, read.read_id, read.position) for read in pending if read.plate == plate and since <= read.at < at
-    ]
-    for captured_at, read_id, where in sorted(seen, key=lambda sighting: sighting[0]):
-        if where is not None and distance_m(where, position) <= within_m:
-            return Sighting(read_id, captured_at)
+    earlier = sorted((read for read in seen if read.plate == plate and since <= read.at < at), key=lambda read: read.at)
+    for read in earlier:
+        if distance_m(read.position, position) <= within_m:
+            return Sighting(read.read_id, read.at)
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.config import EnforcementPolicy
 from backend.devices.models import Device
 from backend.enforcement.lookups import (
-    Pending,
     PermitsByKey,
+    Sighted,
     first_sighting,
     hotlist_for_plates,
     permits_by_key,
+    stored_sightings,
 )
 from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.reads import IncomingRead, VerdictOut
@@ -29,7 +30,17 @@ from backend.storage.base import utc_now
 from backend.storage.bulk import BulkInsert
 from backend.storage.engine import WRITES, one_writer, write_turn
 from backend.storage.in_lists import padded
-from platepatrol.verdicts import Decision, PermitView, Policy, Seen, decide, lookalike_changes, lookalike_key
+from platepatrol.verdicts import (
+    Decision,
+    PermitView,
+    Policy,
+    Seen,
+    Sighting,
+    ZoneView,
+    decide,
+    lookalike_changes,
+    lookalike_key,
+)
 
 
 def _verdict_out(read_id: str, plate: str, decision: Decision, decided_at: datetime, age_s: float) -> VerdictOut:
@@ -66,6 +77,19 @@ def _stored_verdict(record: Row[*tuple[Any, ...]]) -> VerdictOut:
         first_seen_read_id=record.first_seen_read_id,
         candidate_plate=record.candidate_plate,
     )
+
+
+# A read's plate, capture time and position (if the car had one): what finding its place takes.
+_Spot = tuple[str, datetime, tuple[float, float] | None]
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a read was, as the rules need it."""
+
+    zone_known: bool  # the read had a position
+    zone: ZoneView | None
+    first_seen: Sighting | None  # in a zone with a time limit: the first read of the vehicle's stay there
 
 
 READS = ReadRecord.metadata.tables[ReadRecord.__tablename__]
@@ -134,7 +158,8 @@ class EnforcementService:
             looked_up = time.monotonic()
             self._zones.refresh(session)
             lookups = _Lookups(session, [plate])
-            decision = self._decide(session, lookups, plate, at, position)
+            (place,) = self._places(session, [(plate, at, position)], pending=[])
+            decision = self._decide(lookups, plate, at, place)
             return _verdict_out("", plate, decision, utc_now(), time.monotonic() - looked_up)
 
     def answer(self, read: IncomingRead, device: Device) -> VerdictOut:
@@ -223,51 +248,56 @@ class EnforcementService:
         looked_up = time.monotonic()
         self._zones.refresh(session)
         lookups = _Lookups(session, {read.plate for read, _ in fresh.values()})
-        pending = [
-            Pending(read.read_id, read.plate, read.captured_at, read.position)
-            for read, _ in fresh.values()
-            if read.position is not None
-        ]
-        for read, _ in fresh.values():
-            decision = self._decide(
-                session,
-                lookups,
-                read.plate,
-                read.captured_at,
-                read.position,
-                read.confidence,
-                tuple(alt.text for alt in read.alternatives),
-                pending,
-            )
+        reads = [read for read, _ in fresh.values()]
+        spots = [(read.plate, read.captured_at, read.position) for read in reads]
+        places = self._places(session, spots, pending=_sighted(reads))
+        for read, place in zip(reads, places, strict=True):
+            alternatives = tuple(alt.text for alt in read.alternatives)
+            decision = self._decide(lookups, read.plate, read.captured_at, place, read.confidence, alternatives)
             age = time.monotonic() - looked_up
             answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
         return answered, fresh
 
+    def _places(self, session: Session, spots: Sequence[_Spot], pending: Sequence[Sighted]) -> list[_Place]:
+        """The zone of each spot (plate, time, position) and, in a zone with a time limit, where the vehicle's stay
+        began: the stored reads of all the spots' plates in one query, and the `pending` reads of the round."""
+        zones = [self._zones.locate(*position) if position else None for _, _, position in spots]
+        timed = {
+            index: min(zone.time_limit * 4, self._policy.overtime_lookback)
+            for index, zone in enumerate(zones)
+            if zone is not None and zone.time_limit is not None and spots[index][2] is not None
+        }
+        seen: list[Sighted] = list(pending)
+        if timed:
+            since = min(spots[index][1] - lookback for index, lookback in timed.items())
+            until = max(spots[index][1] for index in timed)
+            seen += stored_sightings(session, {spots[index][0] for index in timed}, since, until)
+        places = []
+        for index, ((plate, at, position), zone) in enumerate(zip(spots, zones, strict=True)):
+            first_seen = None
+            if index in timed and position is not None:
+                within_m = self._policy.overtime_distance_m
+                first_seen = first_sighting(seen, plate, at, position, within_m, timed[index])
+            places.append(_Place(position is not None, zone, first_seen))
+        return places
+
     def _decide(
         self,
-        session: Session,
         lookups: _Lookups,
         plate: str,
         at: datetime,
-        position: tuple[float, float] | None,
+        place: _Place,
         confidence: float = 1.0,
         alternatives: tuple[str, ...] = (),
-        pending: Sequence[Pending] = (),
     ) -> Decision:
-        zone = self._zones.locate(*position) if position else None
-        first_seen = None
-        if zone is not None and zone.time_limit is not None and position is not None:
-            lookback = min(zone.time_limit * 4, self._policy.overtime_lookback)
-            within_m = self._policy.overtime_distance_m
-            first_seen = first_sighting(session, plate, at, position, within_m, lookback, pending)
         seen = Seen(
             plate=plate,
             at=at,
             confidence=confidence,
             alternatives=alternatives,
-            zone_known=position is not None,
-            zone=zone,
-            first_seen=first_seen,
+            zone_known=place.zone_known,
+            zone=place.zone,
+            first_seen=place.first_seen,
             hotlist_reason=lookups.hotlist_reason(plate, at),
         )
         permits = lookups.permits([plate]).get(plate, [])
@@ -282,6 +312,15 @@ class EnforcementService:
             .where(VERDICTS.c.read_id.in_(padded(read_ids)))
         )
         return {row.read_id: _stored_verdict(row) for row in rows}
+
+
+def _sighted(reads: Sequence[IncomingRead]) -> list[Sighted]:
+    """The reads of a round that have a position, as sightings of their plates for each other."""
+    return [
+        Sighted(read.read_id, read.plate, read.captured_at, position)
+        for read in reads
+        if (position := read.position) is not None
+    ]
 
 
 def _store(

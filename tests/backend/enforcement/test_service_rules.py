@@ -91,6 +91,19 @@ def test_overtime_is_found_within_one_batch(sessions: sessionmaker[Session], ses
     assert other.reason is Reason.WITHIN_TIME_LIMIT
 
 
+def test_overtime_compares_where_the_vehicles_were(sessions: sessionmaker[Session], session: Session) -> None:
+    # The car drove past on the far side of the street both times: its fixes are 40 m from the parked vehicle it
+    # placed, which did not move. The stored first read's placed position, not the car's fix, is the chalk mark.
+    city(session)
+    service, car = EnforcementService(sessions), device(session)
+    parked = (SHOPS[0] + 0.0001, SHOPS[1])
+    across = (SHOPS[0] + 0.0001 + 0.00036, SHOPS[1])  # the car's fix, 40 m from the vehicle
+    first = replace(read_at("r1", "CAR1", across, minutes_ago=150), vehicle_position=parked)
+    assert service.answer(first, car).reason is Reason.WITHIN_TIME_LIMIT
+    later = service.answer(replace(read_at("r2", "CAR1", across), vehicle_position=parked), car)
+    assert (later.reason, later.first_seen_read_id) == (Reason.OVERTIME, "r1")
+
+
 def test_hotlisted_plates_raise_an_alert(sessions: sessionmaker[Session], session: Session) -> None:
     session.add(HotlistEntry(plate="HOT1", reason="reported stolen", added_at=utc_now() - timedelta(days=1)))
     session.add(
