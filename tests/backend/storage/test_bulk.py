@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.devices.models import Device
@@ -93,6 +94,14 @@ def test_rows_read_back_as_a_core_insert_s(session: Session, device_id: str) -> 
 def test_no_rows_is_nothing_to_do(session: Session) -> None:
     BulkInsert(READS)(session.connection(), [])
     assert session.execute(select(READS.c.id).where(READS.c.id == "none")).first() is None
+
+
+def test_a_repeated_key_is_an_integrity_error(session: Session, device_id: str) -> None:
+    # The enforcement service answers a resend by catching this: it must be SQLAlchemy's, on both databases.
+    connection = session.connection()
+    BulkInsert(READS)(connection, [_read("twice-1", device_id)])
+    with pytest.raises(IntegrityError):
+        BulkInsert(READS)(connection, [_read("twice-2", device_id), _read("twice-1", device_id)])
 
 
 def test_a_value_the_column_refuses_is_refused(session: Session, device_id: str) -> None:
