@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.types import Box, Detection, Image
 from models.evaluation.detector import (
     SourceResult,
     average_precision,
@@ -29,6 +28,7 @@ from models.evaluation.detector import (
     txt_kind,
     yolo_to_xyxy,
 )
+from tests.models.evaluation.stand_ins import BrightBoxes
 
 VOC = """<annotation><filename>a.jpg</filename><size><width>200</width><height>100</height></size>
 <object><name>license-plate</name><bndbox><xmin>50</xmin><ymin>40</ymin><xmax>90</xmax><ymax>60</ymax></bndbox></object>
@@ -155,19 +155,6 @@ def test_pr_curve_ties_enter_together() -> None:
     assert precisions == [0.5]
 
 
-class BoxesFromTheFile:
-    """A stand-in detector: finds the bright rectangles drawn in the test images."""
-
-    def detect(self, image: Image) -> list[Detection]:
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        contours, _ = cv2.findContours((gray > 200).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        out = []
-        for c in contours:
-            x, y, w, h = cv2.boundingRect(c)
-            out.append(Detection(Box(x, y, x + w, y + h), 0.9 if w > 30 else 0.4))
-        return out
-
-
 def _image(path: Path, rects: list[tuple[int, int, int, int]], size: tuple[int, int] = (120, 200)) -> None:
     img = np.zeros((*size, 3), np.uint8)
     for x1, y1, x2, y2 in rects:
@@ -196,7 +183,7 @@ def test_tiny_folders_in_all_three_formats(tmp_path: Path) -> None:
     assert load_folder(voc)[1] == "voc"
     assert load_folder(yolo)[1] == "yolo"
     assert load_folder(lines)[1] == "lines"
-    results = [evaluate_folder(f, BoxesFromTheFile(), progress=False) for f in (voc, yolo, lines)]
+    results = [evaluate_folder(f, BrightBoxes(narrow_score=0.4), progress=False) for f in (voc, yolo, lines)]
     assert [(r.images, r.plates) for r in results] == [(1, 2), (2, 1), (1, 2)]
     assert results[0].at(0.35)[:2] == pytest.approx((0.5, 0.5))  # the 10-px patch matches nothing
     assert results[0].at(0.5)[:2] == pytest.approx((1.0, 0.5))
@@ -251,8 +238,8 @@ def test_extra_labels_add_plates_the_annotators_missed(tmp_path: Path) -> None:
     extra.write_text("# audited by eye\na.png 110 80 40 15\nother.png 1 1 5 5\n")
     boxes = load_extra_labels(extra)
     assert boxes == {"a.png": [(110, 80, 150, 95)], "other.png": [(1, 1, 6, 6)]}
-    given = evaluate_folder(voc, BoxesFromTheFile(), progress=False)
-    audited = evaluate_folder(voc, BoxesFromTheFile(), progress=False, extra_labels=boxes)
+    given = evaluate_folder(voc, BrightBoxes(narrow_score=0.4), progress=False)
+    audited = evaluate_folder(voc, BrightBoxes(narrow_score=0.4), progress=False, extra_labels=boxes)
     assert (given.plates, audited.plates) == (1, 2)
     assert given.at(0.35)[:2] == pytest.approx((0.5, 1.0))
     assert audited.at(0.35)[:2] == pytest.approx((1.0, 1.0))

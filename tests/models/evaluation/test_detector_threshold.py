@@ -9,26 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.types import Box, Detection, Image
 from models.evaluation.detector import SourceResult
 from models.evaluation.detector_threshold import GRID, CachedDetector, FolderScores, report, score_folder
-
-
-class Counting:
-    """Finds the bright rectangles (score by width) and counts its calls."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def detect(self, image: Image) -> list[Detection]:
-        self.calls += 1
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        contours, _ = cv2.findContours((gray > 200).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        out = []
-        for c in contours:
-            x, y, w, h = cv2.boundingRect(c)
-            out.append(Detection(Box(x, y, x + w, y + h), 0.9 if w > 30 else 0.3))
-        return out
+from tests.models.evaluation.stand_ins import BrightBoxes
 
 
 def test_grid_is_the_cards() -> None:
@@ -36,7 +19,7 @@ def test_grid_is_the_cards() -> None:
 
 
 def test_cached_detector_runs_once_per_image() -> None:
-    inner = Counting()
+    inner = BrightBoxes(narrow_score=0.3)
     cached = CachedDetector(inner)
     a, b = np.zeros((20, 30, 3), np.uint8), np.full((20, 30, 3), 9, np.uint8)
     assert cached.detect(a) == cached.detect(a.copy()) and inner.calls == 1
@@ -55,7 +38,7 @@ def test_a_folder_is_scored_on_given_and_audited_labels_in_one_pass(tmp_path: Pa
     (tmp_path / "labels" / "a.txt").write_text("0 0.35 0.416667 0.2 0.166667\n")
     extra = tmp_path / "missing.txt"
     extra.write_text("a.png 110 80 40 15\n")
-    detector = Counting()
+    detector = BrightBoxes(narrow_score=0.3)
     scores = score_folder(tmp_path / "images", detector, extra)
     assert detector.calls == 1
     assert scores.audited is not None and (scores.given.plates, scores.audited.plates) == (1, 2)
