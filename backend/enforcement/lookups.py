@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
-from backend.enforcement.models import ReadRecord
+from backend.enforcement.models import ReadRecord, stored_position
 from backend.permits.models import (
     HotlistEntry,
     Permit,
@@ -155,11 +155,9 @@ def stored_sightings(session: Session, plates: Iterable[str], since: datetime, u
     rows = session.connection().execute(_STORED_SIGHTINGS, {"plates": wanted, "since": since, "until": until})
     found = []
     for row in rows:
-        # Where the vehicle was: its placed position when the car could tell, else the car's fix (ReadRecord.position).
-        if row.vehicle_latitude is not None and row.vehicle_longitude is not None:
-            found.append(Sighted(row.id, row.plate, row.captured_at, (row.vehicle_latitude, row.vehicle_longitude)))
-        elif row.latitude is not None and row.longitude is not None:
-            found.append(Sighted(row.id, row.plate, row.captured_at, (row.latitude, row.longitude)))
+        position = stored_position(row.vehicle_latitude, row.vehicle_longitude, row.latitude, row.longitude)
+        if position is not None:
+            found.append(Sighted(row.id, row.plate, row.captured_at, position))
     return found
 
 

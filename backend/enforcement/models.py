@@ -16,6 +16,17 @@ def _string_enum(enum_type: type[Outcome] | type[Reason]) -> Enum:
     return Enum(enum_type, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
 
 
+def stored_position(
+    vehicle_latitude: float | None, vehicle_longitude: float | None, latitude: float | None, longitude: float | None
+) -> tuple[float, float] | None:
+    """Where a stored read's vehicle was: its placed position when the car could tell, else the car's fix."""
+    if vehicle_latitude is not None and vehicle_longitude is not None:
+        return vehicle_latitude, vehicle_longitude
+    if latitude is not None and longitude is not None:
+        return latitude, longitude
+    return None
+
+
 class ReadRecord(Base):
     __tablename__ = "reads"
 
@@ -43,12 +54,7 @@ class ReadRecord(Base):
 
     @property
     def position(self) -> tuple[float, float] | None:
-        """Where the vehicle was: its placed position when the car could tell, else the car's fix."""
-        if self.vehicle_latitude is not None and self.vehicle_longitude is not None:
-            return self.vehicle_latitude, self.vehicle_longitude
-        if self.latitude is not None and self.longitude is not None:
-            return self.latitude, self.longitude
-        return None
+        return stored_position(self.vehicle_latitude, self.vehicle_longitude, self.latitude, self.longitude)
 
 
 class VerdictRecord(Base):

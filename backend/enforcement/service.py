@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Row, select
 from sqlalchemy.exc import IntegrityError
@@ -79,8 +79,12 @@ def _stored_verdict(record: Row[*tuple[Any, ...]]) -> VerdictOut:
     )
 
 
-# A read's plate, capture time and position (if the car had one): what finding its place takes.
-_Spot = tuple[str, datetime, tuple[float, float] | None]
+class _Spot(NamedTuple):
+    """What finding a read's place takes."""
+
+    plate: str
+    at: datetime
+    position: tuple[float, float] | None  # none when the car had no fix
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ class EnforcementService:
             looked_up = time.monotonic()
             self._zones.refresh(session)
             lookups = _Lookups(session, [plate])
-            (place,) = self._places(session, [(plate, at, position)], pending=[])
+            (place,) = self._places(session, [_Spot(plate, at, position)], pending=[])
             decision = self._decide(lookups, plate, at, place)
             return _verdict_out("", plate, decision, utc_now(), time.monotonic() - looked_up)
 
@@ -249,7 +253,7 @@ class EnforcementService:
         self._zones.refresh(session)
         lookups = _Lookups(session, {read.plate for read, _ in fresh.values()})
         reads = [read for read, _ in fresh.values()]
-        spots = [(read.plate, read.captured_at, read.position) for read in reads]
+        spots = [_Spot(read.plate, read.captured_at, read.position) for read in reads]
         places = self._places(session, spots, pending=_sighted(reads))
         for read, place in zip(reads, places, strict=True):
             alternatives = tuple(alt.text for alt in read.alternatives)
@@ -261,17 +265,17 @@ class EnforcementService:
     def _places(self, session: Session, spots: Sequence[_Spot], pending: Sequence[Sighted]) -> list[_Place]:
         """The zone of each spot (plate, time, position) and, in a zone with a time limit, where the vehicle's stay
         began: the stored reads of all the spots' plates in one query, and the `pending` reads of the round."""
-        zones = [self._zones.locate(*position) if position else None for _, _, position in spots]
-        timed = {
+        zones = [self._zones.locate(*spot.position) if spot.position else None for spot in spots]
+        timed = {  # the spots in a zone with a time limit, and how far back their stay may have begun
             index: min(zone.time_limit * 4, self._policy.overtime_lookback)
             for index, zone in enumerate(zones)
-            if zone is not None and zone.time_limit is not None and spots[index][2] is not None
+            if zone is not None and zone.time_limit is not None
         }
         seen: list[Sighted] = list(pending)
         if timed:
-            since = min(spots[index][1] - lookback for index, lookback in timed.items())
-            until = max(spots[index][1] for index in timed)
-            seen += stored_sightings(session, {spots[index][0] for index in timed}, since, until)
+            since = min(spots[index].at - lookback for index, lookback in timed.items())
+            until = max(spots[index].at for index in timed)
+            seen += stored_sightings(session, {spots[index].plate for index in timed}, since, until)
         places = []
         for index, ((plate, at, position), zone) in enumerate(zip(spots, zones, strict=True)):
             first_seen = None
