@@ -304,6 +304,22 @@ def export_step(config: ReaderTrainConfig, step: int, out_dir: Path | None = Non
     return export_reader(network, out_dir or config.output_dir)
 
 
+def average_readers(first: Path, second: Path, out_dir: Path, weight: float = 0.5) -> Path:
+    """Export the weight-space mean (1 - weight) * first + weight * second of two exported readers of the same
+    network (both fine-tuned from one start, so their weights stay close enough to mix)."""
+    if not 0 <= weight <= 1:
+        raise ValueError(f"weight must be in [0, 1], not {weight}")
+    a, b = from_plate_reader(first).state_dict(), from_plate_reader(second).state_dict()
+    mixed = OrderedDict(
+        (key, (1 - weight) * value + weight * b[key] if value.is_floating_point() else value)
+        for key, value in a.items()
+    )
+    network = build_network()
+    network.load_state_dict(mixed)
+    network.eval()
+    return export_reader(network, out_dir)
+
+
 def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | None = None) -> Path:
     """Run (or continue) the fine-tuning and export the weights; returns the exported .pth."""
     torch.set_num_threads(config.threads)

@@ -292,3 +292,19 @@ def test_synthetic_eval_set_takes_a_layout_and_a_renderer() -> None:
     assert texts == [render_plate(40 + i, "ar_old", renderer=2).text for i in range(3)]
     assert all(len(t) == 6 for t in texts)
     assert all(np.array_equal(img[..., 0], img[..., 2]) for img in images)  # renderer 2's Argentine crops are grey
+
+
+def test_two_readers_average_in_weight_space(tmp_path: Path) -> None:
+    from models.training.reader_train import average_readers, build_network, export_reader, from_plate_reader
+
+    torch.manual_seed(0)
+    first = export_reader(build_network(), tmp_path / "a")
+    second = export_reader(build_network(), tmp_path / "b")
+    mean = from_plate_reader(average_readers(first, second, tmp_path / "mean")).state_dict()
+    a, b = from_plate_reader(first).state_dict(), from_plate_reader(second).state_dict()
+    key = "Prediction.weight"
+    assert torch.allclose(mean[key], (a[key] + b[key]) / 2, atol=1e-3)  # stored as float16
+    same = from_plate_reader(average_readers(first, second, tmp_path / "first", weight=0.0)).state_dict()
+    assert torch.allclose(same[key], a[key])
+    with pytest.raises(ValueError, match="weight"):
+        average_readers(first, second, tmp_path / "bad", weight=1.5)
