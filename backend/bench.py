@@ -7,6 +7,8 @@ process, and has each car stream reads as fast as verdicts come back, several in
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import multiprocessing
 import random
 import statistics
@@ -33,7 +35,7 @@ from backend.devices.tokens import add_device
 from backend.enforcement.grpc_service import SERVICE_NAME
 from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.wire import datetime_to_timestamp
-from backend.permits.models import Permit, PermitRevision, PermitStatus, Vehicle, permit_vehicles
+from backend.permits.models import Permit, PermitRevision, PermitStatus, Vehicle, Zone, permit_vehicles
 from backend.processes import start_backend_process
 from backend.server import GIL_SWITCH_INTERVAL_S, build_server
 from backend.storage.base import new_id, utc_now
@@ -47,6 +49,14 @@ JPEG = b"\xff\xd8\xff\xe0" + bytes(2000)  # the size of a small plate crop
 CAR_DEVICE_PREFIX = "bench-car-"  # the filled history's device is "bench-history"
 BATCH = 10_000
 Row = dict[str, Any]
+
+# The bench city: a 4 x 4 grid of 500 m zones around CITY, every other one with a 2-hour limit (overtime lookups),
+# and reads anywhere in a square 20 % wider (some outside every zone).
+CITY = (44.4300, 26.1000)
+ZONE_GRID = 4
+ZONE_SIDE_M = 500.0
+TIME_LIMIT_MINUTES = 120
+_M_PER_DEG_LAT = 111_320.0
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,7 @@ def _read_batch(
     verdicts: list[Row] = []
     for read_id in ids:
         captured = now - timedelta(minutes=rng.randint(1, 60 * 48))
+        latitude, longitude = city_point(rng)
         reads.append(
             {
                 "id": read_id,
@@ -134,6 +145,8 @@ def _read_batch(
                 "char_confidences": [],
                 "alternatives": [],
                 "frames_voted": 3,
+                "latitude": latitude,
+                "longitude": longitude,
                 "crop_jpeg": JPEG[:200],
             }
         )
@@ -148,6 +161,47 @@ def _read_batch(
             }
         )
     return reads, verdicts
+
+
+def _degrees(metres: float) -> tuple[float, float]:
+    """`metres` as degrees of latitude and of longitude at the bench city."""
+    return metres / _M_PER_DEG_LAT, metres / (_M_PER_DEG_LAT * math.cos(math.radians(CITY[0])))
+
+
+def city_point(rng: random.Random) -> tuple[float, float]:
+    """A random point of the bench city (latitude, longitude), 10 % of it beyond the zones on each side."""
+    half_lat, half_lon = _degrees(ZONE_GRID * ZONE_SIDE_M * 0.6)
+    return CITY[0] + rng.uniform(-half_lat, half_lat), CITY[1] + rng.uniform(-half_lon, half_lon)
+
+
+def _city_zones() -> list[Zone]:
+    side_lat, side_lon = _degrees(ZONE_SIDE_M)
+    south, west = CITY[0] - side_lat * ZONE_GRID / 2, CITY[1] - side_lon * ZONE_GRID / 2
+    zones = []
+    for row in range(ZONE_GRID):
+        for column in range(ZONE_GRID):
+            bottom, left = south + row * side_lat, west + column * side_lon
+            top, right = bottom + side_lat, left + side_lon
+            ring = [[left, bottom], [right, bottom], [right, top], [left, top], [left, bottom]]  # GeoJSON: lon, lat
+            limited = (row + column) % 2 == 0
+            zones.append(
+                Zone(
+                    code=f"BENCH-{row}{column}",
+                    name=f"Bench zone {row}{column}",
+                    geojson=json.dumps({"type": "Polygon", "coordinates": [ring]}),
+                    time_limit_minutes=TIME_LIMIT_MINUTES if limited else None,
+                )
+            )
+    return zones
+
+
+def _ensure_city(session: Session) -> None:
+    """The bench city's zones, once: permits cover every zone (their type lists none), plates without one are
+    violations in a zone without a limit and overtime in one with a limit when seen again after 2 hours."""
+    if session.scalar(select(func.count()).select_from(Zone).where(Zone.code.startswith("BENCH-"))):
+        return
+    session.add_all(_city_zones())
+    session.commit()
 
 
 def _history_device(session: Session) -> str:
@@ -179,6 +233,7 @@ def fill(session: Session, permits: int, reads: int) -> None:
                 session.execute(insert(table), batch)
             session.commit()
             progress.update(task, advance=len(rows))
+        _ensure_city(session)
         device_id = _history_device(session)
         task = progress.add_task("stored reads", total=reads, completed=have_reads)
         rng = random.Random(have_reads)
@@ -220,7 +275,13 @@ _READ_TAIL = pb.PlateRead(
 def _encoded_read(rng: random.Random, permits: int, captured_at: Timestamp) -> tuple[str, bytes]:
     """A read's id and its encoded PlateRead, as the car's outbox holds it."""
     read_id = new_read_id()  # time-ordered, as the car makes them
-    head = pb.PlateRead(read_id=read_id, plate_text=plate_of(rng.randrange(permits * 2)), captured_at=captured_at)
+    latitude, longitude = city_point(rng)
+    head = pb.PlateRead(
+        read_id=read_id,
+        plate_text=plate_of(rng.randrange(permits * 2)),
+        captured_at=captured_at,
+        gps=pb.GpsFix(latitude=latitude, longitude=longitude, accuracy_m=5.0),
+    )
     return read_id, head.SerializeToString() + _READ_TAIL
 
 

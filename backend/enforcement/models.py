@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.storage.base import Base, UTCDateTime, utc_now
@@ -29,13 +29,15 @@ def stored_position(
 
 class ReadRecord(Base):
     __tablename__ = "reads"
+    # A plate's reads in a time window (the overtime rule's sightings) from the index alone; also by plate.
+    __table_args__ = (Index("ix_reads_plate_captured_at", "plate", "captured_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, comment="chosen by the edge; unique")
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
     camera_id: Mapped[str] = mapped_column(String(64))
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
-    plate: Mapped[str] = mapped_column(String(12), index=True, comment="normalised")
+    plate: Mapped[str] = mapped_column(String(12), comment="normalised")
     confidence: Mapped[float] = mapped_column(Float)
     char_confidences: Mapped[list[float]] = mapped_column(JSON, default=list)
     alternatives: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -6,12 +6,24 @@ import random
 from pathlib import Path
 
 import pytest
+from shapely.geometry import Point
 from sqlalchemy import func, select
 
-from backend.bench import JPEG, Fleet, _encoded_read, bench_backend, bench_transport
+from backend.bench import (
+    CITY,
+    JPEG,
+    ZONE_GRID,
+    Fleet,
+    _city_zones,
+    _encoded_read,
+    bench_backend,
+    bench_transport,
+    city_point,
+)
 from backend.config import ReadLimits
 from backend.enforcement.models import VerdictRecord
 from backend.enforcement.wire import datetime_to_timestamp, read_from_proto
+from backend.permits.zones import parse_zone_geometry
 from backend.storage.base import utc_now
 from backend.storage.engine import make_engine
 from platepatrol.v1 import enforcement_pb2 as pb
@@ -28,7 +40,9 @@ def test_the_cars_get_verdicts_that_the_database_stores(tmp_path: Path, batched:
     assert result.verdicts > 0 and 0 < result.latency_p50_ms <= result.latency_p99_ms
     with make_engine(url).connect() as connection:
         stored = connection.scalar(select(func.count()).select_from(VerdictRecord))
+        in_zones = connection.scalar(select(func.count()).where(VerdictRecord.zone_id.is_not(None)))
     assert stored == 100 + result.verdicts  # every verdict the cars counted was decided and stored
+    assert in_zones and in_zones > result.verdicts / 2  # the cars read in the bench city's zones
 
 
 def test_each_run_starts_from_the_filled_tables(tmp_path: Path) -> None:
@@ -53,3 +67,18 @@ def test_a_simulated_read_is_a_whole_valid_read() -> None:
     assert read.read_id == read_id and read.plate_text.startswith("P") and read.captured_at == captured_at
     assert (read.camera_id, read.frames_voted, read.evidence.crop_jpeg) == ("front", 3, JPEG)
     assert read_from_proto(read, "bench-car-1", ReadLimits(), utc_now()).plate == read.plate_text
+    assert abs(read.gps.latitude - CITY[0]) < 0.02 and abs(read.gps.longitude - CITY[1]) < 0.02
+
+
+def test_the_bench_city_has_zones_with_and_without_a_time_limit() -> None:
+    zones = _city_zones()
+    assert len(zones) == ZONE_GRID**2 and len({zone.code for zone in zones}) == len(zones)
+    limits = [zone.time_limit_minutes for zone in zones]
+    assert limits.count(None) == len(zones) // 2
+    areas = [parse_zone_geometry(zone.geojson).area for zone in zones]
+    assert max(areas) / min(areas) < 1.01  # the same size, and each a valid polygon
+    shapes = [parse_zone_geometry(zone.geojson) for zone in zones]
+    rng = random.Random(3)
+    points = [Point(longitude, latitude) for latitude, longitude in (city_point(rng) for _ in range(2000))]
+    inside = sum(any(shape.contains(point) for shape in shapes) for point in points)
+    assert 0.5 < inside / len(points) < 0.9  # most reads in a zone, some outside every zone
