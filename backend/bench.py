@@ -1,7 +1,8 @@
 """`platepatrol bench backend`: verdicts per second over gRPC from simulated cars, with a full database.
 
-Fills a database with permits and stored reads (once; reused when asked again), starts the real server in this
-process, and has each car stream reads as fast as verdicts come back, several in flight at once.
+Fills a database with permits, stored reads and a city of zones (once; reused when asked again), starts the real
+server in this process, and has each car stream reads, each with a GPS fix in the city, as fast as verdicts come
+back, several in flight at once.
 """
 
 from __future__ import annotations
@@ -175,6 +176,7 @@ def city_point(rng: random.Random) -> tuple[float, float]:
 
 
 def _city_zones() -> list[Zone]:
+    """The bench city's zones: squares of ZONE_SIDE_M in a ZONE_GRID x ZONE_GRID grid, every other one limited."""
     side_lat, side_lon = _degrees(ZONE_SIDE_M)
     south, west = CITY[0] - side_lat * ZONE_GRID / 2, CITY[1] - side_lon * ZONE_GRID / 2
     zones = []
