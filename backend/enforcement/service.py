@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
@@ -265,23 +266,30 @@ class EnforcementService:
     def _places(self, session: Session, spots: Sequence[_Spot], pending: Sequence[Sighted]) -> list[_Place]:
         """The zone of each spot (plate, time, position) and, in a zone with a time limit, where the vehicle's stay
         began: the stored reads of all the spots' plates in one query, and the `pending` reads of the round."""
-        zones = [self._zones.locate(*spot.position) if spot.position else None for spot in spots]
+        zones: list[ZoneView | None] = [None] * len(spots)
+        fixed = [(index, spot.position) for index, spot in enumerate(spots) if spot.position is not None]
+        for (index, _), zone in zip(fixed, self._zones.locate_many([point for _, point in fixed]), strict=True):
+            zones[index] = zone
         timed = {  # the spots in a zone with a time limit, and how far back their stay may have begun
             index: min(zone.time_limit * 4, self._policy.overtime_lookback)
             for index, zone in enumerate(zones)
             if zone is not None and zone.time_limit is not None
         }
-        seen: list[Sighted] = list(pending)
+        seen: dict[str, list[Sighted]] = defaultdict(list)  # by plate
         if timed:
             since = min(spots[index].at - lookback for index, lookback in timed.items())
             until = max(spots[index].at for index in timed)
-            seen += stored_sightings(session, {spots[index].plate for index in timed}, since, until)
+            for sighted in [
+                *pending,
+                *stored_sightings(session, {spots[index].plate for index in timed}, since, until),
+            ]:
+                seen[sighted.plate].append(sighted)
         places = []
         for index, ((plate, at, position), zone) in enumerate(zip(spots, zones, strict=True)):
             first_seen = None
             if index in timed and position is not None:
                 within_m = self._policy.overtime_distance_m
-                first_seen = first_sighting(seen, plate, at, position, within_m, timed[index])
+                first_seen = first_sighting(seen[plate], plate, at, position, within_m, timed[index])
             places.append(_Place(position is not None, zone, first_seen))
         return places
 

@@ -44,6 +44,24 @@ def test_points_find_their_zone_the_smallest_where_zones_overlap(session: Sessio
     assert zones.zone_at(session, 45.0, 26.10) is None
 
 
+def test_a_round_of_points_is_placed_as_one_by_one(session: Session) -> None:
+    session.add_all(
+        [
+            Zone(code="CITY", name="City", geojson=square(44.40, 26.10, 5000)),
+            Zone(code="OLD-TOWN", name="Old town", geojson=square(44.40, 26.10, 300)),
+            Zone(code="PORT", name="Port", geojson=square(44.50, 26.10, 300)),
+        ]
+    )
+    session.commit()
+    zones = ZoneMap()
+    zones.refresh(session)
+    points = [(44.40, 26.10), (45.0, 26.10), (44.42, 26.10), (44.50, 26.10), (44.40, 26.10)]
+    together = zones.locate_many(points)
+    assert [zone.code if zone else None for zone in together] == ["OLD-TOWN", None, "CITY", "PORT", "OLD-TOWN"]
+    assert together == [zones.locate(*point) for point in points]
+    assert zones.locate_many([]) == []
+
+
 def test_a_zone_change_is_seen_by_the_next_lookup(session: Session) -> None:
     zone = Zone(code="A", name="A", geojson=square(44.40, 26.10, 100))
     session.add(zone)
