@@ -163,16 +163,15 @@ def stored_sightings(session: Session, plates: Iterable[str], since: datetime, u
 
 def first_sighting(
     seen: Iterable[Sighted],
-    plate: str,
     at: datetime,
     position: tuple[float, float],
     within_m: float,
     lookback: timedelta,
 ) -> Sighting | None:
-    """The earliest of the `seen` reads of `plate` within `lookback` before `at` and `within_m` of `position`:
+    """The earliest of the `seen` reads of one plate within `lookback` before `at` and `within_m` of `position`:
     where the vehicle's stay began (the electronic chalk mark)."""
     since = at - lookback
-    earlier = sorted((read for read in seen if read.plate == plate and since <= read.at < at), key=lambda read: read.at)
+    earlier = sorted((read for read in seen if since <= read.at < at), key=lambda read: read.at)
     for read in earlier:
         if distance_m(read.position, position) <= within_m:
             return Sighting(read.read_id, read.at)

@@ -154,8 +154,9 @@ class EnforcementService:
         )
         self._zones = ZoneMap()
         bind = sessions.kw.get("bind")
-        self._write_turn = write_turn(bind) if isinstance(bind, Engine) else nullcontext()
-        self._one_writer = not isinstance(bind, Engine) or one_writer(bind)
+        self._engine = bind if isinstance(bind, Engine) else None  # else a test's connection
+        self._write_turn = write_turn(self._engine) if self._engine else nullcontext()
+        self._one_writer = self._engine is None or one_writer(self._engine)
 
     def check(self, plate: str, at: datetime, position: tuple[float, float] | None = None) -> VerdictOut:
         """Judge a plate typed by a person; nothing is stored."""
@@ -227,9 +228,8 @@ class EnforcementService:
         """A connection whose transaction takes SQLite's write lock up front, committed when the block ends.
         A plain connection when the sessions are bound to an engine: storing needs no ORM, and a session's own
         begin and commit cost about as much as SQLite's."""
-        bind = self._sessions.kw.get("bind")
-        if isinstance(bind, Engine):
-            with bind.connect().execution_options(**WRITES) as connection:
+        if self._engine is not None:
+            with self._engine.connect().execution_options(**WRITES) as connection:
                 yield connection
                 connection.commit()
         else:
@@ -289,7 +289,7 @@ class EnforcementService:
             first_seen = None
             if index in timed and position is not None:
                 within_m = self._policy.overtime_distance_m
-                first_seen = first_sighting(seen[plate], plate, at, position, within_m, timed[index])
+                first_seen = first_sighting(seen[plate], at, position, within_m, timed[index])
             places.append(_Place(position is not None, zone, first_seen))
         return places
 

@@ -50,10 +50,7 @@ _ZONES_VERSION = select(func.count(Zone.id), func.max(Zone.updated_at))
 class _Area:
     view: ZoneView
     geometry: BaseGeometry
-
-    @property
-    def size(self) -> float:
-        return float(self.geometry.area)
+    size: float  # the geometry's area, once: where zones overlap, the smallest holds
 
 
 def zone_view(zone: Zone) -> ZoneView:
@@ -105,7 +102,8 @@ class ZoneMap:
             if version == self._version:
                 return
         zones = session.scalars(select(Zone).where(Zone.geojson != "")).all()
-        areas = [_Area(zone_view(zone), parse_zone_geometry(zone.geojson)) for zone in zones]
+        geometries = [(zone, parse_zone_geometry(zone.geojson)) for zone in zones]
+        areas = [_Area(zone_view(zone), geometry, float(geometry.area)) for zone, geometry in geometries]
         index = shapely.STRtree([area.geometry for area in areas]) if areas else None
         with self._lock:
             self._areas, self._index, self._version = areas, index, version
