@@ -22,7 +22,7 @@ from cv2.typing import MatLike
 from torch.utils.data import Dataset
 
 from edge.read.plate_ocr import IMG_HEIGHT, Gray, network_input, stack_inputs, to_gray, two_row_to_one
-from models.training.synthetic_plates import LAYOUTS, RENDERERS, render_plate
+from models.training.synthetic_plates import LAYOUTS, RENDERERS, TWO_ROW_LAYOUTS, render_plate
 from platepatrol.plates import PLATE_ALPHABET, normalise_plate
 
 __all__ = ["IMG_HEIGHT", "network_input", "stack_inputs", "to_gray", "two_row_to_one"]  # one pipeline, two users
@@ -111,7 +111,8 @@ class SyntheticCrops(Dataset[tuple[Gray, str]]):
 
     `layout_weights` (layout -> weight, the rest 0) draws each item's layout from its seed with these weights
     instead of the renderer's uniform choice; None keeps the renderer's own choice (the runs before v4).
-    `renderer` is synthetic_plates.render_plate's (1: v1-v4's; 2: Argentine plates after the real ar_crops)."""
+    `renderer` is synthetic_plates.render_plate's (1: v1-v4's; 2: Argentine plates after the real ar_crops; 3: 2 plus
+    motorcycle plates and stronger night overexposure)."""
 
     def __init__(
         self, length: int, seed: int, layout_weights: Mapping[str, float] | None = None, renderer: int = 1
@@ -139,7 +140,7 @@ class SyntheticCrops(Dataset[tuple[Gray, str]]):
     def __getitem__(self, index: int) -> tuple[Gray, str]:
         plate = render_plate(self._seed + index, layout=self.layout_of(index), renderer=self._renderer)
         gray = to_gray(plate.image)
-        if plate.layout == "two_row":
+        if plate.layout in TWO_ROW_LAYOUTS:  # two_row, and renderer 3's Argentine motorcycle plates
             gray = two_row_to_one(gray)
         return gray, plate.text
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from edge.read.plate_ocr import IMG_HEIGHT, NETWORK, greedy_decode
@@ -97,6 +97,16 @@ class ReaderTrainConfig(BaseModel):
         "Mercosur, seeds from val_synthetic_seed, never trained on); 0: none",
     )
     val_synthetic_seed: int = Field(4_000_000_000_000, description="far from every run's training seeds")
+    distill_weight: float = Field(
+        0.0,
+        ge=0,
+        description="weight of a distillation loss toward the starting reader (init_weights, frozen) on the batch's "
+        "real crops and non-Argentine renders: KL(start || network) per frame, summed over frames, mean over those "
+        "items; it keeps what the start reads on Brazilian-like crops while the Argentine renders teach. 0: none",
+    )
+    freeze_batchnorm: bool = Field(
+        False, description="keep the batch-norm layers in eval mode (the start's running statistics, not updated)"
+    )
 
     @field_validator("synthetic_renderer")
     @classmethod
@@ -104,6 +114,12 @@ class ReaderTrainConfig(BaseModel):
         if value not in RENDERERS:
             raise ValueError(f"unknown renderer {value}; expected one of {RENDERERS}")
         return value
+
+    @model_validator(mode="after")
+    def _distill_needs_a_start(self) -> ReaderTrainConfig:
+        if self.distill_weight > 0 and (self.init_weights is None or self.synthetic_layouts is None):
+            raise ValueError("distill_weight needs init_weights (the teacher) and synthetic_layouts (to tell AR apart)")
+        return self
 
     @field_validator("synthetic_layouts")
     @classmethod
@@ -222,6 +238,13 @@ class BatchSource:
         synthetic_items = [self._synthetic[step * size + j] for j in range(size - n_real)]
         return collate(real_items + synthetic_items)
 
+    def not_argentine(self, step: int) -> torch.Tensor:
+        """Which items of batch `step` are real crops or renders of a non-Argentine layout (bool, batch order)."""
+        size = self._config.batch_size
+        n_real = round(size * self._config.real_fraction) if len(self._real) else 0
+        layouts = [self._synthetic.layout_of(step * size + j) for j in range(size - n_real)]
+        return torch.tensor([True] * n_real + [layout not in AR_LAYOUTS for layout in layouts], dtype=torch.bool)
+
 
 def synthetic_validation(config: ReaderTrainConfig) -> SyntheticCrops | None:
     """The rendered Argentine crops a run watches beside its validation plates (val_synthetic), or None."""
@@ -237,6 +260,7 @@ def synthetic_validation(config: ReaderTrainConfig) -> SyntheticCrops | None:
 
 def exact_accuracy(network: torch.nn.Module, crops: RealCrops | SyntheticCrops, batch_size: int = 64) -> float:
     """Share of crops read exactly (fp32 network, greedy decode): for watching a run, not for the card."""
+    was_training = {module: module.training for module in network.modules()}
     network.eval()
     right = 0
     with torch.inference_mode():
@@ -244,8 +268,56 @@ def exact_accuracy(network: torch.nn.Module, crops: RealCrops | SyntheticCrops, 
             images, texts = collate([crops[i] for i in range(start, min(start + batch_size, len(crops)))])
             probs = network(images, None).softmax(2).numpy()
             right += sum(greedy_decode(p, PLATE_ALPHABET)[0] == t for p, t in zip(probs, texts, strict=True))
-    network.train()
+    for module, training in was_training.items():
+        module.train(training)
     return right / max(1, len(crops))
+
+
+def distill_loss(
+    network: torch.nn.Module, teacher: torch.nn.Module, images: torch.Tensor, keep: torch.Tensor
+) -> torch.Tensor:
+    """KL(teacher || network) of the per-frame class distributions, summed over frames, mean over kept items."""
+    if not bool(keep.any()):
+        return torch.zeros(())
+    chosen = images[keep]
+    with torch.no_grad():
+        target = teacher(chosen, None).log_softmax(2)
+    log_probs = network(chosen, None).log_softmax(2)
+    kl = torch.nn.functional.kl_div(log_probs, target, log_target=True, reduction="sum")
+    return kl / chosen.shape[0]
+
+
+def distill_teacher(config: ReaderTrainConfig) -> torch.nn.Module | None:
+    """The frozen starting reader that distill_weight pulls towards, or None."""
+    if config.distill_weight == 0 or config.init_weights is None:
+        return None
+    teacher = from_plate_reader(config.init_weights)
+    teacher.eval()
+    teacher.requires_grad_(False)
+    return teacher
+
+
+def step_loss(
+    config: ReaderTrainConfig,
+    network: torch.nn.Module,
+    teacher: torch.nn.Module | None,
+    source: BatchSource,
+    step: int,
+) -> torch.Tensor:
+    """CTC on batch `step`, plus distill_weight x the distillation loss on its non-Argentine items."""
+    images, texts = source.batch(step)
+    loss = ctc_loss(network, images, texts)
+    if teacher is not None:
+        loss = loss + config.distill_weight * distill_loss(network, teacher, images, source.not_argentine(step))
+    return loss
+
+
+def set_train_mode(network: torch.nn.Module, freeze_batchnorm: bool) -> None:
+    network.train()
+    if freeze_batchnorm:
+        for module in network.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.eval()
 
 
 def save_checkpoint(path: Path, network: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
@@ -343,21 +415,21 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
     elif not resume and config.run_dir.exists():
         shutil.rmtree(config.run_dir)
     source = BatchSource(config, real)
+    teacher = distill_teacher(config)
     rendered = synthetic_validation(config)
     began, acc, rendered_acc = time.monotonic(), "-", ""
     if log is not None and start == 0 and val_crops:  # the starting weights on the same validation plates
         if rendered is not None:
             rendered_acc = f" synth {exact_accuracy(network, rendered):.3f}"
         _append(log, f"step 0 {label} {exact_accuracy(network, watched):.3f} ({len(val_crops)} crops){rendered_acc}")
-    network.train()
+    set_train_mode(network, config.freeze_batchnorm)
     with _progress() as progress:
         task = progress.add_task("train", total=config.steps, completed=start, loss=0.0, lr=0.0, acc=acc)
         for step in range(start, config.steps):
             lr = learning_rate(config, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            images, texts = source.batch(step)
-            loss = ctc_loss(network, images, texts)
+            loss = step_loss(config, network, teacher, source, step)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(network.parameters(), config.grad_clip)

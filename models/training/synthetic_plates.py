@@ -20,7 +20,10 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 LAYOUTS: tuple[str, ...] = ("us", "eu", "br_old", "br_mercosul", "ar_old", "ar_mercosur", "two_row")
 AR_LAYOUTS: tuple[str, ...] = ("ar_old", "ar_mercosur")
-RENDERERS: tuple[int, ...] = (1, 2)  # 1: v1-v4's renderer; 2: Argentine plates drawn after the real ar_crops
+RENDERERS: tuple[int, ...] = (1, 2, 3)  # 1: v1-v4's renderer; 2: Argentine plates drawn after the real ar_crops;
+# 3: renderer 2 plus Argentine two-row motorcycle plates, Mercosur's flat-topped A and stronger night overexposure
+AR_MOTO = "ar_moto"  # renderer 3's two-row Argentine motorcycle plates: drawn for a share of the AR layouts
+TWO_ROW_LAYOUTS: tuple[str, ...] = ("two_row", AR_MOTO)  # crops the reader reads as top half + bottom half
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
 
@@ -312,9 +315,25 @@ def _glyph(ch: str, font: ImageFont.FreeTypeFont) -> Image.Image:
     return mask.resize((width, _GLYPH_HEIGHT), Image.Resampling.BICUBIC)
 
 
-def _row_mask(row: str, font: ImageFont.FreeTypeFont, spacing: _Spacing) -> Image.Image:
-    """The row's characters set one by one with the plate's spacing, as an L mask (255 = ink)."""
-    glyphs = {ch: _glyph(ch, font) for ch in set(row) if ch != " "}
+@cache
+def _flat_top_a(font: ImageFont.FreeTypeFont) -> Image.Image:
+    """The Mercosur font's A (renderer 3): the apex cut off and closed by a bar, so the top is flat, as on the
+    real Argentine Mercosur plates (where v2 read it as a 4)."""
+    glyph = _glyph("A", font)
+    cut = round(glyph.height * 0.2)
+    body = glyph.crop((0, cut, glyph.width, glyph.height)).resize(glyph.size, Image.Resampling.BICUBIC)
+    ink = np.asarray(body)[: _GLYPH_HEIGHT // 6] > 127
+    columns = np.flatnonzero(ink.any(axis=0))
+    if columns.size:
+        bar = max(6, _GLYPH_HEIGHT // 9)
+        ImageDraw.Draw(body).rectangle((int(columns[0]), 0, int(columns[-1]), bar), fill=255)
+    return body
+
+
+def _row_mask(row: str, font: ImageFont.FreeTypeFont, spacing: _Spacing, flat_a: bool = False) -> Image.Image:
+    """The row's characters set one by one with the plate's spacing, as an L mask (255 = ink); `flat_a` draws
+    the A flat-topped (renderer 3's Mercosur)."""
+    glyphs = {ch: _flat_top_a(font) if flat_a and ch == "A" else _glyph(ch, font) for ch in set(row) if ch != " "}
     cell = max((g.width for ch, g in glyphs.items() if ch.isalnum()), default=_GLYPH_HEIGHT // 2)
     gap = round(spacing.gap * _GLYPH_HEIGHT)
     pieces: list[tuple[int, Image.Image | None]] = []  # (advance, glyph)
@@ -467,10 +486,11 @@ def _paste_row(
     spacing: _Spacing,
     ink: Rgb,
     box: tuple[int, int, int, int],
+    flat_a: bool = False,
 ) -> None:
     """The row set with `spacing`, stretched to `box` (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = box
-    mask = _row_mask(row, font, spacing).resize((max(1, x1 - x0), max(1, y1 - y0)), Image.Resampling.BICUBIC)
+    mask = _row_mask(row, font, spacing, flat_a).resize((max(1, x1 - x0), max(1, y1 - y0)), Image.Resampling.BICUBIC)
     canvas.paste(Image.new("RGB", mask.size, ink), (x0, y0), mask)
 
 
@@ -514,7 +534,7 @@ def _draw_ar_old(rng: random.Random, row: str) -> Image.Image:
     return canvas
 
 
-def _draw_ar_mercosur(rng: random.Random, row: str) -> Image.Image:
+def _draw_ar_mercosur(rng: random.Random, row: str, flat_a: bool = False) -> Image.Image:
     h = 120
     w = round(h * rng.uniform(2.9, 3.2))
     paper, ink = _grey(rng.randint(200, 255)), _grey(rng.randint(5, 60))
@@ -543,7 +563,7 @@ def _draw_ar_mercosur(rng: random.Random, row: str) -> Image.Image:
         weight=rng.choice((-2, -1, 0, 0, 1)),
     )
     font = _font(rng.choice(_ar_fonts(bold=False)), _GLYPH_HEIGHT)
-    _paste_row(canvas, rng, row, font, spacing, ink, (x, top, x + text_w, bottom))
+    _paste_row(canvas, rng, row, font, spacing, ink, (x, top, x + text_w, bottom), flat_a)
     return _holder(rng, canvas)
 
 
@@ -572,11 +592,70 @@ def _holder(rng: random.Random, plate: Image.Image) -> Image.Image:
     return out
 
 
-def draw_ar_plate(rng: random.Random, layout: str, rows: tuple[str, ...]) -> npt.NDArray[np.uint8]:
-    """An Argentine plate (renderer 2) front on, about 120 px high, as BGR."""
+def draw_ar_plate(
+    rng: random.Random, layout: str, rows: tuple[str, ...], flat_a: bool = False
+) -> npt.NDArray[np.uint8]:
+    """An Argentine plate (renderer 2) front on, about 120 px high, as BGR; `flat_a` (renderer 3) draws
+    Mercosur's A flat-topped."""
     row = " ".join(rows)
-    plate = _draw_ar_old(rng, row) if layout == "ar_old" else _draw_ar_mercosur(rng, row)
+    plate = _draw_ar_old(rng, row) if layout == "ar_old" else _draw_ar_mercosur(rng, row, flat_a)
     return np.asarray(cv2.cvtColor(np.asarray(plate), cv2.COLOR_RGB2BGR), dtype=np.uint8)
+
+
+# --- renderer 3: Argentine motorcycle plates (two rows), as the 4 real ones in ar_crops ---------------------------
+# Old (1995-2016): '123' over 'ABC', light characters on a dark field in a light rim with bolt holes at the top;
+# Mercosur (2016-): 'A12' over '3BCD', dark characters on white under a thin band, flat-topped A. Squarish crops
+# (width / height 1.0-1.5), which the reader also reads as top half + bottom half side by side.
+MOTO_SHARE = 0.15  # of renderer 3's Argentine crops (when no rows are given)
+_MOTO_PATTERNS = {"ar_old": "DDD|LLL", "ar_mercosur": "LDD|DLLL"}
+
+
+def moto_rows(rng: random.Random, layout: str) -> tuple[str, ...]:
+    return tuple(_pick(rng, part) for part in _MOTO_PATTERNS[layout].split("|"))
+
+
+def draw_ar_moto(rng: random.Random, layout: str, rows: tuple[str, ...]) -> npt.NDArray[np.uint8]:
+    """An Argentine motorcycle plate front on, two rows, about 130 px high, as BGR."""
+    old = layout == "ar_old"
+    h = 130
+    w = round(h * rng.uniform(1.05, 1.4))
+    surround = _grey(rng.randint(0, 90))
+    canvas = Image.new("RGB", (w, h), surround)
+    draw = ImageDraw.Draw(canvas)
+    if old:
+        rim, field, ink = _grey(rng.randint(170, 250)), _grey(rng.randint(5, 70)), _grey(rng.randint(160, 255))
+        draw.rounded_rectangle((0, 0, w - 1, h - 1), radius=round(h * rng.uniform(0.08, 0.18)), fill=rim)
+        top, bottom = round(h * rng.uniform(0.12, 0.2)), h - round(h * rng.uniform(0.1, 0.18))
+        side = round(w * rng.uniform(0.05, 0.1))
+        draw.rounded_rectangle((side, top, w - side, bottom), radius=round(h * 0.06), fill=field)
+        if rng.random() < 0.8:  # bolt holes in the top rim
+            r = max(2, round(h * rng.uniform(0.03, 0.05)))
+            for x in (w * rng.uniform(0.15, 0.3), w * rng.uniform(0.7, 0.85)):
+                draw.ellipse((x - r, top / 2 - r, x + r, top / 2 + r), fill=_grey(rng.randint(60, 140)))
+        fonts, weight, condense = _ar_fonts(bold=True), rng.choice((0, 1, 2, 3)), rng.uniform(0.6, 0.9)
+    else:
+        paper, ink = _grey(rng.randint(200, 255)), _grey(rng.randint(5, 60))
+        draw.rounded_rectangle((0, 0, w - 1, h - 1), radius=8, fill=paper, outline=ink, width=rng.randint(2, 4))
+        band = round(h * rng.uniform(0.08, 0.14))
+        draw.rectangle((3, 3, w - 4, band), fill=(30, 50, 140) if rng.random() < 0.5 else _grey(rng.randint(140, 215)))
+        top, bottom, side = band + round(h * rng.uniform(0.04, 0.1)), h - round(h * rng.uniform(0.06, 0.12)), 8
+        fonts, weight, condense = _ar_fonts(bold=False), rng.choice((-1, 0, 0, 1, 2)), rng.uniform(0.6, 0.85)
+    font = _font(rng.choice(fonts), _GLYPH_HEIGHT)
+    field_w, row_h = w - 2 * side, (bottom - top) // len(rows)
+    for i, row in enumerate(rows):
+        spacing = _Spacing(
+            gap=rng.uniform(0.05, 0.2), group_gap=0.3, monospace=rng.random() < 0.6, condense=condense, weight=weight
+        )
+        text_w = round(field_w * rng.uniform(0.75, 0.95) * (0.8 if len(row) < 4 and not old else 1.0))
+        text_h = round(row_h * rng.uniform(0.78, 0.92))
+        x = side + rng.randint(0, field_w - text_w)
+        y = top + i * row_h + rng.randint(0, row_h - text_h)
+        _paste_row(canvas, rng, row, font, spacing, ink, (x, y, x + text_w, y + text_h), flat_a=not old)
+    if rng.random() < 0.3:  # a small sticker or letter beside the rows, as on the real old plate
+        size = round(h * rng.uniform(0.1, 0.16))
+        x, y = w - side - size, top + row_h - size
+        draw.ellipse((x, y, x + size, y + size), fill=_grey(rng.randint(150, 255)))
+    return np.asarray(cv2.cvtColor(np.asarray(canvas), cv2.COLOR_RGB2BGR), dtype=np.uint8)
 
 
 def _overexpose(rng: random.Random, gray: MatLike) -> Gray:
@@ -587,10 +666,29 @@ def _overexpose(rng: random.Random, gray: MatLike) -> Gray:
     return np.asarray(np.clip(values, 0, 255), dtype=np.uint8)
 
 
-def degrade_ar(rng: random.Random, image: npt.NDArray[np.uint8], light_ink: bool) -> npt.NDArray[np.uint8]:
+def _overexpose_strong(rng: random.Random, gray: MatLike, light_ink: bool) -> Gray:
+    """Renderer 3's night IR crop, as the 15 burnt-out real crops v2 misread: light strokes brighter and wider
+    (bleeding into each other and the rim); on dark-ink plates the white sheeting eats thin strokes. A render
+    whose middle burns out entirely is left as it was (every real crop was readable)."""
+    if light_ink:
+        gain, sigma, share = rng.uniform(1.3, 2.1), rng.uniform(1.0, 3.0), rng.uniform(0.7, 1.0)
+    else:
+        gain, sigma, share = rng.uniform(1.1, 1.4), rng.uniform(0.6, 1.4), rng.uniform(0.4, 0.7)
+    values = gray.astype(np.float32) * gain
+    glow = cv2.GaussianBlur(values, (0, 0), sigma)
+    out = np.clip(np.maximum(values, glow * share), 0, 255).astype(np.uint8)
+    h, w = out.shape
+    middle = out[h // 4 : h - h // 4, w // 8 : w - w // 8]
+    return np.asarray(gray if (middle >= 245).mean() > 0.6 else out, dtype=np.uint8)
+
+
+def degrade_ar(
+    rng: random.Random, image: npt.NDArray[np.uint8], light_ink: bool, renderer: int = 2
+) -> npt.NDArray[np.uint8]:
     """`degrade` for renderer 2's Argentine plates: front-on more often, the sizes the real crops come in,
     always grey (as every real ar_crop), overexposed at night, and never blurred or burnt past reading (every
-    real crop was labelled by eye): small crops blur less, and only light ink (old plates) blooms."""
+    real crop was labelled by eye): small crops blur less, and only light ink (old plates) blooms. Renderer 3
+    overexposes more often and harder, and burns out Mercosur's white sheeting over its thin dark strokes too."""
     out: MatLike = _perspective(rng, image, jitter=(0.03, 0.05), tilt=0.05, loose_y=0.4)
     if rng.random() < 0.2:
         out = _dirt(rng, out)
@@ -606,7 +704,10 @@ def degrade_ar(rng: random.Random, image: npt.NDArray[np.uint8], light_ink: bool
         kernel = np.zeros((length, length), np.float32)
         kernel[length // 2, :] = 1.0 / length
         gray = cv2.filter2D(gray, -1, kernel)
-    if rng.random() < 0.3 and light_ink:  # before the IR curve: the sheeting burns out, not an inverted plate
+    roll = rng.random()
+    if renderer >= 3 and roll < (0.5 if light_ink else 0.25):
+        gray = _overexpose_strong(rng, gray, light_ink)
+    elif renderer < 3 and roll < 0.3 and light_ink:  # before the IR curve: the sheeting burns out, not inverted
         gray = _overexpose(rng, gray)
     if rng.random() < 0.6:
         gray = _infrared(rng, gray)
@@ -628,7 +729,9 @@ def render_plate(
     """One degraded plate crop, identical for the same arguments.
 
     `renderer` 2 draws the Argentine layouts as real Argentine crops look (`draw_ar_plate`, `degrade_ar`); every
-    other layout, and renderer 1 (the default, v1-v4's), is drawn exactly as before."""
+    other layout, and renderer 1 (the default, v1-v4's), is drawn exactly as before. Renderer 3 is renderer 2
+    plus, for the Argentine layouts, a share of two-row motorcycle plates (layout AR_MOTO, when `rows` is not
+    given), Mercosur's flat-topped A on half the Mercosur plates, and stronger night overexposure."""
     if renderer not in RENDERERS:
         raise ValueError(f"unknown renderer {renderer!r}; expected one of {RENDERERS}")
     rng = random.Random(seed)
@@ -636,6 +739,14 @@ def render_plate(
     if chosen not in LAYOUTS:
         raise ValueError(f"unknown layout {chosen!r}; expected one of {LAYOUTS}")
     printed = rows or plate_text(rng, chosen)
+    if renderer >= 3 and chosen in AR_LAYOUTS:
+        if rows is None and rng.random() < MOTO_SHARE:
+            moto = moto_rows(rng, chosen)
+            image = degrade_ar(rng, draw_ar_moto(rng, chosen, moto), light_ink=chosen == "ar_old", renderer=3)
+            return SyntheticPlate(image=image, text=label_of(moto), layout=AR_MOTO)
+        bare_ar = draw_ar_plate(rng, chosen, printed, flat_a=rng.random() < 0.5)
+        image = degrade_ar(rng, bare_ar, light_ink=chosen == "ar_old", renderer=3)
+        return SyntheticPlate(image=image, text=label_of(printed), layout=chosen)
     if renderer >= 2 and chosen in AR_LAYOUTS:
         image = degrade_ar(rng, draw_ar_plate(rng, chosen, printed), light_ink=chosen == "ar_old")
         return SyntheticPlate(image=image, text=label_of(printed), layout=chosen)
