@@ -166,6 +166,12 @@ class DetectorTrainConfig(BaseModel):
     hard_negatives: Path | None = Field(
         None, description="'file x y w h' lines: things on training frames that are not plates; crops of them are added"
     )
+    more_hard_negatives: Path | None = Field(
+        None, description="a second file like hard_negatives (a later mining round), added to it"
+    )
+    hard_negative_scales: tuple[PositiveFloat, ...] = Field(
+        (3.0, 6.0), min_length=1, description="crop widths around each hard negative, in widths of the thing"
+    )
     imgsz: PositiveInt = 640
     epochs: PositiveInt = 15
     batch: PositiveInt = 16
@@ -189,7 +195,16 @@ class DetectorTrainConfig(BaseModel):
         None, description="blocks of the training videos held back (never trained on) to choose the threshold on"
     )
 
-    @field_validator("data_root", "dataset_dir", "runs_dir", "output", "init_weights", "extra_labels", "hard_negatives")
+    @field_validator(
+        "data_root",
+        "dataset_dir",
+        "runs_dir",
+        "output",
+        "init_weights",
+        "extra_labels",
+        "hard_negatives",
+        "more_hard_negatives",
+    )
     @classmethod
     def _expand_home(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser()

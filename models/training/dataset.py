@@ -219,15 +219,16 @@ def build_yolo_dataset(
     extra_labels: Mapping[str, Sequence[VocBox]] | None = None,
     hard_negatives: Mapping[str, Sequence[VocBox]] | None = None,
     held_back: HeldBack | None = None,
+    hard_negative_scales: Sequence[float] | None = None,
 ) -> Path:
     """Write (or bring up to date) the YOLO dataset for ro_dashcam in out_dir and return its data.yaml.
 
     `extra_train` are more YOLO image folders (labels in the sibling `labels/`) to train on, e.g. synthetic scenes.
     `extra_labels` (file name -> boxes) are plates the annotators missed on TRAINING frames: added to theirs; the
     val split keeps its labels as given. `hard_negatives` (file name -> boxes of things that are not plates, on
-    training frames) become crops around each thing, at two zooms, labelled with the frame's plates only: the
-    `hardneg` split, trained on. `held_back` blocks of the training videos become the split `held_back.split`
-    (labels as given; never trained on): neither they nor their gap frames are trained on, directly or as crops.
+    training frames) become crops around each thing, at the zooms `hard_negative_scales` (default
+    HARD_NEGATIVE_SCALES), labelled with the frame's plates only: the `hardneg` split, trained on. `held_back`
+    blocks of the training videos become the split `held_back.split` (labels as given; never trained on): neither they nor their gap frames are trained on, directly or as crops.
     Idempotent: files already right are not touched, so a val run can rebuild it while a training run reads it.
     """
     data_root = data_root.resolve()
@@ -249,7 +250,8 @@ def build_yolo_dataset(
     for split, split_frames in splits.items():
         _sync_split(data_root, out_dir, split, split_frames, extra_labels if split == "train" else {})
     extra = list(extra_train)
-    hardneg = _sync_hard_negatives(data_root, out_dir, splits["train"], extra_labels, hard_negatives)
+    scales = tuple(hard_negative_scales) if hard_negative_scales else HARD_NEGATIVE_SCALES
+    hardneg = _sync_hard_negatives(data_root, out_dir, splits["train"], extra_labels, hard_negatives, scales)
     if hardneg is not None:
         extra.append(hardneg)
     return _write_data_yaml(out_dir, sorted({f.video for f in splits["val"]}), extra)
@@ -264,6 +266,7 @@ def _sync_hard_negatives(
     frames: Sequence[Frame],
     extra_labels: Mapping[str, Sequence[VocBox]],
     hard_negatives: Mapping[str, Sequence[VocBox]],
+    scales: Sequence[float] = HARD_NEGATIVE_SCALES,
 ) -> Path | None:
     images, labels = out_dir / "images" / "hardneg", out_dir / "labels" / "hardneg"
     crops: dict[str, tuple[Path, VocBox]] = {}
@@ -276,7 +279,7 @@ def _sync_hard_negatives(
         plates = _plates_of(data_root, frame) + list(extra_labels.get(frame.image, ()))
         height, width = _read(source).shape[:2]
         for i, negative in enumerate(negatives):
-            for scale in HARD_NEGATIVE_SCALES:
+            for scale in scales:
                 window = hard_negative_window(negative, width, height, scale)
                 stem = f"{Path(frame.image).stem}_neg{i}_x{scale:g}"
                 ww, wh = int(window.xmax - window.xmin), int(window.ymax - window.ymin)

@@ -77,6 +77,13 @@ def build_dataset(cfg: DetectorTrainConfig, synthetic: list[Path]) -> Path:
     def boxes(path: Path | None) -> dict[str, list[VocBox]]:
         return {} if path is None else dict(parse_box_file(path.read_text(encoding="utf-8")))
 
+    def merged(*named: dict[str, list[VocBox]]) -> dict[str, list[VocBox]]:
+        out: dict[str, list[VocBox]] = {}
+        for one in named:
+            for name, found in one.items():
+                out.setdefault(name, []).extend(found)
+        return out
+
     return build_yolo_dataset(
         cfg.data_root,
         cfg.dataset_dir,
@@ -84,7 +91,8 @@ def build_dataset(cfg: DetectorTrainConfig, synthetic: list[Path]) -> Path:
         cfg.val_videos,
         extra_train=synthetic,
         extra_labels=boxes(cfg.extra_labels),
-        hard_negatives=boxes(cfg.hard_negatives),
+        hard_negatives=merged(boxes(cfg.hard_negatives), boxes(cfg.more_hard_negatives)),
+        hard_negative_scales=cfg.hard_negative_scales,
         held_back=held_back(cfg),
     )
 

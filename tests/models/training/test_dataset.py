@@ -177,3 +177,17 @@ def test_held_back_frames_are_never_trained_on(tmp_path: Path) -> None:
     assert data["val"] == "images/val" and "realval" not in str(data["train"])
     build_yolo_dataset(source, out, ["v1"], ["v2"])  # without: every frame trains again
     assert len(list((out / "images" / "train").iterdir())) == 10
+
+
+def test_hard_negatives_at_the_zooms_asked_for(tmp_path: Path) -> None:
+    source, out = _frames_source(tmp_path), tmp_path / "dataset"
+    negatives = {"v1_t001.jpg": [VocBox(40, 38, 60, 48)]}
+    build_yolo_dataset(source, out, ["v1"], ["v2"], hard_negatives=negatives, hard_negative_scales=(2.0, 4.5, 9.0))
+    crops = sorted(p.name for p in (out / "images" / "hardneg").iterdir())
+    assert crops == ["v1_t001_neg0_x2.jpg", "v1_t001_neg0_x4.5.jpg", "v1_t001_neg0_x9.jpg"]
+    assert sorted(p.name for p in (out / "labels" / "hardneg").iterdir()) == [c[:-4] + ".txt" for c in crops]
+    build_yolo_dataset(source, out, ["v1"], ["v2"], hard_negatives=negatives)  # the default: stages 4-7's two
+    assert sorted(p.name for p in (out / "images" / "hardneg").iterdir()) == [
+        "v1_t001_neg0_x3.jpg",
+        "v1_t001_neg0_x6.jpg",
+    ]

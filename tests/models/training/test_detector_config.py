@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[3]
         "train_stage5.yaml",
         "train_stage6.yaml",
         "train_stage7.yaml",
+        "train_stage8.yaml",
     ],
 )
 def test_shipped_configs_load(name: str) -> None:
@@ -199,3 +200,25 @@ def test_degraded_lettering_sets_get_their_own_names_and_crisp_ones_keep_theirs(
     for share in (-0.1, 1.5):
         with pytest.raises(ValidationError):
             LetteringData(degraded=share)
+
+
+def test_stage_8_is_stage_7_with_a_second_round_of_real_hard_negatives() -> None:
+    stage7 = load_config(REPO / "models" / "detector" / "train_stage7.yaml")
+    stage8 = load_config(REPO / "models" / "detector" / "train_stage8.yaml")
+    assert stage8.init_weights == stage7.output and stage8.output != stage7.output
+    assert stage8.dataset_dir != stage7.dataset_dir
+    assert stage8.real_validation == stage7.real_validation and stage8.synthetic == stage7.synthetic
+    assert stage8.hard_negatives == stage7.hard_negatives and stage7.more_hard_negatives is None
+    assert stage7.hard_negative_scales == (3.0, 6.0) and len(stage8.hard_negative_scales) == 5
+    assert stage8.more_hard_negatives is not None and stage8.threads == 1
+    from models.training.dataset import parse_box_file, read_frames
+    from models.training.detector import not_to_train_on
+
+    more = parse_box_file((REPO / stage8.more_hard_negatives).read_text())
+    assert sum(map(len, more.values())) == 27
+    assert all(name.startswith(("dayride_type1_001_", "nightride_type3_001_")) for name in more)
+    frames_csv = stage8.data_root / "frames.csv"
+    if frames_csv.is_file():  # mined on training frames outside the real validation blocks and their gaps only
+        videos = {f.image: f.video for f in read_frames(frames_csv)}
+        assert {videos[n] for n in more} <= set(stage8.train_videos)
+        assert not set(more) & not_to_train_on(stage8)
