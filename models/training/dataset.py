@@ -228,7 +228,8 @@ def build_yolo_dataset(
     val split keeps its labels as given. `hard_negatives` (file name -> boxes of things that are not plates, on
     training frames) become crops around each thing, at the zooms `hard_negative_scales` (default
     HARD_NEGATIVE_SCALES), labelled with the frame's plates only: the `hardneg` split, trained on. `held_back`
-    blocks of the training videos become the split `held_back.split` (labels as given; never trained on): neither they nor their gap frames are trained on, directly or as crops.
+    blocks of the training videos become the split `held_back.split` (labels as given; never trained on):
+    neither they nor their gap frames are trained on, directly or as crops.
     Idempotent: files already right are not touched, so a val run can rebuild it while a training run reads it.
     """
     data_root = data_root.resolve()
