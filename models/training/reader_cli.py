@@ -71,7 +71,11 @@ def eval_reader_command(
         str | None, typer.Option(help="With --synthetic: render only this layout (e.g. ar_old; default: any).")
     ] = None,
     synthetic_renderer: Annotated[
-        int, typer.Option(help="With --synthetic: the renderer (1: v1-v4's; 2: Argentine plates as the real ones).")
+        int,
+        typer.Option(
+            help="With --synthetic: the renderer (1: v1-v4's; 2: Argentine plates as the real ones; "
+            "3: 2 + motorcycle plates)."
+        ),
     ] = 1,
     label_corrections: Annotated[
         list[Path] | None,

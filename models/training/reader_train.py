@@ -88,7 +88,9 @@ class ReaderTrainConfig(BaseModel):
     )
 
     synthetic_renderer: int = Field(
-        1, description="synthetic_plates renderer: 1 (v1-v4), 2 (Argentine plates drawn after the real ar_crops)"
+        1,
+        description="synthetic_plates renderer: 1 (v1-v4), 2 (Argentine plates drawn after the real ar_crops), 3 (2 + "
+        "motorcycle plates, flat-topped A, stronger night overexposure)",
     )
     val_synthetic: int = Field(
         0,

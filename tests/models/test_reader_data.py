@@ -308,3 +308,87 @@ def test_two_readers_average_in_weight_space(tmp_path: Path) -> None:
     assert torch.allclose(same[key], a[key])
     with pytest.raises(ValueError, match="weight"):
         average_readers(first, second, tmp_path / "bad", weight=1.5)
+
+
+def test_synthetic_crops_read_motorcycle_plates_as_one_row() -> None:
+    crops = SyntheticCrops(60, 0, {"ar_old": 1.0, "ar_mercosur": 1.0}, renderer=3)
+    plates = [render_plate(i, crops.layout_of(i), renderer=3) for i in range(60)]
+    motos = [i for i, plate in enumerate(plates) if plate.layout == "ar_moto"]
+    assert motos
+    for i in motos:
+        gray, text = crops[i]
+        assert text == plates[i].text
+        assert gray.shape[1] > 1.5 * gray.shape[0]  # top half + bottom half side by side
+
+
+def _distill_config(**changes: object) -> ReaderTrainConfig:
+    values: dict[str, object] = {
+        "br_crops": Path("x"),
+        "init_weights": Path("w.pth"),
+        "synthetic_layouts": {"ar_old": 0.5, "br_old": 0.5},
+        "distill_weight": 0.05,
+        "batch_size": 16,
+        "real_fraction": 0.25,
+    }
+    return ReaderTrainConfig.model_validate(values | changes)
+
+
+def test_distillation_needs_a_teacher_and_layout_weights() -> None:
+    with pytest.raises(ValueError, match="distill_weight"):
+        _distill_config(init_weights=None)
+    with pytest.raises(ValueError, match="distill_weight"):
+        _distill_config(synthetic_layouts=None)
+    assert ReaderTrainConfig(br_crops=Path("x")).distill_weight == 0  # v1-v6: none
+
+
+def test_distillation_covers_real_crops_and_non_argentine_renders_only() -> None:
+    from models.training.reader_train import BatchSource
+    from models.training.synthetic_plates import AR_LAYOUTS
+
+    class FourReal:
+        def __len__(self) -> int:
+            return 4
+
+    config = _distill_config()
+    source = BatchSource(config, FourReal())  # type: ignore[arg-type]
+    keep = source.not_argentine(3).tolist()
+    assert len(keep) == 16 and keep[:4] == [True] * 4
+    layouts = [source._synthetic.layout_of(3 * 16 + j) for j in range(12)]
+    assert keep[4:] == [layout not in AR_LAYOUTS for layout in layouts]
+    assert True in keep[4:] and False in keep[4:]
+
+
+def test_distillation_loss_is_zero_for_the_teacher_itself_and_positive_elsewhere() -> None:
+    from models.training.reader_train import build_network, distill_loss
+
+    torch.manual_seed(0)
+    teacher, other = build_network().eval(), build_network().eval()
+    images = torch.randn(3, 1, 64, 128)
+    keep = torch.tensor([True, False, True])
+    assert float(distill_loss(teacher, teacher, images, keep)) == pytest.approx(0.0, abs=1e-5)
+    assert float(distill_loss(other, teacher, images, keep)) > 0
+    assert float(distill_loss(other, teacher, images, torch.zeros(3, dtype=torch.bool))) == 0.0
+
+
+def test_frozen_batchnorm_stays_in_eval_mode_through_validation() -> None:
+    from models.training.reader_train import build_network, exact_accuracy, set_train_mode
+
+    network = build_network()
+    set_train_mode(network, freeze_batchnorm=True)
+    norms = [m for m in network.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert network.training and norms and not any(m.training for m in norms)
+    exact_accuracy(network, SyntheticCrops(2, 0))
+    assert network.training and not any(m.training for m in norms)  # the modes are restored as they were
+    set_train_mode(network, freeze_batchnorm=False)
+    assert all(m.training for m in norms)
+
+
+def test_v7_config_is_v5_plus_renderer_3_distillation_and_frozen_batchnorm() -> None:
+    from models.training.reader_train import load_train_config
+
+    v5 = load_train_config(Path("models/reader/train_v5.yaml"))
+    v7 = load_train_config(Path("models/reader/train_v7.yaml"))
+    assert (v7.synthetic_renderer, v7.distill_weight, v7.freeze_batchnorm) == (3, 0.05, True)
+    same = ("init_weights", "test_fraction", "split_seed", "val_fraction", "val_seed", "real_fraction", "lr")
+    assert all(getattr(v5, key) == getattr(v7, key) for key in same)
+    assert v7.synthetic_layouts == v5.synthetic_layouts and v7.run_dir != v5.run_dir
