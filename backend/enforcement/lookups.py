@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from backend.enforcement.models import ReadRecord, stored_position
@@ -21,7 +21,7 @@ from backend.permits.models import (
     permit_type_zones,
     permit_vehicles,
 )
-from backend.storage.in_lists import padded
+from backend.storage.plain_select import PlainSelect
 from platepatrol.geo import distance_m
 from platepatrol.hours import parse_hours
 from platepatrol.verdicts import PermitView, Sighting, Window
@@ -30,34 +30,38 @@ from platepatrol.verdicts import PermitView, Sighting, Window
 PermitsByKey = dict[str, dict[str, list[PermitView]]]
 
 
-# The hot path's statements, built once: building a select costs more than SQLite takes to run it. The lists of
-# values are expanding parameters, padded (backend.storage.in_lists) so that a few SQL texts serve every batch.
-_PERMITS_OF_KEYS = (
-    select(
-        Vehicle.plate_key,
-        Vehicle.plate,
-        Permit.id,
-        Permit.code,
-        Permit.valid_from,
-        Permit.valid_until,
-        Permit.status,
-        Permit.revision,
-        Permit.type_id,
-        PermitType.hours,
-        PermitType.timezone,
-        permit_type_zones.c.zone_id,
+# The hot path's statements, compiled once per length of IN list and run as plain SQL (backend.storage.plain_select):
+# building and running a select through SQLAlchemy's full path costs more than SQLite takes to run it.
+_PERMITS_OF_KEYS = PlainSelect(
+    lambda keys: (
+        select(
+            Vehicle.plate_key,
+            Vehicle.plate,
+            Permit.id,
+            Permit.code,
+            Permit.valid_from,
+            Permit.valid_until,
+            Permit.status,
+            Permit.revision,
+            Permit.type_id,
+            PermitType.hours,
+            PermitType.timezone,
+            permit_type_zones.c.zone_id,
+        )
+        .select_from(Vehicle)
+        .join(permit_vehicles, permit_vehicles.c.vehicle_id == Vehicle.id)
+        .join(Permit, Permit.id == permit_vehicles.c.permit_id)
+        .outerjoin(PermitType, PermitType.id == Permit.type_id)
+        .outerjoin(permit_type_zones, permit_type_zones.c.permit_type_id == PermitType.id)
+        .where(Vehicle.plate_key.in_(keys))
     )
-    .select_from(Vehicle)
-    .join(permit_vehicles, permit_vehicles.c.vehicle_id == Vehicle.id)
-    .join(Permit, Permit.id == permit_vehicles.c.permit_id)
-    .outerjoin(PermitType, PermitType.id == Permit.type_id)
-    .outerjoin(permit_type_zones, permit_type_zones.c.permit_type_id == PermitType.id)
-    .where(Vehicle.plate_key.in_(bindparam("keys", expanding=True)))
 )
-_HOTLIST_OF_PLATES = (
-    select(HotlistEntry.plate, HotlistEntry.reason, HotlistEntry.added_at, HotlistEntry.expires_at)
-    .where(HotlistEntry.plate.in_(bindparam("plates", expanding=True)))
-    .order_by(HotlistEntry.added_at)
+_HOTLIST_OF_PLATES = PlainSelect(
+    lambda plates: (
+        select(HotlistEntry.plate, HotlistEntry.reason, HotlistEntry.added_at, HotlistEntry.expires_at)
+        .where(HotlistEntry.plate.in_(plates))
+        .order_by(HotlistEntry.added_at)
+    )
 )
 
 
@@ -65,34 +69,32 @@ def permits_by_key(session: Session, keys: Iterable[str]) -> PermitsByKey:
     """Every permit of every vehicle whose plate folds to one of `keys` (platepatrol.verdicts.lookalike_key),
     as the tables hold them right now: a plate's own permits and its look-alikes' in one indexed query.
     Plain rows, no ORM objects: this is the verdict's hot path."""
-    wanted = padded(keys)
-    if not wanted:
-        return {}
-    rows = session.connection().execute(_PERMITS_OF_KEYS, {"keys": wanted})
     # A permit's type may list several zones: one row each. Gather them per (key, plate, permit) first, and parse
     # each type's hours once: a batch's permits share a few types.
-    first: dict[tuple[str, str, str], Row[Any]] = {}
+    first: dict[tuple[str, str, str], tuple[Any, ...]] = {}
     zones: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     hours_of_type: dict[str | None, tuple[Window, ...]] = {}
-    for row in rows:
-        held = (row.plate_key, row.plate, row.id)
+    for row in _PERMITS_OF_KEYS(session.connection(), keys):
+        key, plate, permit_id, *_, type_id, hours, _timezone, zone_id = row
+        held = (key, plate, permit_id)
         first.setdefault(held, row)
-        if row.zone_id is not None:
-            zones[held].add(row.zone_id)
-        if row.type_id not in hours_of_type:
-            hours_of_type[row.type_id] = parse_hours(row.hours or [])
+        if zone_id is not None:
+            zones[held].add(zone_id)
+        if type_id not in hours_of_type:
+            hours_of_type[type_id] = parse_hours(hours or [])
     found: PermitsByKey = defaultdict(lambda: defaultdict(list))
-    for (key, plate, permit_id), row in first.items():
+    for held, row in first.items():
+        key, plate, permit_id, code, valid_from, valid_until, status, revision, type_id, _hours, timezone, _ = row
         view = PermitView(
             id=permit_id,
-            code=row.code,
-            valid_from=row.valid_from,
-            valid_until=row.valid_until,
-            active=row.status is PermitStatus.ACTIVE,
-            revision=row.revision,
-            zone_ids=frozenset(zones.get((key, plate, permit_id), ())),
-            hours=hours_of_type[row.type_id],
-            timezone=row.timezone or "UTC",
+            code=code,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            active=status is PermitStatus.ACTIVE,
+            revision=revision,
+            zone_ids=frozenset(zones.get(held, ())),
+            hours=hours_of_type[type_id],
+            timezone=timezone or "UTC",
         )
         found[key][plate].append(view)
     return {key: dict(plates) for key, plates in found.items()}
@@ -110,12 +112,8 @@ class HotlistHit:
 
 def hotlist_for_plates(session: Session, plates: Iterable[str]) -> dict[str, list[HotlistHit]]:
     """Every hotlist entry of these plates, oldest first, for a batch of reads to check at their own times."""
-    wanted = padded(plates)
-    if not wanted:
-        return {}
     found: dict[str, list[HotlistHit]] = defaultdict(list)
-    rows = session.connection().execute(_HOTLIST_OF_PLATES, {"plates": wanted})
-    for plate, reason, added_at, expires_at in rows:
+    for plate, reason, added_at, expires_at in _HOTLIST_OF_PLATES(session.connection(), plates):
         found[plate].append(HotlistHit(reason, added_at, expires_at))
     return dict(found)
 
@@ -131,33 +129,32 @@ class Sighted:
     position: tuple[float, float]
 
 
-_STORED_SIGHTINGS = select(
-    ReadRecord.id,
-    ReadRecord.plate,
-    ReadRecord.captured_at,
-    ReadRecord.latitude,
-    ReadRecord.longitude,
-    ReadRecord.vehicle_latitude,
-    ReadRecord.vehicle_longitude,
-).where(
-    ReadRecord.plate.in_(bindparam("plates", expanding=True)),
-    ReadRecord.captured_at >= bindparam("since"),
-    ReadRecord.captured_at < bindparam("until"),
+_STORED_SIGHTINGS = PlainSelect(
+    lambda plates: select(
+        ReadRecord.id,
+        ReadRecord.plate,
+        ReadRecord.captured_at,
+        ReadRecord.latitude,
+        ReadRecord.longitude,
+        ReadRecord.vehicle_latitude,
+        ReadRecord.vehicle_longitude,
+    ).where(
+        ReadRecord.plate.in_(plates),
+        ReadRecord.captured_at >= bindparam("since", type_=ReadRecord.captured_at.type),
+        ReadRecord.captured_at < bindparam("until", type_=ReadRecord.captured_at.type),
+    )
 )
 
 
 def stored_sightings(session: Session, plates: Iterable[str], since: datetime, until: datetime) -> list[Sighted]:
     """The stored reads of these plates captured in [since, until) with a position: for a whole round of reads in
     one query, and only the columns a sighting needs (not the evidence images)."""
-    wanted = padded(plates)
-    if not wanted:
-        return []
-    rows = session.connection().execute(_STORED_SIGHTINGS, {"plates": wanted, "since": since, "until": until})
     found = []
-    for row in rows:
-        position = stored_position(row.vehicle_latitude, row.vehicle_longitude, row.latitude, row.longitude)
+    rows = _STORED_SIGHTINGS(session.connection(), plates, since=since, until=until)
+    for read_id, plate, captured_at, latitude, longitude, vehicle_latitude, vehicle_longitude in rows:
+        position = stored_position(vehicle_latitude, vehicle_longitude, latitude, longitude)
         if position is not None:
-            found.append(Sighted(row.id, row.plate, row.captured_at, position))
+            found.append(Sighted(read_id, plate, captured_at, position))
     return found
 
 
