@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, select
 
 from backend.enforcement.models import ReadRecord, stored_position
 from backend.permits.models import (
@@ -65,7 +64,7 @@ _HOTLIST_OF_PLATES = PlainSelect(
 )
 
 
-def permits_by_key(session: Session, keys: Iterable[str]) -> PermitsByKey:
+def permits_by_key(connection: Connection, keys: Iterable[str]) -> PermitsByKey:
     """Every permit of every vehicle whose plate folds to one of `keys` (platepatrol.verdicts.lookalike_key),
     as the tables hold them right now: a plate's own permits and its look-alikes' in one indexed query.
     Plain rows, no ORM objects: this is the verdict's hot path."""
@@ -74,7 +73,7 @@ def permits_by_key(session: Session, keys: Iterable[str]) -> PermitsByKey:
     first: dict[tuple[str, str, str], tuple[Any, ...]] = {}
     zones: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     hours_of_type: dict[str | None, tuple[Window, ...]] = {}
-    for row in _PERMITS_OF_KEYS(session.connection(), keys):
+    for row in _PERMITS_OF_KEYS(connection, keys):
         key, plate, permit_id, *_, type_id, hours, _timezone, zone_id = row
         held = (key, plate, permit_id)
         first.setdefault(held, row)
@@ -110,10 +109,10 @@ class HotlistHit:
         return self.added_at <= at and (self.expires_at is None or self.expires_at > at)
 
 
-def hotlist_for_plates(session: Session, plates: Iterable[str]) -> dict[str, list[HotlistHit]]:
+def hotlist_for_plates(connection: Connection, plates: Iterable[str]) -> dict[str, list[HotlistHit]]:
     """Every hotlist entry of these plates, oldest first, for a batch of reads to check at their own times."""
     found: dict[str, list[HotlistHit]] = defaultdict(list)
-    for plate, reason, added_at, expires_at in _HOTLIST_OF_PLATES(session.connection(), plates):
+    for plate, reason, added_at, expires_at in _HOTLIST_OF_PLATES(connection, plates):
         found[plate].append(HotlistHit(reason, added_at, expires_at))
     return dict(found)
 
@@ -146,11 +145,11 @@ _STORED_SIGHTINGS = PlainSelect(
 )
 
 
-def stored_sightings(session: Session, plates: Iterable[str], since: datetime, until: datetime) -> list[Sighted]:
+def stored_sightings(connection: Connection, plates: Iterable[str], since: datetime, until: datetime) -> list[Sighted]:
     """The stored reads of these plates captured in [since, until) with a position: for a whole round of reads in
     one query, and only the columns a sighting needs (not the evidence images)."""
     found = []
-    rows = _STORED_SIGHTINGS(session.connection(), plates, since=since, until=until)
+    rows = _STORED_SIGHTINGS(connection, plates, since=since, until=until)
     for read_id, plate, captured_at, latitude, longitude, vehicle_latitude, vehicle_longitude in rows:
         position = stored_position(vehicle_latitude, vehicle_longitude, latitude, longitude)
         if position is not None:

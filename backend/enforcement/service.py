@@ -109,17 +109,17 @@ class _Lookups:
     own transaction: the permits of every plate and of its look-alikes (one indexed lookup by folded plate),
     and the hotlist. Plates asked for later (the reader's alternatives) are fetched then, by their keys."""
 
-    def __init__(self, session: Session, plates: Iterable[str]) -> None:
-        self._session = session
+    def __init__(self, connection: Connection, plates: Iterable[str]) -> None:
+        self._connection = connection
         wanted = set(plates)
         self._by_key: PermitsByKey = {}
         self._fetch({lookalike_key(plate) for plate in wanted})
-        self._hotlist = hotlist_for_plates(session, wanted)
+        self._hotlist = hotlist_for_plates(connection, wanted)
 
     def _fetch(self, keys: set[str]) -> None:
         missing = keys - self._by_key.keys()
         if missing:
-            found = permits_by_key(self._session, missing)
+            found = permits_by_key(self._connection, missing)
             self._by_key.update({key: found.get(key, {}) for key in missing})
 
     def permits(self, plates: Iterable[str]) -> dict[str, list[PermitView]]:
@@ -160,11 +160,11 @@ class EnforcementService:
 
     def check(self, plate: str, at: datetime, position: tuple[float, float] | None = None) -> VerdictOut:
         """Judge a plate typed by a person; nothing is stored."""
-        with self._sessions() as session:
+        with self._transaction() as connection:
             looked_up = time.monotonic()
-            self._zones.refresh(session)
-            lookups = _Lookups(session, [plate])
-            (place,) = self._places(session, [_Spot(plate, at, position)], pending=[])
+            self._zones.refresh(connection)
+            lookups = _Lookups(connection, [plate])
+            (place,) = self._places(connection, [_Spot(plate, at, position)], pending=[])
             decision = self._decide(lookups, plate, at, place)
             return _verdict_out("", plate, decision, utc_now(), time.monotonic() - looked_up)
 
@@ -200,8 +200,8 @@ class EnforcementService:
             if len(sent) > 1:
                 return [self.answer_together([one])[0] for one in sent]
             read_id = sent[0][0].read_id
-            with self._sessions() as session:
-                stored = self._stored(session, [read_id])
+            with self._transaction() as connection:
+                stored = self._stored(connection, [read_id])
             if read_id not in stored:
                 raise
             return [stored[read_id]]
@@ -209,19 +209,32 @@ class EnforcementService:
     def _answer_new(self, sent: Sequence[tuple[IncomingRead, Device]], look_for_answered: bool) -> list[VerdictOut]:
         if self._one_writer:
             # SQLite: decide in a read transaction, then take the one write turn only to store.
-            with self._sessions() as session:
-                answered, fresh = self._decided(session, sent, look_for_answered)
+            with self._transaction() as connection:
+                answered, fresh = self._decided(connection, sent, look_for_answered)
             if fresh:
                 with self._write_turn, self._storing() as connection:
                     _store(connection, fresh, answered)
         else:
             # PostgreSQL has many writers at once: one transaction saves its begin, end and round trips.
-            with self._sessions() as session:
-                answered, fresh = self._decided(session, sent, look_for_answered)
+            with self._transaction() as connection:
+                answered, fresh = self._decided(connection, sent, look_for_answered)
                 if fresh:
-                    _store(session.connection(), fresh, answered)
-                    session.commit()
+                    _store(connection, fresh, answered)
         return [answered[read.read_id] for read, _ in sent]
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A connection to look up, decide (and on PostgreSQL store) in, committed when the block ends. A plain
+        one when the sessions are bound to an engine: the hot path needs no ORM, and a session's own bookkeeping
+        costs about as much as SQLite's lookups; a session's when they are bound to a test's connection."""
+        if self._engine is not None:
+            with self._engine.connect() as connection:
+                yield connection
+                connection.commit()
+        else:
+            with self._sessions() as session:
+                yield session.connection()
+                session.commit()
 
     @contextmanager
     def _storing(self) -> Iterator[Connection]:
@@ -238,12 +251,12 @@ class EnforcementService:
                 session.commit()
 
     def _decided(
-        self, session: Session, sent: Sequence[tuple[IncomingRead, Device]], look_for_answered: bool
+        self, connection: Connection, sent: Sequence[tuple[IncomingRead, Device]], look_for_answered: bool
     ) -> tuple[dict[str, VerdictOut], dict[str, tuple[IncomingRead, Device]]]:
         """The verdicts of every read in `sent`, by read id, and the reads answered for the first time (the
-        first of repeated ids wins, in arrival order), read from the tables in the session's transaction.
+        first of repeated ids wins, in arrival order), read from the tables in the connection's transaction.
         Without `look_for_answered`, every read counts as new: storing one that is not raises IntegrityError."""
-        answered = self._stored(session, [read.read_id for read, _ in sent]) if look_for_answered else {}
+        answered = self._stored(connection, [read.read_id for read, _ in sent]) if look_for_answered else {}
         fresh: dict[str, tuple[IncomingRead, Device]] = {}
         for read, device in sent:
             if read.read_id not in answered:
@@ -251,11 +264,11 @@ class EnforcementService:
         if not fresh:
             return answered, fresh
         looked_up = time.monotonic()
-        self._zones.refresh(session)
-        lookups = _Lookups(session, {read.plate for read, _ in fresh.values()})
+        self._zones.refresh(connection)
+        lookups = _Lookups(connection, {read.plate for read, _ in fresh.values()})
         reads = [read for read, _ in fresh.values()]
         spots = [_Spot(read.plate, read.captured_at, read.position) for read in reads]
-        places = self._places(session, spots, pending=_sighted(reads))
+        places = self._places(connection, spots, pending=_sighted(reads))
         for read, place in zip(reads, places, strict=True):
             alternatives = tuple(alt.text for alt in read.alternatives)
             decision = self._decide(lookups, read.plate, read.captured_at, place, read.confidence, alternatives)
@@ -263,7 +276,7 @@ class EnforcementService:
             answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
         return answered, fresh
 
-    def _places(self, session: Session, spots: Sequence[_Spot], pending: Sequence[Sighted]) -> list[_Place]:
+    def _places(self, connection: Connection, spots: Sequence[_Spot], pending: Sequence[Sighted]) -> list[_Place]:
         """The zone of each spot (plate, time, position) and, in a zone with a time limit, where the vehicle's stay
         began: the stored reads of all the spots' plates in one query, and the `pending` reads of the round."""
         zones: list[ZoneView | None] = [None] * len(spots)
@@ -281,7 +294,7 @@ class EnforcementService:
             until = max(spots[index].at for index in timed)
             for sighted in [
                 *pending,
-                *stored_sightings(session, {spots[index].plate for index in timed}, since, until),
+                *stored_sightings(connection, {spots[index].plate for index in timed}, since, until),
             ]:
                 seen[sighted.plate].append(sighted)
         places = []
@@ -316,9 +329,9 @@ class EnforcementService:
         return decide(seen, permits, self._rules, lookups.permits, lookups.lookalikes)
 
     @staticmethod
-    def _stored(session: Session, read_ids: Sequence[str]) -> dict[str, VerdictOut]:
+    def _stored(connection: Connection, read_ids: Sequence[str]) -> dict[str, VerdictOut]:
         """The verdicts already given for any of these read ids (a resend, a read raced by another stream)."""
-        rows = session.execute(
+        rows = connection.execute(
             select(*VERDICTS.c, READS.c.plate)
             .join_from(VERDICTS, READS, VERDICTS.c.read_id == READS.c.id)
             .where(VERDICTS.c.read_id.in_(padded(read_ids)))

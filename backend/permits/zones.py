@@ -12,10 +12,10 @@ from datetime import timedelta
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, select
 
 from backend.permits.models import Zone
+from backend.storage.plain_select import PlainSelect
 from platepatrol.errors import UserError
 from platepatrol.verdicts import ZoneView
 
@@ -42,8 +42,9 @@ def parse_zone_geometry(geojson: str) -> BaseGeometry:
     return geometry
 
 
-# Built once: on the verdicts' hot path, building the select cost more than running it.
-_ZONES_VERSION = select(func.count(Zone.id), func.max(Zone.updated_at))
+# Run on every round of verdicts: compiled once, run as plain SQL.
+_ZONES_VERSION = PlainSelect(lambda _: select(func.count(Zone.id), func.max(Zone.updated_at)))
+_ZONES = select(Zone.id, Zone.code, Zone.time_limit_minutes, Zone.geojson).where(Zone.geojson != "")
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,9 @@ class _Area:
     size: float  # the geometry's area, once: where zones overlap, the smallest holds
 
 
-def zone_view(zone: Zone) -> ZoneView:
-    limit = timedelta(minutes=zone.time_limit_minutes) if zone.time_limit_minutes else None
-    return ZoneView(zone.id, zone.code, limit)
+def zone_view(zone_id: str, code: str, time_limit_minutes: int | None) -> ZoneView:
+    limit = timedelta(minutes=time_limit_minutes) if time_limit_minutes else None
+    return ZoneView(zone_id, code, limit)
 
 
 class ZoneMap:
@@ -68,9 +69,9 @@ class ZoneMap:
         self._areas: list[_Area] = []
         self._index: shapely.STRtree | None = None
 
-    def zone_at(self, session: Session, latitude: float, longitude: float) -> ZoneView | None:
+    def zone_at(self, connection: Connection, latitude: float, longitude: float) -> ZoneView | None:
         """The zone containing the point (the smallest one where zones overlap), or None."""
-        self.refresh(session)
+        self.refresh(connection)
         return self.locate(latitude, longitude)
 
     def locate(self, latitude: float, longitude: float) -> ZoneView | None:
@@ -94,16 +95,17 @@ class ZoneMap:
                 found[point], smallest[point] = areas[area].view, size
         return found
 
-    def refresh(self, session: Session) -> None:
+    def refresh(self, connection: Connection) -> None:
         """Reload the zones if any changed (one cheap query when none did)."""
-        count, latest = session.connection().execute(_ZONES_VERSION).one()
+        ((count, latest),) = _ZONES_VERSION(connection)
         version = (int(count), latest)
         with self._lock:
             if version == self._version:
                 return
-        zones = session.scalars(select(Zone).where(Zone.geojson != "")).all()
-        geometries = [(zone, parse_zone_geometry(zone.geojson)) for zone in zones]
-        areas = [_Area(zone_view(zone), geometry, float(geometry.area)) for zone, geometry in geometries]
+        areas = []
+        for zone_id, code, time_limit_minutes, geojson in connection.execute(_ZONES):
+            geometry = parse_zone_geometry(geojson)
+            areas.append(_Area(zone_view(zone_id, code, time_limit_minutes), geometry, float(geometry.area)))
         index = shapely.STRtree([area.geometry for area in areas]) if areas else None
         with self._lock:
             self._areas, self._index, self._version = areas, index, version

@@ -37,11 +37,11 @@ def test_points_find_their_zone_the_smallest_where_zones_overlap(session: Sessio
     )
     session.commit()
     zones = ZoneMap()
-    inner = zones.zone_at(session, 44.40, 26.10)
-    outer = zones.zone_at(session, 44.42, 26.10)
+    inner = zones.zone_at(session.connection(), 44.40, 26.10)
+    outer = zones.zone_at(session.connection(), 44.42, 26.10)
     assert inner is not None and inner.code == "OLD-TOWN"
     assert outer is not None and outer.code == "CITY"
-    assert zones.zone_at(session, 45.0, 26.10) is None
+    assert zones.zone_at(session.connection(), 45.0, 26.10) is None
 
 
 def test_a_round_of_points_is_placed_as_one_by_one(session: Session) -> None:
@@ -54,7 +54,7 @@ def test_a_round_of_points_is_placed_as_one_by_one(session: Session) -> None:
     )
     session.commit()
     zones = ZoneMap()
-    zones.refresh(session)
+    zones.refresh(session.connection())
     points = [(44.40, 26.10), (45.0, 26.10), (44.42, 26.10), (44.50, 26.10), (44.40, 26.10)]
     together = zones.locate_many(points)
     assert [zone.code if zone else None for zone in together] == ["OLD-TOWN", None, "CITY", "PORT", "OLD-TOWN"]
@@ -67,7 +67,7 @@ def test_a_zone_change_is_seen_by_the_next_lookup(session: Session) -> None:
     session.add(zone)
     session.commit()
     zones = ZoneMap()
-    assert zones.zone_at(session, 44.40, 26.10) is not None
+    assert zones.zone_at(session.connection(), 44.40, 26.10) is not None
     zone.geojson = square(10.0, 10.0, 100)
     session.commit()
-    assert zones.zone_at(session, 44.40, 26.10) is None
+    assert zones.zone_at(session.connection(), 44.40, 26.10) is None
