@@ -392,3 +392,13 @@ def test_v7_config_is_v5_plus_renderer_3_distillation_and_frozen_batchnorm() -> 
     same = ("init_weights", "test_fraction", "split_seed", "val_fraction", "val_seed", "real_fraction", "lr")
     assert all(getattr(v5, key) == getattr(v7, key) for key in same)
     assert v7.synthetic_layouts == v5.synthetic_layouts and v7.run_dir != v5.run_dir
+
+
+def test_v8_config_is_v7_with_a_weaker_distillation() -> None:
+    from models.training.reader_train import load_train_config
+
+    v7 = load_train_config(Path("models/reader/train_v7.yaml"))
+    v8 = load_train_config(Path("models/reader/train_v8.yaml"))
+    assert (v7.distill_weight, v8.distill_weight) == (0.05, 0.01)
+    changed = {"name", "output_dir", "seed", "steps", "distill_weight"}
+    assert {k for k in ReaderTrainConfig.model_fields if getattr(v7, k) != getattr(v8, k)} == changed
