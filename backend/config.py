@@ -112,6 +112,10 @@ class BackendConfig(StrictModel):
         default=1, ge=1, le=64, description="serving processes sharing the gRPC port: Python uses one core per process"
     )
     auto_migrate: bool = Field(default=True, description="bring the schema to head at start-up")
+    permit_mirror: bool = Field(
+        default=True,
+        description="keep the permit data in memory while the permit clock says it is current (less work a verdict)",
+    )
     policy: EnforcementPolicy = EnforcementPolicy()
     retention: RetentionPolicy = RetentionPolicy()
     tls_cert: Path | None = Field(default=None, description="PEM certificate chain: serve TLS instead of plaintext")

@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from backend.config import BackendConfig
 from backend.enforcement.grpc_service import SERVICE_NAME, EnforcementServicer, add_enforcement_service
+from backend.enforcement.permit_mirror import PermitMirror
 from backend.enforcement.retention import retention_schedule
 from backend.enforcement.service import EnforcementService
 from backend.storage.engine import make_engine, make_session_factory
@@ -48,7 +49,10 @@ def build_server(config: BackendConfig) -> tuple[grpc.Server, int]:
     if config.auto_migrate:
         upgrade_to_head(engine)
     sessions = make_session_factory(engine)
-    service = EnforcementService(sessions, config.policy)
+    mirror = PermitMirror(engine) if config.permit_mirror else None
+    if mirror is not None:
+        mirror.start()
+    service = EnforcementService(sessions, config.policy, mirror)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers),
         options=[

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Select, bindparam, select
 
 from backend.enforcement.models import ReadRecord, stored_position
 from backend.permits.models import (
@@ -29,10 +29,9 @@ from platepatrol.verdicts import PermitView, Sighting, Window
 PermitsByKey = dict[str, dict[str, list[PermitView]]]
 
 
-# The hot path's statements, compiled once per length of IN list and run as plain SQL (backend.storage.plain_select):
-# building and running a select through SQLAlchemy's full path costs more than SQLite takes to run it.
-_PERMITS_OF_KEYS = PlainSelect(
-    lambda keys: (
+def _permits_of_vehicles() -> Select[*tuple[Any, ...]]:
+    """Each permit of each vehicle, one row per zone of its type; `permit_views` reads them."""
+    return (
         select(
             Vehicle.plate_key,
             Vehicle.plate,
@@ -52,28 +51,39 @@ _PERMITS_OF_KEYS = PlainSelect(
         .join(Permit, Permit.id == permit_vehicles.c.permit_id)
         .outerjoin(PermitType, PermitType.id == Permit.type_id)
         .outerjoin(permit_type_zones, permit_type_zones.c.permit_type_id == PermitType.id)
-        .where(Vehicle.plate_key.in_(keys))
     )
-)
-_HOTLIST_OF_PLATES = PlainSelect(
-    lambda plates: (
-        select(HotlistEntry.plate, HotlistEntry.reason, HotlistEntry.added_at, HotlistEntry.expires_at)
-        .where(HotlistEntry.plate.in_(plates))
-        .order_by(HotlistEntry.added_at)
+
+
+def _hotlist() -> Select[*tuple[Any, ...]]:
+    return select(HotlistEntry.plate, HotlistEntry.reason, HotlistEntry.added_at, HotlistEntry.expires_at).order_by(
+        HotlistEntry.added_at
     )
-)
+
+
+# The hot path's statements, compiled once per length of IN list and run as plain SQL (backend.storage.plain_select):
+# building and running a select through SQLAlchemy's full path costs more than SQLite takes to run it.
+_PERMITS_OF_KEYS = PlainSelect(lambda keys: _permits_of_vehicles().where(Vehicle.plate_key.in_(keys)))
+_HOTLIST_OF_PLATES = PlainSelect(lambda plates: _hotlist().where(HotlistEntry.plate.in_(plates)))
+# The same for all of them, for a serving process's mirror of the permit data (backend.enforcement.permit_mirror).
+ALL_PERMITS = PlainSelect(lambda _: _permits_of_vehicles())
+ALL_HOTLIST = PlainSelect(lambda _: _hotlist())
 
 
 def permits_by_key(connection: Connection, keys: Iterable[str]) -> PermitsByKey:
     """Every permit of every vehicle whose plate folds to one of `keys` (platepatrol.verdicts.lookalike_key),
     as the tables hold them right now: a plate's own permits and its look-alikes' in one indexed query.
     Plain rows, no ORM objects: this is the verdict's hot path."""
+    return permit_views(_PERMITS_OF_KEYS(connection, keys))
+
+
+def permit_views(rows: Iterable[tuple[Any, ...]]) -> PermitsByKey:
+    """The permits in rows of `_permits_of_vehicles`, by look-alike key and plate."""
     # A permit's type may list several zones: one row each. Gather them per (key, plate, permit) first, and parse
     # each type's hours once: a batch's permits share a few types.
     first: dict[tuple[str, str, str], tuple[Any, ...]] = {}
     zones: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     hours_of_type: dict[str | None, tuple[Window, ...]] = {}
-    for row in _PERMITS_OF_KEYS(connection, keys):
+    for row in rows:
         key, plate, permit_id, *_, type_id, hours, _timezone, zone_id = row
         held = (key, plate, permit_id)
         first.setdefault(held, row)

@@ -25,6 +25,7 @@ from backend.enforcement.lookups import (
     stored_sightings,
 )
 from backend.enforcement.models import ReadRecord, VerdictRecord
+from backend.enforcement.permit_mirror import MirrorSnapshot, PermitMirror, clock_version
 from backend.enforcement.reads import IncomingRead, VerdictOut
 from backend.permits.zones import ZoneMap
 from backend.storage.base import utc_now
@@ -109,17 +110,21 @@ class _Lookups:
     own transaction: the permits of every plate and of its look-alikes (one indexed lookup by folded plate),
     and the hotlist. Plates asked for later (the reader's alternatives) are fetched then, by their keys."""
 
-    def __init__(self, connection: Connection, plates: Iterable[str]) -> None:
+    def __init__(self, connection: Connection, plates: Iterable[str], mirrored: MirrorSnapshot | None) -> None:
         self._connection = connection
+        self._mirrored = mirrored  # the permit data in memory, when it is the tables' current version
         wanted = set(plates)
         self._by_key: PermitsByKey = {}
         self._fetch({lookalike_key(plate) for plate in wanted})
-        self._hotlist = hotlist_for_plates(connection, wanted)
+        self._hotlist = mirrored.hotlist_for_plates(wanted) if mirrored else hotlist_for_plates(connection, wanted)
 
     def _fetch(self, keys: set[str]) -> None:
         missing = keys - self._by_key.keys()
         if missing:
-            found = permits_by_key(self._connection, missing)
+            if self._mirrored is not None:
+                found = self._mirrored.permits_by_key(missing)
+            else:
+                found = permits_by_key(self._connection, missing)
             self._by_key.update({key: found.get(key, {}) for key in missing})
 
     def permits(self, plates: Iterable[str]) -> dict[str, list[PermitView]]:
@@ -141,11 +146,18 @@ class _Lookups:
 
 
 class EnforcementService:
-    """The hot path behind the gRPC servicer. Stateless but for a cache of zone shapes that checks the table
-    for changes on every batch: every answer reads the live tables."""
+    """The hot path behind the gRPC servicer. Stateless but for a cache of zone shapes that checks the table for
+    changes on every batch, and the serving process's mirror of the permit data (if given), used only while the
+    permit clock says it is current: every answer reflects the live tables."""
 
-    def __init__(self, sessions: sessionmaker[Session], policy: EnforcementPolicy | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        policy: EnforcementPolicy | None = None,
+        mirror: PermitMirror | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._mirror = mirror
         self._policy = policy or EnforcementPolicy()
         self._rules = Policy(
             review_below_confidence=self._policy.review_below_confidence,
@@ -163,7 +175,7 @@ class EnforcementService:
         with self._transaction() as connection:
             looked_up = time.monotonic()
             self._zones.refresh(connection)
-            lookups = _Lookups(connection, [plate])
+            lookups = _Lookups(connection, [plate], self._mirrored(connection))
             (place,) = self._places(connection, [_Spot(plate, at, position)], pending=[])
             decision = self._decide(lookups, plate, at, place)
             return _verdict_out("", plate, decision, utc_now(), time.monotonic() - looked_up)
@@ -265,7 +277,7 @@ class EnforcementService:
             return answered, fresh
         looked_up = time.monotonic()
         self._zones.refresh(connection)
-        lookups = _Lookups(connection, {read.plate for read, _ in fresh.values()})
+        lookups = _Lookups(connection, {read.plate for read, _ in fresh.values()}, self._mirrored(connection))
         reads = [read for read, _ in fresh.values()]
         spots = [_Spot(read.plate, read.captured_at, read.position) for read in reads]
         places = self._places(connection, spots, pending=_sighted(reads))
@@ -275,6 +287,10 @@ class EnforcementService:
             age = time.monotonic() - looked_up
             answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
         return answered, fresh
+
+    def _mirrored(self, connection: Connection) -> MirrorSnapshot | None:
+        """The mirror of the permit data, if it is the version the connection's transaction sees."""
+        return self._mirror.at(clock_version(connection)) if self._mirror is not None else None
 
     def _places(self, connection: Connection, spots: Sequence[_Spot], pending: Sequence[Sighted]) -> list[_Place]:
         """The zone of each spot (plate, time, position) and, in a zone with a time limit, where the vehicle's stay

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Computed, Date, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, Computed, Date, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.storage.base import Base, UTCDateTime, new_id, string_enum, utc_now
@@ -230,3 +230,16 @@ class PermitRevision(Base):
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[PermitStatus] = mapped_column(string_enum(PermitStatus))
+
+
+# The permit clock: one row whose version the database's own triggers advance in every transaction that changes what
+# a verdict reads (the tables below, migration 0009), committed with the change. A serving process keeps the permit
+# data in memory as of one version (backend.enforcement.permit_mirror) and uses it only while the clock still
+# reads that version; triggers, not application code, so no way of writing (an admin tool, raw SQL) can skip it.
+permit_clock = Table(
+    "permit_clock",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+CLOCKED_TABLES = ("vehicles", "permits", "permit_vehicles", "permit_types", "permit_type_zones", "hotlist")

@@ -24,6 +24,7 @@ Converters = tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, processor)
 class _Plan:
     sql: str
     names: tuple[str, ...]  # the order of a positional dialect's parameters
+    values: dict[str, Any]  # the values written into the select (`column == 1`)
     binding: tuple[tuple[str, Callable[[Any], Any]], ...]  # (parameter, processor) of the parameters that have one
     columns: tuple[TypeEngine[Any], ...]  # each selected column's type, as the dialect implements it
     positional: bool
@@ -76,7 +77,7 @@ class PlainSelect:
         if in_list is not None and not values:
             return []
         plan = self._plan(connection.dialect, len(values))
-        bound = {**parameters, **{f"{IN_LIST}_{index}": value for index, value in enumerate(values)}}
+        bound = {**plan.values, **parameters, **{f"{IN_LIST}_{index}": value for index, value in enumerate(values)}}
         return plan.rows(connection.exec_driver_sql(plan.sql, plan.parameters(bound)))
 
     def _plan(self, dialect: Dialect, length: int) -> _Plan:
@@ -91,5 +92,6 @@ class PlainSelect:
                 if (process := parameter.type.dialect_impl(dialect).bind_processor(dialect)) is not None
             )
             columns = tuple(column.type.dialect_impl(dialect) for column in statement.selected_columns)
-            self._plans[key] = _Plan(compiled.string, names, binding, columns, compiled.positional, dialect)
+            written = {name: value for name, value in compiled.params.items() if value is not None}
+            self._plans[key] = _Plan(compiled.string, names, written, binding, columns, compiled.positional, dialect)
         return self._plans[key]
