@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 _CLOCK = PlainSelect(lambda _: select(permit_clock.c.version).where(permit_clock.c.id == 1))
 
 
+# The clock as a column of a round's first query (EnforcementService asks it with the zones' version).
+CLOCK_VERSION = select(permit_clock.c.version).where(permit_clock.c.id == 1).scalar_subquery()
+
+
 def clock_version(connection: Connection) -> int:
     """The permit clock's version, as the connection's transaction sees it."""
     ((version,),) = _CLOCK(connection)

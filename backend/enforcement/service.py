@@ -25,13 +25,14 @@ from backend.enforcement.lookups import (
     stored_sightings,
 )
 from backend.enforcement.models import ReadRecord, VerdictRecord
-from backend.enforcement.permit_mirror import MirrorSnapshot, PermitMirror, clock_version
+from backend.enforcement.permit_mirror import CLOCK_VERSION, MirrorSnapshot, PermitMirror
 from backend.enforcement.reads import IncomingRead, VerdictOut
-from backend.permits.zones import ZoneMap
+from backend.permits.zones import ZONES_VERSION, ZoneMap
 from backend.storage.base import utc_now
 from backend.storage.bulk import BulkInsert
 from backend.storage.engine import WRITES, one_writer, write_turn
 from backend.storage.in_lists import padded
+from backend.storage.plain_select import PlainSelect
 from platepatrol.verdicts import (
     Decision,
     PermitView,
@@ -99,6 +100,8 @@ class _Place:
 
 
 READS = ReadRecord.metadata.tables[ReadRecord.__tablename__]
+# A round's first question: the permit clock's version and the zones' (backend.enforcement.permit_mirror, ZoneMap).
+_VERSIONS = PlainSelect(lambda _: select(CLOCK_VERSION, *ZONES_VERSION))
 VERDICTS = VerdictRecord.metadata.tables[VerdictRecord.__tablename__]
 # Plain rows, not ORM objects: the ORM's bulk path and even Core's costs more per row than the database does here.
 INSERT_READS = BulkInsert(READS)
@@ -174,8 +177,7 @@ class EnforcementService:
         """Judge a plate typed by a person; nothing is stored."""
         with self._transaction() as connection:
             looked_up = time.monotonic()
-            self._zones.refresh(connection)
-            lookups = _Lookups(connection, [plate], self._mirrored(connection))
+            lookups = _Lookups(connection, [plate], self._refreshed(connection))
             (place,) = self._places(connection, [_Spot(plate, at, position)], pending=[])
             decision = self._decide(lookups, plate, at, place)
             return _verdict_out("", plate, decision, utc_now(), time.monotonic() - looked_up)
@@ -276,8 +278,7 @@ class EnforcementService:
         if not fresh:
             return answered, fresh
         looked_up = time.monotonic()
-        self._zones.refresh(connection)
-        lookups = _Lookups(connection, {read.plate for read, _ in fresh.values()}, self._mirrored(connection))
+        lookups = _Lookups(connection, {read.plate for read, _ in fresh.values()}, self._refreshed(connection))
         reads = [read for read, _ in fresh.values()]
         spots = [_Spot(read.plate, read.captured_at, read.position) for read in reads]
         places = self._places(connection, spots, pending=_sighted(reads))
@@ -288,9 +289,12 @@ class EnforcementService:
             answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
         return answered, fresh
 
-    def _mirrored(self, connection: Connection) -> MirrorSnapshot | None:
-        """The mirror of the permit data, if it is the version the connection's transaction sees."""
-        return self._mirror.at(clock_version(connection)) if self._mirror is not None else None
+    def _refreshed(self, connection: Connection) -> MirrorSnapshot | None:
+        """Bring the zones up to date with the connection's transaction, and give the mirror of the permit data if it
+        is the version the transaction sees: both versions in one query."""
+        ((clock, zone_count, zone_latest),) = _VERSIONS(connection)
+        self._zones.refresh(connection, (int(zone_count), zone_latest))
+        return self._mirror.at(int(clock)) if self._mirror is not None else None
 
     def _places(self, connection: Connection, spots: Sequence[_Spot], pending: Sequence[Sighted]) -> list[_Place]:
         """The zone of each spot (plate, time, position) and, in a zone with a time limit, where the vehicle's stay

@@ -43,7 +43,9 @@ def parse_zone_geometry(geojson: str) -> BaseGeometry:
 
 
 # Run on every round of verdicts: compiled once, run as plain SQL.
-_ZONES_VERSION = PlainSelect(lambda _: select(func.count(Zone.id), func.max(Zone.updated_at)))
+# What says the zones changed: their count and latest change (ZoneMap.refresh), to ask in a round's first query.
+ZONES_VERSION = (select(func.count(Zone.id)).scalar_subquery(), select(func.max(Zone.updated_at)).scalar_subquery())
+_ZONES_VERSION = PlainSelect(lambda _: select(*ZONES_VERSION))
 _ZONES = select(Zone.id, Zone.code, Zone.time_limit_minutes, Zone.geojson).where(Zone.geojson != "")
 
 
@@ -95,10 +97,12 @@ class ZoneMap:
                 found[point], smallest[point] = areas[area].view, size
         return found
 
-    def refresh(self, connection: Connection) -> None:
-        """Reload the zones if any changed (one cheap query when none did)."""
-        ((count, latest),) = _ZONES_VERSION(connection)
-        version = (int(count), latest)
+    def refresh(self, connection: Connection, version: tuple[int, object] | None = None) -> None:
+        """Reload the zones if any changed (one cheap query when none did). `version`: the values of ZONES_VERSION
+        when the caller asked for them already, in the connection's transaction."""
+        if version is None:
+            ((count, latest),) = _ZONES_VERSION(connection)
+            version = (int(count), latest)
         with self._lock:
             if version == self._version:
                 return

@@ -231,3 +231,11 @@ def test_a_permit_type_s_hours_come_from_the_table(sessions: sessionmaker[Sessio
         assert service.answer(incoming_read(f"w{n}", plate, monday_noon), car).outcome is Outcome.PERMITTED
         off = service.answer(incoming_read(f"s{n}", plate, sunday_noon), car)
         assert (off.outcome, off.reason) == (Outcome.VIOLATION, Reason.OUTSIDE_HOURS)
+
+
+def test_a_new_zone_is_used_by_the_next_verdict(sessions: sessionmaker[Session], session: Session) -> None:
+    service, car = EnforcementService(sessions), device(session)
+    assert service.answer(read_at("r1", "ZZ999", HOME), car).reason is Reason.OUTSIDE_ZONES
+    residents, _ = city(session)
+    later = service.answer(read_at("r2", "ZZ999", HOME), car)
+    assert (later.outcome, later.reason, later.zone_id) == (Outcome.VIOLATION, Reason.NO_PERMIT, residents.id)
