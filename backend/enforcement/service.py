@@ -100,12 +100,12 @@ class _Place:
 
 
 READS = ReadRecord.metadata.tables[ReadRecord.__tablename__]
-# A round's first question: the permit clock's version and the zones' (backend.enforcement.permit_mirror, ZoneMap).
-_VERSIONS = PlainSelect(lambda _: select(CLOCK_VERSION, *ZONES_VERSION))
 VERDICTS = VerdictRecord.metadata.tables[VerdictRecord.__tablename__]
 # Plain rows, not ORM objects: the ORM's bulk path and even Core's costs more per row than the database does here.
 INSERT_READS = BulkInsert(READS)
 INSERT_VERDICTS = BulkInsert(VERDICTS)
+# A round's first question: the permit clock's version and the zones' (backend.enforcement.permit_mirror, ZoneMap).
+_VERSIONS = PlainSelect(lambda _: select(CLOCK_VERSION, *ZONES_VERSION))
 
 
 class _Lookups:
@@ -226,7 +226,7 @@ class EnforcementService:
             with self._transaction() as connection:
                 answered, fresh = self._decided(connection, sent, look_for_answered)
             if fresh:
-                with self._write_turn, self._storing() as connection:
+                with self._write_turn, self._transaction(writes=True) as connection:
                     _store(connection, fresh, answered)
         else:
             # PostgreSQL has many writers at once: one transaction saves its begin, end and round trips.
@@ -237,31 +237,19 @@ class EnforcementService:
         return [answered[read.read_id] for read, _ in sent]
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        """A connection to look up, decide (and on PostgreSQL store) in, committed when the block ends. A plain
-        one when the sessions are bound to an engine: the hot path needs no ORM, and a session's own bookkeeping
-        costs about as much as SQLite's lookups; a session's when they are bound to a test's connection."""
+    def _transaction(self, writes: bool = False) -> Iterator[Connection]:
+        """A connection to look up, decide (and on PostgreSQL store) in, committed when the block ends; with `writes`
+        its transaction takes SQLite's write lock up front. A plain connection when the sessions are bound to an
+        engine: the hot path needs no ORM, and a session's own bookkeeping costs about as much as SQLite's lookups;
+        a session's when they are bound to a test's connection."""
+        options = WRITES if writes else {}
         if self._engine is not None:
-            with self._engine.connect() as connection:
+            with self._engine.connect().execution_options(**options) as connection:
                 yield connection
                 connection.commit()
         else:
             with self._sessions() as session:
-                yield session.connection()
-                session.commit()
-
-    @contextmanager
-    def _storing(self) -> Iterator[Connection]:
-        """A connection whose transaction takes SQLite's write lock up front, committed when the block ends.
-        A plain connection when the sessions are bound to an engine: storing needs no ORM, and a session's own
-        begin and commit cost about as much as SQLite's."""
-        if self._engine is not None:
-            with self._engine.connect().execution_options(**WRITES) as connection:
-                yield connection
-                connection.commit()
-        else:
-            with self._sessions() as session:
-                yield session.connection(execution_options=WRITES)
+                yield session.connection(execution_options=options)
                 session.commit()
 
     def _decided(
