@@ -95,6 +95,16 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
+def fresh_engine(databases: DatabaseFactory) -> Iterator[Engine]:
+    """A migrated database of its own, for tests whose transactions must really commit (the `sessions` fixture's
+    are rolled back: a PostgreSQL trigger deferred to the commit never fires there)."""
+    engine = make_engine(databases.new_url())
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def fresh_database_url(databases: DatabaseFactory) -> Callable[[], str]:
     """For tests that run servers in threads or processes: each call gives a new, empty database."""
     return databases.new_url

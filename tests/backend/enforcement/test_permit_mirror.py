@@ -4,7 +4,7 @@ the clock still reads that version."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, select
@@ -17,19 +17,13 @@ from backend.enforcement.permit_mirror import PermitMirror, clock_version, load_
 from backend.enforcement.service import EnforcementService
 from backend.permits.models import HotlistEntry, Permit, PermitStatus, PermitType, Vehicle, Zone
 from backend.storage.base import utc_now
-from backend.storage.engine import make_engine
-from backend.storage.migrate import upgrade_to_head
 from platepatrol.verdicts import Outcome, Reason, lookalike_key
 from tests.backend.factories import add_permit, incoming_read, square
 
 
 @pytest.fixture
-def engine(fresh_database_url: Callable[[], str]) -> Iterator[Engine]:
-    """A database of its own: the clock advances when a transaction commits."""
-    engine = make_engine(fresh_database_url())
-    upgrade_to_head(engine)
-    yield engine
-    engine.dispose()
+def engine(fresh_engine: Engine) -> Engine:
+    return fresh_engine
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, delete, insert, select, text, update
@@ -21,18 +21,12 @@ from backend.permits.models import (
     permit_vehicles,
 )
 from backend.storage.base import utc_now
-from backend.storage.engine import make_engine
-from backend.storage.migrate import upgrade_to_head
 from tests.backend.factories import add_permit
 
 
 @pytest.fixture
-def engine(fresh_database_url: Callable[[], str]) -> Iterator[Engine]:
-    """A database of its own: the clock advances when a transaction commits, and the shared fixture's never do."""
-    engine = make_engine(fresh_database_url())
-    upgrade_to_head(engine)
-    yield engine
-    engine.dispose()
+def engine(fresh_engine: Engine) -> Engine:
+    return fresh_engine
 
 
 def now(engine: Engine) -> int:
