@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -25,3 +27,16 @@ class BrightBoxes:
             x, y, w, h = cv2.boundingRect(contour)
             found.append(Detection(Box(x, y, x + w, y + h), 0.9 if w > 30 else self.narrow_score))
         return found
+
+
+def three_patches(folder: Path) -> Path:
+    """A YOLO folder under `folder` of one image with three bright patches: two plate-wide ones, of which only the
+    first is labelled, and a small one that is no plate. Returns its images folder."""
+    img = np.zeros((120, 200, 3), np.uint8)
+    for x1, y1, x2, y2 in ((50, 40, 90, 60), (110, 80, 150, 95), (10, 10, 20, 20)):
+        img[y1:y2, x1:x2] = 255
+    (folder / "images").mkdir()
+    cv2.imwrite(str(folder / "images" / "a.png"), img)
+    (folder / "labels").mkdir()
+    (folder / "labels" / "a.txt").write_text("0 0.35 0.416667 0.2 0.166667\n")  # the first rectangle
+    return folder / "images"

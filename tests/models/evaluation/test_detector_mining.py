@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from models.evaluation.detector_mining import TILE, Candidate, crop_tile, main, mine, unmatched, write_sheets
-from tests.models.evaluation.stand_ins import BrightBoxes
+from tests.models.evaluation.stand_ins import BrightBoxes, three_patches
 
 
 def test_unmatched_keeps_what_is_about_no_plate_and_no_known_non_plate() -> None:
@@ -27,19 +27,8 @@ def test_unmatched_keeps_what_is_about_no_plate_and_no_known_non_plate() -> None
     assert unmatched([(0.5, (2.0, 2.0, 12.0, 12.0))], plates, [], 0.2) == []  # IoU 0.47 >= 0.1: about the plate
 
 
-def _folder(tmp_path: Path) -> Path:
-    img = np.zeros((120, 200, 3), np.uint8)
-    for x1, y1, x2, y2 in ((50, 40, 90, 60), (110, 80, 150, 95), (10, 10, 20, 20)):
-        img[y1:y2, x1:x2] = 255
-    (tmp_path / "images").mkdir()
-    cv2.imwrite(str(tmp_path / "images" / "a.png"), img)
-    (tmp_path / "labels").mkdir()
-    (tmp_path / "labels" / "a.txt").write_text("0 0.35 0.416667 0.2 0.166667\n")  # the first rectangle
-    return tmp_path / "images"
-
-
 def test_mine_a_folder_and_write_sheets(tmp_path: Path) -> None:
-    folder = _folder(tmp_path)
+    folder = three_patches(tmp_path)
     found = mine(folder, BrightBoxes(narrow_score=0.3), min_score=0.2)
     assert [(c.image.name, c.box, c.score) for c in found] == [
         ("a.png", (110, 80, 150, 95), 0.9),
@@ -63,7 +52,7 @@ def test_a_tile_is_square_even_at_the_image_edge() -> None:
 def test_candidates_are_numbered_in_sheet_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import models.evaluation.detector_mining as mining
 
-    folder = _folder(tmp_path)
+    folder = three_patches(tmp_path)
     monkeypatch.setattr(mining, "make_eval_detector", lambda weights, threads: (BrightBoxes(narrow_score=0.3), 0.35))
     main(["--weights", "w.onnx", "--folder", str(folder), "--out", str(tmp_path / "out")])
     lines = (tmp_path / "out" / "candidates.txt").read_text().splitlines()

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from models.evaluation.detector import SourceResult
 from models.evaluation.detector_threshold import GRID, CachedDetector, FolderScores, report, score_folder
-from tests.models.evaluation.stand_ins import BrightBoxes
+from tests.models.evaluation.stand_ins import BrightBoxes, three_patches
 
 
 def test_grid_is_the_cards() -> None:
@@ -28,18 +27,11 @@ def test_cached_detector_runs_once_per_image() -> None:
 
 
 def test_a_folder_is_scored_on_given_and_audited_labels_in_one_pass(tmp_path: Path) -> None:
-    # two plates drawn, one labelled; a small patch that is no plate
-    img = np.zeros((120, 200, 3), np.uint8)
-    for x1, y1, x2, y2 in ((50, 40, 90, 60), (110, 80, 150, 95), (10, 10, 20, 20)):
-        img[y1:y2, x1:x2] = 255
-    (tmp_path / "images").mkdir()
-    cv2.imwrite(str(tmp_path / "images" / "a.png"), img)
-    (tmp_path / "labels").mkdir()
-    (tmp_path / "labels" / "a.txt").write_text("0 0.35 0.416667 0.2 0.166667\n")
+    images = three_patches(tmp_path)  # two plates drawn, one labelled; a small patch that is no plate
     extra = tmp_path / "missing.txt"
     extra.write_text("a.png 110 80 40 15\n")
     detector = BrightBoxes(narrow_score=0.3)
-    scores = score_folder(tmp_path / "images", detector, extra)
+    scores = score_folder(images, detector, extra)
     assert detector.calls == 1
     assert scores.audited is not None and (scores.given.plates, scores.audited.plates) == (1, 2)
     out = report(scores, target=0.95, at=0.5)
