@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Select, bindparam, select
 
@@ -125,6 +125,28 @@ def hotlist_for_plates(connection: Connection, plates: Iterable[str]) -> dict[st
     for plate, reason, added_at, expires_at in _HOTLIST_OF_PLATES(connection, plates):
         found[plate].append(HotlistHit(reason, added_at, expires_at))
     return dict(found)
+
+
+class PermitData(Protocol):
+    """Where a round's permits and hotlist come from: the tables (`TablePermitData`), or a serving process's mirror
+    of them while it is current (backend.enforcement.permit_mirror)."""
+
+    def permits_by_key(self, keys: Iterable[str]) -> PermitsByKey: ...
+
+    def hotlist_for_plates(self, plates: Iterable[str]) -> dict[str, list[HotlistHit]]: ...
+
+
+@dataclass(frozen=True)
+class TablePermitData:
+    """The permit data as the connection's transaction reads it from the tables."""
+
+    connection: Connection
+
+    def permits_by_key(self, keys: Iterable[str]) -> PermitsByKey:
+        return permits_by_key(self.connection, keys)
+
+    def hotlist_for_plates(self, plates: Iterable[str]) -> dict[str, list[HotlistHit]]:
+        return hotlist_for_plates(self.connection, plates)
 
 
 @dataclass(frozen=True)

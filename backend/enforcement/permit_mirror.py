@@ -27,11 +27,10 @@ from backend.storage.plain_select import PlainSelect
 
 log = logging.getLogger(__name__)
 
-_CLOCK = PlainSelect(lambda _: select(permit_clock.c.version).where(permit_clock.c.id == 1))
-
-
+_CLOCK_SELECT = select(permit_clock.c.version).where(permit_clock.c.id == 1)
+_CLOCK = PlainSelect(lambda _: _CLOCK_SELECT)
 # The clock as a column of a round's first query (EnforcementService asks it with the zones' version).
-CLOCK_VERSION = select(permit_clock.c.version).where(permit_clock.c.id == 1).scalar_subquery()
+CLOCK_VERSION = _CLOCK_SELECT.scalar_subquery()
 
 
 def clock_version(connection: Connection) -> int:
@@ -48,7 +47,7 @@ class MirrorSnapshot:
     permit_rows: dict[str, list[tuple[Any, ...]]]  # the rows `permits_by_key` reads, by look-alike key
     hotlist: dict[str, list[HotlistHit]]  # by plate, oldest first
     # Permits turned into views on first use, by key: a snapshot never changes, so neither do they.
-    _views: dict[str, dict[str, list[Any]]] = field(default_factory=dict, repr=False)
+    _views: PermitsByKey = field(default_factory=dict, repr=False)
 
     def permits_by_key(self, keys: Iterable[str]) -> PermitsByKey:
         found: PermitsByKey = {}

@@ -17,15 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.config import EnforcementPolicy
 from backend.devices.models import Device
 from backend.enforcement.lookups import (
+    PermitData,
     PermitsByKey,
     Sighted,
+    TablePermitData,
     first_sighting,
-    hotlist_for_plates,
-    permits_by_key,
     stored_sightings,
 )
 from backend.enforcement.models import ReadRecord, VerdictRecord
-from backend.enforcement.permit_mirror import CLOCK_VERSION, MirrorSnapshot, PermitMirror
+from backend.enforcement.permit_mirror import CLOCK_VERSION, PermitMirror
 from backend.enforcement.reads import IncomingRead, VerdictOut
 from backend.permits.zones import ZONES_VERSION, ZoneMap
 from backend.storage.base import utc_now
@@ -109,25 +109,22 @@ _VERSIONS = PlainSelect(lambda _: select(CLOCK_VERSION, *ZONES_VERSION))
 
 
 class _Lookups:
-    """What the rules need from the tables for a batch of reads, fetched in a few queries inside the batch's
-    own transaction: the permits of every plate and of its look-alikes (one indexed lookup by folded plate),
-    and the hotlist. Plates asked for later (the reader's alternatives) are fetched then, by their keys."""
+    """What the rules need from the permit data for a batch of reads, fetched at once (from the tables, in a few
+    queries inside the batch's own transaction): the permits of every plate and of its look-alikes (one indexed
+    lookup by folded plate), and the hotlist. Plates asked for later (the reader's alternatives) are fetched then,
+    by their keys."""
 
-    def __init__(self, connection: Connection, plates: Iterable[str], mirrored: MirrorSnapshot | None) -> None:
-        self._connection = connection
-        self._mirrored = mirrored  # the permit data in memory, when it is the tables' current version
+    def __init__(self, data: PermitData, plates: Iterable[str]) -> None:
+        self._data = data
         wanted = set(plates)
         self._by_key: PermitsByKey = {}
         self._fetch({lookalike_key(plate) for plate in wanted})
-        self._hotlist = mirrored.hotlist_for_plates(wanted) if mirrored else hotlist_for_plates(connection, wanted)
+        self._hotlist = data.hotlist_for_plates(wanted)
 
     def _fetch(self, keys: set[str]) -> None:
         missing = keys - self._by_key.keys()
         if missing:
-            if self._mirrored is not None:
-                found = self._mirrored.permits_by_key(missing)
-            else:
-                found = permits_by_key(self._connection, missing)
+            found = self._data.permits_by_key(missing)
             self._by_key.update({key: found.get(key, {}) for key in missing})
 
     def permits(self, plates: Iterable[str]) -> dict[str, list[PermitView]]:
@@ -177,7 +174,7 @@ class EnforcementService:
         """Judge a plate typed by a person; nothing is stored."""
         with self._transaction() as connection:
             looked_up = time.monotonic()
-            lookups = _Lookups(connection, [plate], self._refreshed(connection))
+            lookups = _Lookups(self._refreshed(connection), [plate])
             (place,) = self._places(connection, [_Spot(plate, at, position)], pending=[])
             decision = self._decide(lookups, plate, at, place)
             return _verdict_out("", plate, decision, utc_now(), time.monotonic() - looked_up)
@@ -266,7 +263,7 @@ class EnforcementService:
         if not fresh:
             return answered, fresh
         looked_up = time.monotonic()
-        lookups = _Lookups(connection, {read.plate for read, _ in fresh.values()}, self._refreshed(connection))
+        lookups = _Lookups(self._refreshed(connection), {read.plate for read, _ in fresh.values()})
         reads = [read for read, _ in fresh.values()]
         spots = [_Spot(read.plate, read.captured_at, read.position) for read in reads]
         places = self._places(connection, spots, pending=_sighted(reads))
@@ -277,12 +274,13 @@ class EnforcementService:
             answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
         return answered, fresh
 
-    def _refreshed(self, connection: Connection) -> MirrorSnapshot | None:
-        """Bring the zones up to date with the connection's transaction, and give the mirror of the permit data if it
-        is the version the transaction sees: both versions in one query."""
+    def _refreshed(self, connection: Connection) -> PermitData:
+        """Bring the zones up to date with the connection's transaction, and give where its permit data comes from:
+        the mirror if it is the version the transaction sees, else the tables (both versions in one query)."""
         ((clock, zone_count, zone_latest),) = _VERSIONS(connection)
         self._zones.refresh(connection, (int(zone_count), zone_latest))
-        return self._mirror.at(int(clock)) if self._mirror is not None else None
+        mirrored = self._mirror.at(int(clock)) if self._mirror is not None else None
+        return mirrored or TablePermitData(connection)
 
     def _places(self, connection: Connection, spots: Sequence[_Spot], pending: Sequence[Sighted]) -> list[_Place]:
         """The zone of each spot (plate, time, position) and, in a zone with a time limit, where the vehicle's stay

@@ -42,8 +42,8 @@ def parse_zone_geometry(geojson: str) -> BaseGeometry:
     return geometry
 
 
-# Run on every round of verdicts: compiled once, run as plain SQL.
-# What says the zones changed: their count and latest change (ZoneMap.refresh), to ask in a round's first query.
+# What says the zones changed: their count and latest change (ZoneMap.refresh). A round of verdicts asks it in its
+# first query; alone, it runs as plain SQL.
 ZONES_VERSION = (select(func.count(Zone.id)).scalar_subquery(), select(func.max(Zone.updated_at)).scalar_subquery())
 _ZONES_VERSION = PlainSelect(lambda _: select(*ZONES_VERSION))
 _ZONES = select(Zone.id, Zone.code, Zone.time_limit_minutes, Zone.geojson).where(Zone.geojson != "")
