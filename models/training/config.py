@@ -64,6 +64,24 @@ class LetteringData(BaseModel):
         return f"_d{self.degraded:g}" if self.degraded else ""
 
 
+class VehicleNegativeData(BaseModel):
+    """More synthetic scenes, each with 1 to `per_scene` unlabelled bus-company badges on livery, lit posters /
+    light boxes and glossy car windows full of reflections (models/training/vehicle_negatives.py; stage 9), plus
+    `lettering` pieces of lettering as in LetteringData (0: none). Trained on; no validation set of their own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    train_images: int = Field(600, ge=0)
+    seed: int = 9
+    per_scene: int = Field(3, ge=1, description="most badges, light boxes and windows in one scene")
+    lettering: int = Field(0, ge=0, description="most pieces of lettering in one scene as well")
+    degraded: float = Field(0.0, ge=0, le=1, description="share of those lettering pieces degraded")
+
+    def train_dir(self, out_dir: Path) -> Path:
+        extra = f"_l{self.lettering}_d{self.degraded:g}" if self.lettering else ""
+        return out_dir / f"vehicle_train_s{self.seed}_n{self.train_images}_k{self.per_scene}{extra}"
+
+
 class SyntheticData(BaseModel):
     """Synthetic scenes (models/training/detector_synth.py) added to the real training frames."""
 
@@ -77,6 +95,7 @@ class SyntheticData(BaseModel):
     )
     out_dir: Path = CACHE_DIR / "datasets" / "synthetic"
     lettering: LetteringData | None = None
+    vehicle_negatives: VehicleNegativeData | None = None  # stage 9 on; absent: the sets of before, unchanged
 
     @field_validator("out_dir")
     @classmethod
@@ -95,6 +114,10 @@ class SyntheticData(BaseModel):
         used = {self.seed, self.seed + 1_000}
         if self.lettering is not None and {self.lettering.seed, self.lettering.val_seed} & used:
             raise ValueError(f"lettering seeds must differ from the synthetic sets' seeds {sorted(used)}")
+        if self.lettering is not None:
+            used |= {self.lettering.seed, self.lettering.val_seed}
+        if self.vehicle_negatives is not None and self.vehicle_negatives.seed in used:
+            raise ValueError(f"the vehicle negatives' seed must differ from the other sets' seeds {sorted(used)}")
         return self
 
 

@@ -133,8 +133,12 @@ def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:
         write_synthetic_set(syn.holdout_dir(), held_bg, syn.holdout_images, seed=syn.seed + 1_000)
     excluded = not_to_train_on(cfg)
 
-    def train_set(folder: Path, count: int, seed: int, lettering: int = 0, degraded: float = 0.0) -> Path:
-        images = write_synthetic_set(folder, train_bg, count, seed, lettering=lettering, degraded=degraded)
+    def train_set(
+        folder: Path, count: int, seed: int, lettering: int = 0, degraded: float = 0.0, vehicle: int = 0
+    ) -> Path:
+        images = write_synthetic_set(
+            folder, train_bg, count, seed, lettering=lettering, degraded=degraded, vehicle=vehicle
+        )
         if not excluded:
             return images
         # the same scenes less those composited onto held-back frames (a view of symlinks, named by what it leaves out)
@@ -156,6 +160,10 @@ def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:
         if let.train_images:
             folder = let.train_dir(syn.out_dir)
             folders.append(train_set(folder, let.train_images, let.seed, let.per_scene, let.degraded))
+    veh = syn.vehicle_negatives
+    if veh is not None and veh.train_images:
+        folder = veh.train_dir(syn.out_dir)
+        folders.append(train_set(folder, veh.train_images, veh.seed, veh.lettering, veh.degraded, veh.per_scene))
     return folders
 
 

@@ -34,6 +34,9 @@ from models.training.synthetic_plates import (
     font_paths,
     plate_text,
 )
+from models.training.vehicle_negatives import KIND_WIDTHS as VEHICLE_WIDTHS
+from models.training.vehicle_negatives import pick_kind as pick_vehicle_kind
+from models.training.vehicle_negatives import vehicle_sprite
 
 OUT_LONG = 640  # the detector sees 1280x720 frames at 640x360: compose at that scale
 Bgr = npt.NDArray[np.uint8]
@@ -118,6 +121,7 @@ class SyntheticScene:
     image: Bgr  # H x W x 3 BGR, long side OUT_LONG
     boxes: tuple[Xyxy, ...]  # plates, pixels of `image`
     lettering: tuple[Xyxy, ...] = ()  # unlabelled lettering negatives (compose_scene's `lettering`), for tests
+    vehicle: tuple[Xyxy, ...] = ()  # unlabelled bus badges, light boxes, windows (compose_scene's `vehicle`), for tests
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -572,6 +576,30 @@ def add_lettering_negatives(
     return tuple(placed)
 
 
+def add_vehicle_negatives(seed: int, canvas: Bgr, taken: Sequence[Xyxy], most: int) -> tuple[Xyxy, ...]:
+    """1 to `most` unlabelled bus badges, lit posters and glossy windows (vehicle_negatives.KINDS) clear of `taken`,
+    from their own random stream, so the scene's other draws (plates, labels, lettering, effects) stay as they were."""
+    rng = random.Random(f"vehicle-{seed}")
+    ch, cw = canvas.shape[:2]
+    placed: list[Xyxy] = []
+    for _ in range(rng.randint(1, most)):
+        kind = pick_vehicle_kind(rng)
+        sprite, mask = vehicle_sprite(rng, kind, plate_fonts() + script_fonts())
+        lo, hi = VEHICLE_WIDTHS[kind]
+        width = math.exp(rng.uniform(math.log(max(12.0, lo * cw)), math.log(max(13.0, hi * cw))))
+        height = width * sprite.shape[0] / sprite.shape[1]
+        for _ in range(10):
+            centre = (rng.uniform(0, cw), rng.uniform(0, ch))
+            zone = (centre[0] - width / 2, centre[1] - height / 2, centre[0] + width / 2, centre[1] + height / 2)
+            if not _iou_any(zone, [*taken, *placed], margin=0.1):
+                box = _paste_negative(rng, canvas, sprite, mask, centre, width)
+                if box is not None:
+                    placed.append(box)
+                break
+            width, height = width * 0.8, height * 0.8
+    return tuple(placed)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Scenes
 
@@ -709,14 +737,16 @@ def scene_background(seed: int, sources: Sequence[SceneSource]) -> Path | None:
 
 
 def compose_scene(
-    seed: int, sources: Sequence[SceneSource], lettering: int = 0, degraded: float = 0.0
+    seed: int, sources: Sequence[SceneSource], lettering: int = 0, degraded: float = 0.0, vehicle: int = 0
 ) -> SyntheticScene:
     """One synthetic training image and its plate boxes, identical for the same seed and sources.
 
     `lettering` > 0 adds 1 to `lettering` unlabelled pieces of non-plate lettering (bus sides, route numbers, van
     lettering, signs, badges, plate-shaped boards with words) clear of the plates; they come from their own random
     stream, so the scene's plates, labels and camera effects are those of the same seed without them. `degraded`:
-    the share of those pieces degraded like real lettering seen from a dashcam (add_lettering).
+    the share of those pieces degraded like real lettering seen from a dashcam (add_lettering). `vehicle` > 0 adds
+    1 to `vehicle` unlabelled bus badges, lit posters and glossy windows (add_vehicle_negatives), also from their
+    own stream: 0 gives exactly the scene of before.
     """
     rng = random.Random(seed)
     aspect, src = _aspect_and_source(rng, sources)
@@ -764,8 +794,9 @@ def compose_scene(
         if neg is not None:
             taken.append(neg)
     extra = add_lettering_negatives(seed, canvas, taken, lettering, degraded) if lettering > 0 else ()
+    more = add_vehicle_negatives(seed, canvas, [*taken, *extra], vehicle) if vehicle > 0 else ()
     image = camera_effects(rng, canvas, plates)
-    return SyntheticScene(image=image, boxes=tuple(plates), lettering=extra)
+    return SyntheticScene(image=image, boxes=tuple(plates), lettering=extra, vehicle=more)
 
 
 def yolo_label(scene: SyntheticScene) -> str:
@@ -784,11 +815,12 @@ def write_synthetic_set(
     progress: bool = True,
     lettering: int = 0,
     degraded: float = 0.0,
+    vehicle: int = 0,
 ) -> Path:
     """Write `count` scenes as a YOLO folder (images/, labels/); scenes already written are kept (resumable).
 
-    The folder is named by its content: same sources, count, seed, `lettering` and `degraded` (compose_scene) give
-    the same files.
+    The folder is named by its content: same sources, count, seed, `lettering`, `degraded` and `vehicle`
+    (compose_scene) give the same files.
     """
     images, labels = out_dir / "images", out_dir / "labels"
     images.mkdir(parents=True, exist_ok=True)
@@ -802,7 +834,7 @@ def write_synthetic_set(
         stem = _stem(seed, i)
         if (images / f"{stem}.jpg").is_file() and (labels / f"{stem}.txt").is_file():
             continue
-        scene = compose_scene(_scene_seed(seed, i), sources, lettering, degraded)
+        scene = compose_scene(_scene_seed(seed, i), sources, lettering, degraded, vehicle)
         (labels / f"{stem}.txt").write_text(yolo_label(scene), encoding="utf-8")
         cv2.imwrite(str(images / f"{stem}.jpg"), scene.image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     return images

@@ -12,6 +12,7 @@ from models.training.config import (
     DetectorTrainConfig,
     LetteringData,
     SyntheticData,
+    VehicleNegativeData,
     load_config,
     ultralytics_train_args,
 )
@@ -31,6 +32,7 @@ REPO = Path(__file__).resolve().parents[3]
         "train_stage6.yaml",
         "train_stage7.yaml",
         "train_stage8.yaml",
+        "train_stage9.yaml",
     ],
 )
 def test_shipped_configs_load(name: str) -> None:
@@ -222,3 +224,28 @@ def test_stage_8_is_stage_7_with_a_second_round_of_real_hard_negatives() -> None
         videos = {f.image: f.video for f in read_frames(frames_csv)}
         assert {videos[n] for n in more} <= set(stage8.train_videos)
         assert not set(more) & not_to_train_on(stage8)
+
+
+def test_stage_9_is_stage_8_and_vehicle_negatives() -> None:
+    stage8 = load_config(REPO / "models" / "detector" / "train_stage8.yaml")
+    stage9 = load_config(REPO / "models" / "detector" / "train_stage9.yaml")
+    assert stage8.synthetic is not None and stage9.synthetic is not None
+    assert stage8.synthetic.vehicle_negatives is None  # the earlier configs keep their sets
+    assert stage9.init_weights == stage8.output and stage9.dataset_dir != stage8.dataset_dir
+    assert stage9.synthetic.model_copy(update={"vehicle_negatives": None}) == stage8.synthetic
+    assert stage9.real_validation == stage8.real_validation
+    assert (stage9.train_videos, stage9.val_videos) == (stage8.train_videos, stage8.val_videos)
+    veh = stage9.synthetic.vehicle_negatives
+    assert veh is not None and veh.train_images > 0
+
+
+def test_vehicle_negative_seed_must_be_new(tmp_path: Path) -> None:
+    assert VehicleNegativeData(seed=9, train_images=10, per_scene=2).train_dir(tmp_path) == tmp_path / (
+        "vehicle_train_s9_n10_k2"
+    )
+    with pytest.raises(ValidationError, match="vehicle negatives' seed"):
+        SyntheticData(seed=1, vehicle_negatives=VehicleNegativeData(seed=1001))
+    with pytest.raises(ValidationError, match="vehicle negatives' seed"):
+        SyntheticData(
+            seed=1, lettering=LetteringData(seed=7, val_seed=7001), vehicle_negatives=VehicleNegativeData(seed=7)
+        )

@@ -225,3 +225,34 @@ def test_no_training_scene_is_composited_onto_held_back_frames(tmp_path: Path) -
         background = scene_background(1 * 1_000_003 + i, train_bg)
         assert background is None or background.name != "train_v_t001.jpg"
     assert len(list(images.iterdir())) < 10  # some scenes were on t001 and are left out
+
+
+def test_vehicle_negatives_are_unlabelled_deterministic_and_off_by_default(tmp_path: Path) -> None:
+    sources = scene_sources(_source(tmp_path), ["train_v"])
+    seen = 0
+    for seed in range(8):
+        plain = compose_scene(seed, sources, lettering=2)
+        assert np.array_equal(compose_scene(seed, sources, lettering=2, vehicle=0).image, plain.image)  # off: as before
+        assert plain.vehicle == ()
+        more = compose_scene(seed, sources, lettering=2, vehicle=3)
+        again = compose_scene(seed, sources, lettering=2, vehicle=3)
+        assert np.array_equal(more.image, again.image) and more.vehicle == again.vehicle
+        assert more.boxes == plain.boxes and more.lettering == plain.lettering  # no labels added, none moved
+        h, w = more.image.shape[:2]
+        for box in more.vehicle:
+            assert 0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h
+            assert not any(_overlaps(box, plate) for plate in more.boxes)  # never over a labelled plate
+        seen += len(more.vehicle)
+        assert len(more.vehicle) <= 3
+    assert seen >= 8
+
+
+def test_vehicle_negative_sets_write_the_same_labels(tmp_path: Path) -> None:
+    sources = scene_sources(_source(tmp_path), ["train_v"])
+    plain = write_synthetic_set(tmp_path / "plain", sources, 3, seed=9, progress=False)
+    more = write_synthetic_set(tmp_path / "veh", sources, 3, seed=9, progress=False, vehicle=2)
+    for name in ("syn_9_000000", "syn_9_000001", "syn_9_000002"):
+        label = (plain.parent / "labels" / f"{name}.txt").read_text()
+        assert (more.parent / "labels" / f"{name}.txt").read_text() == label
+        a, b = cv2.imread(str(plain / f"{name}.jpg")), cv2.imread(str(more / f"{name}.jpg"))
+        assert a is not None and b is not None and a.shape == b.shape and not np.array_equal(a, b)
