@@ -1,6 +1,7 @@
-"""Micro-batching a read stream: whatever has arrived while the last batch was being answered is answered
-together, in one database transaction. Under light load every batch is one read (no added latency); under
-heavy load batches grow, and the database's per-transaction cost is shared."""
+"""Reading a stream ahead: each message is handed over to be answered the moment it arrives, not when the answer
+to the one before it has been sent. A car keeps several messages in flight; were they taken one at a time, each
+would wait for its predecessor's round to end before even joining a round, and so for up to a whole round more
+(the decider takes whatever every stream has handed over while it decided the last round)."""
 
 from __future__ import annotations
 
@@ -9,41 +10,55 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-T = TypeVar("T")
+Message = TypeVar("Message")
+Handed = TypeVar("Handed")
 
 
 class _End:
-    """The stream ended; `error` is what ended it, if it broke."""
+    """The stream ended: the client finished, hung up or the stream broke (what arrived is still answered), or
+    handing a message over failed with `error` (raised to whoever iterates)."""
 
-    def __init__(self, error: BaseException | None = None) -> None:
+    def __init__(self, error: Exception | None = None) -> None:
         self.error = error
 
 
-class StreamBatches(Generic[T]):
-    """Reads `source` on a thread of its own (so reading never waits for answering) and hands out lists of
-    the items that are waiting, in arrival order, at most `max_batch` at a time."""
+class ReadAhead(Generic[Message, Handed]):
+    """Reads `source` on a thread of its own, calls `hand_over` on each message as it arrives, and gives what
+    `hand_over` returned, in arrival order, to whoever iterates. At most `ahead` handed-over messages wait to be
+    taken: a car that sends faster than it is answered is then slowed by gRPC's flow control, not by our memory.
+    The reading stops when `still_wanted` says the call is over."""
 
-    def __init__(self, source: Iterator[T], max_batch: int, still_wanted: Callable[[], bool]) -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
+    def __init__(
+        self,
+        source: Iterator[Message],
+        hand_over: Callable[[Message], Handed],
+        ahead: int,
+        still_wanted: Callable[[], bool],
+    ) -> None:
+        if ahead < 1:
+            raise ValueError("ahead must be at least 1")
         self._source = source
-        self._max_batch = max_batch
+        self._hand_over = hand_over
         self._still_wanted = still_wanted
-        # Bounded: a car that sends faster than we answer is slowed by gRPC's flow control, not by our memory.
-        self._waiting: queue.Queue[T | _End] = queue.Queue(maxsize=max_batch * 4)
-        self._reader = threading.Thread(target=self._read, name="read-stream", daemon=True)
+        self._waiting: queue.Queue[Handed | _End] = queue.Queue(maxsize=ahead)
+        self._reader = threading.Thread(target=self._read, name="read-ahead", daemon=True)
 
     def _read(self) -> None:
-        end = _End()
-        try:
-            for item in self._source:
-                if not self._put(item):
-                    return
-        except BaseException as error:  # the client hung up or the stream broke: end the batches with it
-            end = _End(error)
-        self._put(end)
+        while True:
+            try:
+                message = next(self._source)
+            except Exception:  # StopIteration, or the client hung up or the stream broke
+                break
+            try:
+                handed = self._hand_over(message)
+            except Exception as error:
+                self._put(_End(error))
+                return
+            if not self._put(handed):
+                return
+        self._put(_End())
 
-    def _put(self, item: T | _End) -> bool:
+    def _put(self, item: Handed | _End) -> bool:
         while self._still_wanted():
             try:
                 self._waiting.put(item, timeout=0.2)
@@ -52,32 +67,17 @@ class StreamBatches(Generic[T]):
                 continue
         return False
 
-    def _next(self) -> T | _End:
-        """The next item, waiting for it as long as the call is wanted."""
-        while True:
-            try:
-                return self._waiting.get(timeout=0.2)
-            except queue.Empty:
-                if not self._still_wanted():
-                    return _End()
-
-    def __iter__(self) -> Iterator[list[T]]:
+    def __iter__(self) -> Iterator[Handed]:
         self._reader.start()
         while True:
-            first = self._next()
-            if isinstance(first, _End):
+            try:
+                item = self._waiting.get(timeout=0.2)
+            except queue.Empty:
+                if not self._still_wanted():
+                    return
+                continue
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
                 return
-            batch = [first]
-            end: _End | None = None
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._waiting.get_nowait()
-                except queue.Empty:
-                    break
-                if isinstance(item, _End):
-                    end = item
-                    break
-                batch.append(item)
-            yield batch
-            if end is not None:
-                return
+            yield item

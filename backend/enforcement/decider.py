@@ -38,12 +38,18 @@ class Decider:
 
     def answer(self, reads: Sequence[IncomingRead], device: Device) -> list[VerdictOut]:
         """The verdicts of `reads`, in order, decided in the next round; raises what deciding raised."""
-        if not reads:
-            return []
+        return self.submit(reads, device).result()
+
+    def submit(self, reads: Sequence[IncomingRead], device: Device) -> Future[list[VerdictOut]]:
+        """Hand `reads` over for the next round without waiting: the future gives their verdicts, in order, or
+        raises what deciding raised."""
         handed = _Handed(reads, device)
+        if not reads:
+            handed.verdicts.set_result([])
+            return handed.verdicts
         self._ensure_running()
         self._waiting.put(handed)
-        return handed.verdicts.result()
+        return handed.verdicts
 
     @property
     def waiting(self) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.config import ReadLimits
 from backend.devices.models import Device
 from backend.devices.tokens import device_for_token
-from backend.enforcement.batching import StreamBatches
+from backend.enforcement.batching import ReadAhead
 from backend.enforcement.decider import Decider
-from backend.enforcement.reads import IncomingRead
+from backend.enforcement.reads import IncomingRead, VerdictOut
 from backend.enforcement.service import EnforcementService
 from backend.enforcement.wire import (
     InvalidReadError,
@@ -39,8 +40,22 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Enforcement"].full_name
 
+# How many messages a stream reads ahead of the one whose verdicts it is waiting for: enough for a car's window
+# of single reads, or a few batches (each up to ReadLimits.max_reads_per_batch reads).
+READS_AHEAD = 256
+BATCHES_AHEAD = 4
+
 AUTH_METADATA_KEY = "authorization"
 BEARER = "Bearer "
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """A message's reads once handed over, in arrival order: each a refusal, already answered, or a read whose
+    verdict `decided` will give (in the same order)."""
+
+    answers: Sequence[pb.Verdict | IncomingRead]
+    decided: Future[list[VerdictOut]]
 
 
 @dataclass(frozen=True)
@@ -107,11 +122,9 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         sessions: sessionmaker[Session],
         limits: ReadLimits,
         watch_poll_s: float = 0.5,
-        max_batch: int = 64,
     ) -> None:
         self._service = service
         self._decider = Decider(service)  # the reads of all this process's streams, decided together
-        self._max_batch = max_batch
         self._sessions = sessions
         self._limits = limits
         self._watch_poll_s = watch_poll_s
@@ -128,8 +141,11 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         self, request_iterator: Iterator[pb.PlateRead | Undecodable], context: grpc.ServicerContext
     ) -> Iterator[pb.Verdict]:
         device = self._authenticate(context)
-        for batch in StreamBatches(request_iterator, self._max_batch, context.is_active):
-            yield from self._answer_batch(batch, device, context)
+        ahead = ReadAhead(
+            request_iterator, lambda read: self._hand_over([read], device), READS_AHEAD, context.is_active
+        )
+        for handed in ahead:
+            yield from self._verdicts(handed, device, context)
 
     # lenient_batch, not PlateReadBatch.FromString, decodes its messages: the override takes what it hands over.
     def StreamReadBatches(  # type: ignore[override]  # noqa: N802
@@ -138,32 +154,37 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         context: grpc.ServicerContext,
     ) -> Iterator[pb.VerdictBatch]:
         device = self._authenticate(context)
-        for batch in request_iterator:
-            if isinstance(batch, Undecodable):
-                # Not even a list of reads: one error answers it (there is no read to name).
-                log.info("refused an undecodable batch from %s: %s", device.name, batch.problem)
-                yield pb.VerdictBatch(verdicts=[error_verdict("", batch.problem, utc_now())])
-                continue
-            yield pb.VerdictBatch(verdicts=self._answer_batch(batch, device, context))
 
-    def _answer_batch(
-        self, batch: list[pb.PlateRead | Undecodable], device: Device, context: grpc.ServicerContext
-    ) -> list[pb.Verdict]:
-        """Verdicts in the order the reads came: bad reads get their error, good ones are decided together."""
+        def hand_over(batch: list[pb.PlateRead | Undecodable] | Undecodable) -> HandedOver:
+            # Not even a list of reads: its one error answers it (there is no read to name).
+            return self._hand_over([batch] if isinstance(batch, Undecodable) else batch, device)
+
+        for handed in ReadAhead(request_iterator, hand_over, BATCHES_AHEAD, context.is_active):
+            yield pb.VerdictBatch(verdicts=self._verdicts(handed, device, context))
+
+    def _hand_over(self, messages: list[pb.PlateRead | Undecodable], device: Device) -> HandedOver:
+        """Refuse the bad reads of a message and hand the good ones to the decider, without waiting for it."""
         now = utc_now()
         limit = self._limits.max_reads_per_batch
         answers: list[pb.Verdict | IncomingRead] = [
             self._validated(message, device, now) if index < limit else self._too_many(message, now)
-            for index, message in enumerate(batch)
+            for index, message in enumerate(messages)
         ]
         reads = [answer for answer in answers if isinstance(answer, IncomingRead)]
+        return HandedOver(answers, self._decider.submit(reads, device))
+
+    def _verdicts(self, handed: HandedOver, device: Device, context: grpc.ServicerContext) -> list[pb.Verdict]:
+        """The verdicts of a handed-over message, in the order its reads came, once they are decided."""
         try:
-            decided = iter(self._decider.answer(reads, device))
+            decided = iter(handed.decided.result())
         except SQLAlchemyError:
-            log.exception("database error answering %d reads from %s", len(reads), device.name)
+            reads = sum(isinstance(answer, IncomingRead) for answer in handed.answers)
+            log.exception("database error answering %d reads from %s", reads, device.name)
             # The edge keeps the reads in its outbox and resends them when the stream is back.
             context.abort(grpc.StatusCode.UNAVAILABLE, "the permit database is unavailable; resend later")
-        return [verdict_to_proto(next(decided)) if isinstance(answer, IncomingRead) else answer for answer in answers]
+        return [
+            verdict_to_proto(next(decided)) if isinstance(answer, IncomingRead) else answer for answer in handed.answers
+        ]
 
     def _too_many(self, message: pb.PlateRead | Undecodable, now: datetime) -> pb.Verdict:
         read_id = message.read_id if isinstance(message, pb.PlateRead) else ""

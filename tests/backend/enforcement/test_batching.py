@@ -1,43 +1,57 @@
-"""Micro-batching a stream: order kept, nothing lost, batches bounded, a broken stream ends the batches."""
+"""Reading a stream ahead: every message handed over as it arrives, answers in order, bounded, ends cleanly."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from backend.enforcement.batching import StreamBatches
+import pytest
 
-
-def flatten(batches: StreamBatches[int]) -> list[int]:
-    return [item for batch in batches for item in batch]
+from backend.enforcement.batching import ReadAhead
 
 
-def test_an_empty_stream_gives_no_batches() -> None:
-    assert list(StreamBatches(iter([]), 8, lambda: True)) == []
+def recording(handed: list[int]) -> Callable[[int], int]:
+    """A hand-over that notes each message it was given and gives the message back."""
+
+    def hand_over(message: int) -> int:
+        handed.append(message)
+        return message
+
+    return hand_over
 
 
-def test_every_item_once_in_order_and_batches_bounded() -> None:
-    items = list(range(1000))
-    batches = list(StreamBatches(iter(items), 16, lambda: True))
-    assert [item for batch in batches for item in batch] == items
-    assert all(1 <= len(batch) <= 16 for batch in batches)
+def test_an_empty_stream_gives_nothing() -> None:
+    assert list(ReadAhead(iter([]), str, 4, lambda: True)) == []
 
 
-def test_waiting_items_are_answered_together() -> None:
-    release = threading.Event()
+def test_every_message_is_handed_over_once_and_given_back_in_order() -> None:
+    handed: list[int] = []
+    assert list(ReadAhead(iter(range(1000)), recording(handed), 4, lambda: True)) == list(range(1000))
+    assert handed == list(range(1000))
 
-    def source() -> Iterator[int]:
-        yield 0
-        release.wait(5)  # the rest arrive while the first batch is being answered
-        yield from range(1, 6)
 
-    sizes = []
-    for batch in StreamBatches(source(), 64, lambda: True):
-        sizes.append(len(batch))
-        if len(sizes) == 1:
-            release.set()
-            threading.Event().wait(0.2)
-    assert sizes[0] == 1 and sum(sizes) == 6 and len(sizes) <= 3
+def test_the_next_message_is_handed_over_while_the_last_one_is_being_answered() -> None:
+    handed = [threading.Event() for _ in range(3)]
+
+    def hand_over(message: int) -> int:
+        handed[message].set()
+        return message
+
+    ahead = iter(ReadAhead(iter(range(3)), hand_over, 4, lambda: True))
+    assert next(ahead) == 0
+    # The first answer is not given back yet, and the other two messages are already handed over.
+    assert handed[1].wait(5) and handed[2].wait(5)
+    assert list(ahead) == [1, 2]
+
+
+def test_no_more_than_ahead_wait_to_be_taken() -> None:
+    handed: list[int] = []
+    ahead = iter(ReadAhead(iter(range(100)), recording(handed), 3, lambda: True))
+    assert next(ahead) == 0
+    threading.Event().wait(0.3)  # the reader runs ahead as far as it may
+    # 0 was taken; 3 wait in the queue; the reader holds one more it cannot put.
+    assert len(handed) == 5
+    assert list(ahead) == list(range(1, 100))
 
 
 def test_a_broken_stream_ends_after_what_arrived() -> None:
@@ -46,9 +60,30 @@ def test_a_broken_stream_ends_after_what_arrived() -> None:
         yield 2
         raise RuntimeError("client hung up")
 
-    assert flatten(StreamBatches(source(), 8, lambda: True)) == [1, 2]
+    assert list(ReadAhead(source(), lambda message: message * 10, 8, lambda: True)) == [10, 20]
 
 
-def test_a_hung_up_consumer_stops_the_reader() -> None:
-    batches = StreamBatches(iter(range(10_000)), 2, lambda: False)
-    assert flatten(batches) == []  # nothing is queued for a call that is no longer active
+def test_a_failed_hand_over_is_raised_to_the_answering_side() -> None:
+    def hand_over(message: int) -> int:
+        if message == 2:
+            raise ValueError("cannot hand over 2")
+        return message
+
+    answers = []
+    with pytest.raises(ValueError, match="cannot hand over 2"):
+        for answer in ReadAhead(iter(range(5)), hand_over, 8, lambda: True):
+            answers.append(answer)
+    assert answers == [0, 1]
+
+
+def test_a_hung_up_call_stops_the_reader() -> None:
+    handed: list[int] = []
+    ahead = ReadAhead(iter(range(10_000)), recording(handed), 2, lambda: False)
+    assert list(ahead) == []  # nothing is given back to a call that is no longer active
+    threading.Event().wait(0.5)
+    assert len(handed) <= 1  # the reader stopped at the first message it could not put
+
+
+def test_ahead_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        ReadAhead(iter([]), str, 0, lambda: True)

@@ -79,3 +79,15 @@ def test_a_round_that_fails_fails_every_stream_in_it(sessions: sessionmaker[Sess
     with pytest.raises(OperationalError, match="the database is gone"):
         decider.answer([incoming_read("r1", "B1")], car)
     assert decider.answer([], car) == []
+
+
+def test_submitting_does_not_wait_for_the_round(sessions: sessionmaker[Session], session: Session) -> None:
+    service = HeldService(sessions)
+    decider, (car,) = Decider(service), cars(session, 1)
+    first = decider.submit([incoming_read("r1", "ZZ9BAD")], car)
+    assert service.entered.wait(timeout=30)
+    second = decider.submit([incoming_read("r2", "ZZ9BAD")], car)  # returns while the first round is held
+    assert not first.done() and not second.done()
+    service.release.set()
+    assert [v.read_id for v in first.result(timeout=30) + second.result(timeout=30)] == ["r1", "r2"]
+    assert decider.submit([], car).result(timeout=0) == []
