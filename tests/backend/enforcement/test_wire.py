@@ -1,7 +1,8 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from backend.config import ReadLimits
 from backend.enforcement.reads import VerdictOut
@@ -11,6 +12,7 @@ from backend.enforcement.wire import (
     outcome_from_proto,
     read_from_proto,
     reason_from_proto,
+    timestamp_to_datetime,
     verdict_to_proto,
 )
 from platepatrol.v1 import enforcement_pb2 as pb
@@ -116,3 +118,19 @@ def test_every_outcome_maps_to_the_contract_and_back(outcome: Outcome) -> None:
 def test_every_reason_maps_to_the_contract_and_back(reason: Reason) -> None:
     verdict = VerdictOut("r", "X1", Outcome.VIOLATION, reason, "s", None, None, None, NOW, 0.0)
     assert reason_from_proto(verdict_to_proto(verdict).reason) is reason
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 2, 10, 31, 0, 123456, tzinfo=UTC),
+        datetime(2026, 6, 1, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1969, 12, 31, 23, 59, 58, 500000, tzinfo=UTC),  # before 1970: negative seconds, positive nanos
+        datetime(1970, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_datetime_to_timestamp_is_protobufs_own_conversion(moment: datetime) -> None:
+    expected = Timestamp()
+    expected.FromDatetime(moment.astimezone(UTC))
+    assert datetime_to_timestamp(moment) == expected
+    assert timestamp_to_datetime(datetime_to_timestamp(moment)) == moment
