@@ -52,10 +52,11 @@ class MirrorSnapshot:
     def permits_by_key(self, keys: Iterable[str]) -> PermitsByKey:
         found: PermitsByKey = {}
         for key in keys:
+            if key not in self.permit_rows:
+                continue  # no permit: most reads of a busy street
             if key not in self._views:
-                self._views[key] = permit_views(self.permit_rows.get(key, ())).get(key, {})
-            if self._views[key]:
-                found[key] = self._views[key]
+                self._views[key] = permit_views(self.permit_rows[key]).get(key, {})
+            found[key] = self._views[key]
         return found
 
     def hotlist_for_plates(self, plates: Iterable[str]) -> dict[str, list[HotlistHit]]:
