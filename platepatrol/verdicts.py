@@ -68,7 +68,7 @@ class Window:
         return evening or morning
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a serving process holds one for every permit (backend permit mirror)
 class PermitView:
     """What the rules need to know of a permit, as it was when it was read from the table."""
 

@@ -92,8 +92,10 @@ def permit_views(rows: Iterable[tuple[Any, ...]]) -> PermitsByKey:
         if type_id not in hours_of_type:
             hours_of_type[type_id] = parse_hours(hours or [])
     found: PermitsByKey = defaultdict(lambda: defaultdict(list))
+    zone_sets: dict[frozenset[str], frozenset[str]] = {}  # one of each: permits of a type share their type's zones
     for held, row in first.items():
         key, plate, permit_id, code, valid_from, valid_until, status, revision, type_id, _hours, timezone, _ = row
+        zone_ids = frozenset(zones.get(held, ()))
         view = PermitView(
             id=permit_id,
             code=code,
@@ -101,7 +103,7 @@ def permit_views(rows: Iterable[tuple[Any, ...]]) -> PermitsByKey:
             valid_until=valid_until,
             active=status is PermitStatus.ACTIVE,
             revision=revision,
-            zone_ids=frozenset(zones.get(held, ())),
+            zone_ids=zone_sets.setdefault(zone_ids, zone_ids),
             hours=hours_of_type[type_id],
             timezone=timezone or "UTC",
         )

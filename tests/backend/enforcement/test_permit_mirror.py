@@ -3,11 +3,13 @@ the clock still reads that version."""
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.devices.models import Device
@@ -120,3 +122,31 @@ def test_a_mirror_of_another_version_is_not_used(engine: Engine, sessions: sessi
         assert mirror.at(clock_version(connection)) is None
         assert connection.execute(select(Permit.id)).first() is not None
     mirror.close()
+
+
+def test_a_loaded_mirror_is_out_of_the_garbage_collectors_reach(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    with sessions() as session:
+        add_permit(session, "B100ABC")
+        session.commit()
+    mirror = PermitMirror(engine)
+    mirror.start()
+    try:
+        with engine.connect() as connection:
+            snapshot = mirror.at(clock_version(connection))
+        assert snapshot is not None
+        # Frozen objects are left out of what the collector scans (gc.get_objects lists exactly those).
+        scanned = {id(obj) for obj in gc.get_objects()}
+        assert id(snapshot.permits) not in scanned
+        assert id(snapshot.permits[lookalike_key("B100ABC")]) not in scanned
+        assert gc.isenabled()  # the collector runs again once the load is done
+    finally:
+        mirror.close()
+
+
+def test_a_failed_load_leaves_the_collector_running() -> None:
+    broken = PermitMirror(create_engine("sqlite:///file:/nonexistent/dir/db.sqlite?mode=ro&uri=true"))
+    with pytest.raises(OperationalError):
+        broken.start()
+    assert gc.isenabled()
