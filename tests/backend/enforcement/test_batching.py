@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -48,8 +49,11 @@ def test_no_more_than_ahead_wait_to_be_taken() -> None:
     handed: list[int] = []
     ahead = iter(ReadAhead(iter(range(100)), recording(handed), 3, lambda: True))
     assert next(ahead) == 0
-    threading.Event().wait(0.3)  # the reader runs ahead as far as it may
-    # 0 was taken; 3 wait in the queue; the reader holds one more it cannot put.
+    # 0 was taken; 3 wait in the queue; the reader holds one more it cannot put, and reads no further.
+    deadline = time.monotonic() + 10
+    while len(handed) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
     assert len(handed) == 5
     assert list(ahead) == list(range(1, 100))
 
