@@ -544,12 +544,20 @@ def add_lettering(
     With `degraded` (a random stream of its own, so `rng`'s draws stay those of the crisp scene) a `share` of the
     sprites are degraded (lettering_negatives.degrade): soft, low-contrast, hazy, glowing, as real lettering looks.
     """
-    ch, cw = canvas.shape[:2]
     kind = pick_kind(rng)
     sprite, mask = lettering_sprite(rng, kind, plate_fonts() + script_fonts())
     if degraded is not None and degraded.random() < share:
         sprite = degrade(degraded, sprite, kind)
-    lo, hi = KIND_WIDTHS[kind]
+    return _place_negative(rng, canvas, sprite, mask, KIND_WIDTHS[kind], taken)
+
+
+def _place_negative(
+    rng: random.Random, canvas: Bgr, sprite: Bgr, mask: Bgr | None, widths: tuple[float, float], taken: Sequence[Xyxy]
+) -> Xyxy | None:
+    """`sprite` pasted unlabelled at a free place clear of `taken`, `widths` (lo, hi) its width as a share of the
+    canvas's; its box, or None if 10 tries found no place."""
+    ch, cw = canvas.shape[:2]
+    lo, hi = widths
     width = math.exp(rng.uniform(math.log(max(12.0, lo * cw)), math.log(max(13.0, hi * cw))))
     height = width * sprite.shape[0] / sprite.shape[1]
     for _ in range(10):
@@ -580,23 +588,13 @@ def add_vehicle_negatives(seed: int, canvas: Bgr, taken: Sequence[Xyxy], most: i
     """1 to `most` unlabelled bus badges, lit posters and glossy windows (vehicle_negatives.KINDS) clear of `taken`,
     from their own random stream, so the scene's other draws (plates, labels, lettering, effects) stay as they were."""
     rng = random.Random(f"vehicle-{seed}")
-    ch, cw = canvas.shape[:2]
     placed: list[Xyxy] = []
     for _ in range(rng.randint(1, most)):
         kind = pick_vehicle_kind(rng)
         sprite, mask = vehicle_sprite(rng, kind, plate_fonts() + script_fonts())
-        lo, hi = VEHICLE_WIDTHS[kind]
-        width = math.exp(rng.uniform(math.log(max(12.0, lo * cw)), math.log(max(13.0, hi * cw))))
-        height = width * sprite.shape[0] / sprite.shape[1]
-        for _ in range(10):
-            centre = (rng.uniform(0, cw), rng.uniform(0, ch))
-            zone = (centre[0] - width / 2, centre[1] - height / 2, centre[0] + width / 2, centre[1] + height / 2)
-            if not _iou_any(zone, [*taken, *placed], margin=0.1):
-                box = _paste_negative(rng, canvas, sprite, mask, centre, width)
-                if box is not None:
-                    placed.append(box)
-                break
-            width, height = width * 0.8, height * 0.8
+        box = _place_negative(rng, canvas, sprite, mask, VEHICLE_WIDTHS[kind], [*taken, *placed])
+        if box is not None:
+            placed.append(box)
     return tuple(placed)
 
 

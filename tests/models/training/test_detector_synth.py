@@ -136,14 +136,15 @@ def test_lettering_is_added_unlabelled_and_leaves_the_plates_as_they_were(tmp_pa
     assert seen >= 8  # most scenes carry some
 
 
-def test_lettering_sets_write_the_same_labels_as_plain_ones(tmp_path: Path) -> None:
+@pytest.mark.parametrize("negatives", [{"lettering": 3}, {"vehicle": 2}], ids=["lettering", "vehicle"])
+def test_sets_with_negatives_write_the_same_labels_as_plain_ones(tmp_path: Path, negatives: dict[str, int]) -> None:
     sources = scene_sources(_source(tmp_path), ["train_v"])
     plain = write_synthetic_set(tmp_path / "plain", sources, 3, seed=9, progress=False)
-    lettered = write_synthetic_set(tmp_path / "let", sources, 3, seed=9, progress=False, lettering=3)
+    more = write_synthetic_set(tmp_path / "more", sources, 3, seed=9, progress=False, **negatives)
     for name in ("syn_9_000000", "syn_9_000001", "syn_9_000002"):
         label = (plain.parent / "labels" / f"{name}.txt").read_text()
-        assert (lettered.parent / "labels" / f"{name}.txt").read_text() == label
-        a, b = cv2.imread(str(plain / f"{name}.jpg")), cv2.imread(str(lettered / f"{name}.jpg"))
+        assert (more.parent / "labels" / f"{name}.txt").read_text() == label
+        a, b = cv2.imread(str(plain / f"{name}.jpg")), cv2.imread(str(more / f"{name}.jpg"))
         assert a is not None and b is not None and a.shape == b.shape and not np.array_equal(a, b)
 
 
@@ -245,14 +246,3 @@ def test_vehicle_negatives_are_unlabelled_deterministic_and_off_by_default(tmp_p
         seen += len(more.vehicle)
         assert len(more.vehicle) <= 3
     assert seen >= 8
-
-
-def test_vehicle_negative_sets_write_the_same_labels(tmp_path: Path) -> None:
-    sources = scene_sources(_source(tmp_path), ["train_v"])
-    plain = write_synthetic_set(tmp_path / "plain", sources, 3, seed=9, progress=False)
-    more = write_synthetic_set(tmp_path / "veh", sources, 3, seed=9, progress=False, vehicle=2)
-    for name in ("syn_9_000000", "syn_9_000001", "syn_9_000002"):
-        label = (plain.parent / "labels" / f"{name}.txt").read_text()
-        assert (more.parent / "labels" / f"{name}.txt").read_text() == label
-        a, b = cv2.imread(str(plain / f"{name}.jpg")), cv2.imread(str(more / f"{name}.jpg"))
-        assert a is not None and b is not None and a.shape == b.shape and not np.array_equal(a, b)
