@@ -10,6 +10,9 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
+import pytest
+
+from backend.storage import engine as engine_module
 from backend.storage.engine import make_engine, write_turn
 
 HOLD_THE_TURN = """
@@ -110,4 +113,21 @@ def test_sqlite_files_are_read_through_a_memory_map(tmp_path: Path) -> None:
     with engine.connect() as connection:
         mapped = connection.exec_driver_sql("PRAGMA mmap_size").scalar()
     assert isinstance(mapped, int) and mapped >= 256 * 1024 * 1024
+    engine.dispose()
+
+
+def test_the_sqlite_log_is_cut_back_when_it_starts_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "SQLITE_WAL_KEEP_BYTES", 256 * 1024)
+    database = tmp_path / "office.db"
+    engine = make_engine(f"sqlite:///{database}")
+    log = Path(f"{database}-wal")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE evidence (image BLOB)")
+        connection.exec_driver_sql("INSERT INTO evidence VALUES (randomblob(2000000))")
+    assert log.stat().st_size > 1_000_000  # 2 MB of images in the log
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")  # every page copied into the file
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO evidence VALUES (randomblob(100))")  # the log starts over
+    assert log.stat().st_size <= 256 * 1024
     engine.dispose()
