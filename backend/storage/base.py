@@ -40,8 +40,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
-        # SQLite stores the text SQLAlchemy's DateTime writes ("2026-12-02 10:31:00.123456"): made in one step
-        # here, as the hot path stores three datetimes a read and the two processors chained cost 5 us each.
+        # SQLite stores the text SQLAlchemy's DateTime writes ("2026-12-02 10:31:00.123456"), made here in one
+        # step: the hot path stores three datetimes a read, and the two processors chained took 3.0-3.4 us a
+        # datetime against 1.9-2.3 (timeit).
         def to_sqlite_text(value: datetime | None) -> str | None:
             naive = self.process_bind_param(value, dialect)
             return None if naive is None else naive.isoformat(" ", "microseconds")
