@@ -21,14 +21,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 from PIL import Image, ImageDraw
 
+from models.training.lettering_negatives import Rgb, Sprite, _bgr, _u8
 from models.training.synthetic_plates import _font, _paste_text
-
-Bgr = npt.NDArray[np.uint8]
-Rgb = tuple[int, int, int]
-Sprite = tuple[Bgr, Bgr | None]
 
 KINDS = ("badge", "lightbox", "window")
 KIND_WEIGHTS = (0.45, 0.25, 0.3)
@@ -38,14 +34,6 @@ WORDMARKS = ("STB", "RATB", "STPT", "CTP", "RATC", "STS", "OTL", "TUR", "RAT", "
 LIVERIES: tuple[Rgb, ...] = (
     (240, 240, 235), (250, 205, 20), (20, 70, 160), (200, 25, 30), (30, 130, 60), (235, 120, 20), (120, 120, 125),
 )  # fmt: skip
-
-
-def _u8(array: object) -> Bgr:
-    return np.asarray(array, dtype=np.uint8)
-
-
-def _bgr(img: Image.Image) -> Bgr:
-    return _u8(cv2.cvtColor(np.asarray(img.convert("RGB")), cv2.COLOR_RGB2BGR))
 
 
 def _jitter(rng: random.Random, colour: Rgb, amount: int = 25) -> Rgb:
