@@ -82,6 +82,30 @@ class VehicleNegativeData(BaseModel):
         return out_dir / f"vehicle_train_s{self.seed}_n{self.train_images}_k{self.per_scene}{extra}"
 
 
+class SmallPlateData(BaseModel):
+    """More synthetic scenes, each with 1 to `per_scene` more LABELLED plates `min_width` to `max_width` px wide
+    (of the 640-px scene): distant plates of wide scenes, where v3 misses most (card: stage 10). Trained on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    train_images: int = Field(600, ge=0)
+    seed: int = 10
+    per_scene: int = Field(5, ge=1, description="most extra small plates in one scene")
+    min_width: float = Field(12.0, ge=8.0, description="px")
+    max_width: float = Field(40.0, gt=8.0, description="px")
+
+    @model_validator(mode="after")
+    def _widths_in_order(self) -> SmallPlateData:
+        if self.max_width <= self.min_width:
+            raise ValueError(f"max_width {self.max_width} must exceed min_width {self.min_width}")
+        return self
+
+    def train_dir(self, out_dir: Path) -> Path:
+        return out_dir / (
+            f"small_train_s{self.seed}_n{self.train_images}_k{self.per_scene}_w{self.min_width:g}-{self.max_width:g}"
+        )
+
+
 class SyntheticData(BaseModel):
     """Synthetic scenes (models/training/detector_synth.py) added to the real training frames."""
 
@@ -96,6 +120,7 @@ class SyntheticData(BaseModel):
     out_dir: Path = CACHE_DIR / "datasets" / "synthetic"
     lettering: LetteringData | None = None
     vehicle_negatives: VehicleNegativeData | None = None  # stage 9 on; absent: the sets of before, unchanged
+    small_plates: SmallPlateData | None = None  # stage 10 on; absent: the sets of before, unchanged
 
     @field_validator("out_dir")
     @classmethod
@@ -118,6 +143,10 @@ class SyntheticData(BaseModel):
             used |= {self.lettering.seed, self.lettering.val_seed}
         if self.vehicle_negatives is not None and self.vehicle_negatives.seed in used:
             raise ValueError(f"the vehicle negatives' seed must differ from the other sets' seeds {sorted(used)}")
+        if self.vehicle_negatives is not None:
+            used.add(self.vehicle_negatives.seed)
+        if self.small_plates is not None and self.small_plates.seed in used:
+            raise ValueError(f"the small plates' seed must differ from the other sets' seeds {sorted(used)}")
         return self
 
 

@@ -134,10 +134,25 @@ def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:
     excluded = not_to_train_on(cfg)
 
     def train_set(
-        folder: Path, count: int, seed: int, lettering: int = 0, degraded: float = 0.0, vehicle: int = 0
+        folder: Path,
+        count: int,
+        seed: int,
+        lettering: int = 0,
+        degraded: float = 0.0,
+        vehicle: int = 0,
+        small: int = 0,
+        small_widths: tuple[float, float] = (12.0, 40.0),
     ) -> Path:
         images = write_synthetic_set(
-            folder, train_bg, count, seed, lettering=lettering, degraded=degraded, vehicle=vehicle
+            folder,
+            train_bg,
+            count,
+            seed,
+            lettering=lettering,
+            degraded=degraded,
+            vehicle=vehicle,
+            small=small,
+            small_widths=small_widths,
         )
         if not excluded:
             return images
@@ -164,6 +179,11 @@ def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:
     if veh is not None and veh.train_images:
         folder = veh.train_dir(syn.out_dir)
         folders.append(train_set(folder, veh.train_images, veh.seed, veh.lettering, veh.degraded, veh.per_scene))
+    tiny = syn.small_plates
+    if tiny is not None and tiny.train_images:
+        folder = tiny.train_dir(syn.out_dir)
+        widths = (tiny.min_width, tiny.max_width)
+        folders.append(train_set(folder, tiny.train_images, tiny.seed, small=tiny.per_scene, small_widths=widths))
     return folders
 
 

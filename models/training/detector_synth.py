@@ -584,6 +584,25 @@ def add_lettering_negatives(
     return tuple(placed)
 
 
+SMALL_WIDTHS: tuple[float, float] = (12.0, 40.0)  # px of the 640-px scene: where v3 misses most (card, stage 10)
+
+
+def add_small_plates(
+    seed: int, canvas: Bgr, taken: Sequence[Xyxy], most: int, widths: tuple[float, float] = SMALL_WIDTHS
+) -> tuple[Xyxy, ...]:
+    """1 to `most` more LABELLED plates `widths` (lo, hi) px wide (log-uniform), at free places clear of `taken`,
+    sometimes on a drawn car (add_free_plate), from their own random stream: distant plates of wide scenes."""
+    rng = random.Random(f"small-{seed}")
+    lo, hi = widths
+    placed: list[Xyxy] = []
+    for _ in range(rng.randint(1, most)):
+        width = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+        box = add_free_plate(rng, canvas, [*taken, *placed], width)
+        if box is not None:
+            placed.append(box)
+    return tuple(placed)
+
+
 def add_vehicle_negatives(seed: int, canvas: Bgr, taken: Sequence[Xyxy], most: int) -> tuple[Xyxy, ...]:
     """1 to `most` unlabelled bus badges, lit posters and glossy windows (vehicle_negatives.KINDS) clear of `taken`,
     from their own random stream, so the scene's other draws (plates, labels, lettering, effects) stay as they were."""
@@ -735,7 +754,13 @@ def scene_background(seed: int, sources: Sequence[SceneSource]) -> Path | None:
 
 
 def compose_scene(
-    seed: int, sources: Sequence[SceneSource], lettering: int = 0, degraded: float = 0.0, vehicle: int = 0
+    seed: int,
+    sources: Sequence[SceneSource],
+    lettering: int = 0,
+    degraded: float = 0.0,
+    vehicle: int = 0,
+    small: int = 0,
+    small_widths: tuple[float, float] = SMALL_WIDTHS,
 ) -> SyntheticScene:
     """One synthetic training image and its plate boxes, identical for the same seed and sources.
 
@@ -744,7 +769,9 @@ def compose_scene(
     stream, so the scene's plates, labels and camera effects are those of the same seed without them. `degraded`:
     the share of those pieces degraded like real lettering seen from a dashcam (add_lettering). `vehicle` > 0 adds
     1 to `vehicle` unlabelled bus badges, lit posters and glossy windows (add_vehicle_negatives), also from their
-    own stream: 0 gives exactly the scene of before.
+    own stream: 0 gives exactly the scene of before. `small` > 0 adds 1 to `small` more labelled plates
+    `small_widths` px wide (add_small_plates; their own stream, placed last, after the negatives): the plain scene's
+    plates and negatives stay where they were, its camera effects differ (they draw per plate).
     """
     rng = random.Random(seed)
     aspect, src = _aspect_and_source(rng, sources)
@@ -793,6 +820,8 @@ def compose_scene(
             taken.append(neg)
     extra = add_lettering_negatives(seed, canvas, taken, lettering, degraded) if lettering > 0 else ()
     more = add_vehicle_negatives(seed, canvas, [*taken, *extra], vehicle) if vehicle > 0 else ()
+    if small > 0:
+        plates += add_small_plates(seed, canvas, [*taken, *extra, *more], small, small_widths)
     image = camera_effects(rng, canvas, plates)
     return SyntheticScene(image=image, boxes=tuple(plates), lettering=extra, vehicle=more)
 
@@ -814,11 +843,13 @@ def write_synthetic_set(
     lettering: int = 0,
     degraded: float = 0.0,
     vehicle: int = 0,
+    small: int = 0,
+    small_widths: tuple[float, float] = SMALL_WIDTHS,
 ) -> Path:
     """Write `count` scenes as a YOLO folder (images/, labels/); scenes already written are kept (resumable).
 
-    The folder is named by its content: same sources, count, seed, `lettering`, `degraded` and `vehicle`
-    (compose_scene) give the same files.
+    The folder is named by its content: same sources, count, seed, `lettering`, `degraded`, `vehicle`, `small` and
+    `small_widths` (compose_scene) give the same files.
     """
     images, labels = out_dir / "images", out_dir / "labels"
     images.mkdir(parents=True, exist_ok=True)
@@ -832,7 +863,7 @@ def write_synthetic_set(
         stem = _stem(seed, i)
         if (images / f"{stem}.jpg").is_file() and (labels / f"{stem}.txt").is_file():
             continue
-        scene = compose_scene(_scene_seed(seed, i), sources, lettering, degraded, vehicle)
+        scene = compose_scene(_scene_seed(seed, i), sources, lettering, degraded, vehicle, small, small_widths)
         (labels / f"{stem}.txt").write_text(yolo_label(scene), encoding="utf-8")
         cv2.imwrite(str(images / f"{stem}.jpg"), scene.image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     return images

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from models.training.config import (
     DetectorTrainConfig,
     LetteringData,
+    SmallPlateData,
     SyntheticData,
     VehicleNegativeData,
     load_config,
@@ -33,6 +34,7 @@ REPO = Path(__file__).resolve().parents[3]
         "train_stage7.yaml",
         "train_stage8.yaml",
         "train_stage9.yaml",
+        "train_stage10.yaml",
     ],
 )
 def test_shipped_configs_load(name: str) -> None:
@@ -249,3 +251,29 @@ def test_vehicle_negative_seed_must_be_new(tmp_path: Path) -> None:
         SyntheticData(
             seed=1, lettering=LetteringData(seed=7, val_seed=7001), vehicle_negatives=VehicleNegativeData(seed=7)
         )
+
+
+def test_stage_10_is_stage_9_and_small_plates() -> None:
+    stage9 = load_config(REPO / "models" / "detector" / "train_stage9.yaml")
+    stage10 = load_config(REPO / "models" / "detector" / "train_stage10.yaml")
+    assert stage9.synthetic is not None and stage10.synthetic is not None
+    assert stage9.synthetic.small_plates is None  # the earlier configs keep their sets
+    assert stage10.init_weights == stage9.output and stage10.dataset_dir != stage9.dataset_dir
+    assert stage10.synthetic.model_copy(update={"small_plates": None}) == stage9.synthetic
+    assert stage10.real_validation == stage9.real_validation
+    assert (stage10.train_videos, stage10.val_videos) == (stage9.train_videos, stage9.val_videos)
+    tiny = stage10.synthetic.small_plates
+    assert tiny is not None and tiny.train_images > 0 and tiny.min_width < tiny.max_width
+
+
+def test_small_plate_sets_are_named_by_content_and_checked(tmp_path: Path) -> None:
+    assert (
+        SmallPlateData(seed=10, train_images=5, per_scene=2, min_width=12, max_width=40).train_dir(tmp_path)
+        == tmp_path / "small_train_s10_n5_k2_w12-40"
+    )
+    with pytest.raises(ValidationError, match="max_width"):
+        SmallPlateData(min_width=30, max_width=20)
+    with pytest.raises(ValidationError, match="small plates' seed"):
+        SyntheticData(seed=1, vehicle_negatives=VehicleNegativeData(seed=9), small_plates=SmallPlateData(seed=9))
+    with pytest.raises(ValidationError, match="small plates' seed"):
+        SyntheticData(seed=1, small_plates=SmallPlateData(seed=1001))

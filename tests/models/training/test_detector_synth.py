@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -137,7 +138,7 @@ def test_lettering_is_added_unlabelled_and_leaves_the_plates_as_they_were(tmp_pa
 
 
 @pytest.mark.parametrize("negatives", [{"lettering": 3}, {"vehicle": 2}], ids=["lettering", "vehicle"])
-def test_sets_with_negatives_write_the_same_labels_as_plain_ones(tmp_path: Path, negatives: dict[str, int]) -> None:
+def test_sets_with_negatives_write_the_same_labels_as_plain_ones(tmp_path: Path, negatives: dict[str, Any]) -> None:
     sources = scene_sources(_source(tmp_path), ["train_v"])
     plain = write_synthetic_set(tmp_path / "plain", sources, 3, seed=9, progress=False)
     more = write_synthetic_set(tmp_path / "more", sources, 3, seed=9, progress=False, **negatives)
@@ -246,3 +247,42 @@ def test_vehicle_negatives_are_unlabelled_deterministic_and_off_by_default(tmp_p
         seen += len(more.vehicle)
         assert len(more.vehicle) <= 3
     assert seen >= 8
+
+
+def test_small_plates_are_labelled_deterministic_and_off_by_default(tmp_path: Path) -> None:
+    sources = scene_sources(_source(tmp_path), ["train_v"])
+    seen = 0
+    for seed in range(8):
+        plain = compose_scene(seed, sources, lettering=2)
+        assert np.array_equal(compose_scene(seed, sources, lettering=2, small=0).image, plain.image)  # off: as before
+        more = compose_scene(seed, sources, lettering=2, small=3, small_widths=(12.0, 20.0))
+        again = compose_scene(seed, sources, lettering=2, small=3, small_widths=(12.0, 20.0))
+        assert np.array_equal(more.image, again.image) and more.boxes == again.boxes
+        assert more.boxes[: len(plain.boxes)] == plain.boxes and more.lettering == plain.lettering  # none moved
+        added = more.boxes[len(plain.boxes) :]
+        assert len(added) <= 3
+        h, w = more.image.shape[:2]
+        for i, box in enumerate(added):
+            assert 0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h
+            assert box[2] - box[0] <= 20.0 * 1.4  # the plate's width, grown a little by its tilt and perspective
+            others = [*more.boxes[: len(plain.boxes)], *added[:i], *more.lettering]
+            assert not any(_overlaps(box, other) for other in others)
+        seen += len(added)
+    assert seen >= 8
+
+
+def test_sets_without_small_plates_are_byte_identical_to_those_written_before(tmp_path: Path) -> None:
+    sources = scene_sources(_source(tmp_path), ["train_v"])
+    before = write_synthetic_set(tmp_path / "before", sources, 3, seed=9, progress=False, vehicle=2)
+    now = write_synthetic_set(tmp_path / "now", sources, 3, seed=9, progress=False, vehicle=2, small=0)
+    small = write_synthetic_set(tmp_path / "small", sources, 3, seed=9, progress=False, vehicle=2, small=4)
+    grew = 0
+    for name in ("syn_9_000000", "syn_9_000001", "syn_9_000002"):
+        for kind, folder in (("images", ".jpg"), ("labels", ".txt")):
+            a = (before.parent / kind / f"{name}{folder}").read_bytes()
+            assert (now.parent / kind / f"{name}{folder}").read_bytes() == a
+        label = (before.parent / "labels" / f"{name}.txt").read_text()
+        bigger = (small.parent / "labels" / f"{name}.txt").read_text()
+        assert bigger.startswith(label)
+        grew += bigger != label
+    assert grew >= 1
