@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, Connection, Select, and_, bindparam, select
 
 from backend.enforcement.models import ReadRecord, stored_position
 from backend.permits.models import (
@@ -162,31 +162,42 @@ class Sighted:
     position: tuple[float, float]
 
 
-_STORED_SIGHTINGS = PlainSelect(
-    lambda plates: select(
-        ReadRecord.id,
-        ReadRecord.plate,
-        ReadRecord.captured_at,
-        ReadRecord.latitude,
-        ReadRecord.longitude,
-        ReadRecord.vehicle_latitude,
-        ReadRecord.vehicle_longitude,
-    ).where(
+# A sighting's columns of a stored read (not the evidence images), and the reads of a round's plates in a window.
+SIGHTING_COLUMNS = (
+    ReadRecord.id,
+    ReadRecord.plate,
+    ReadRecord.captured_at,
+    ReadRecord.latitude,
+    ReadRecord.longitude,
+    ReadRecord.vehicle_latitude,
+    ReadRecord.vehicle_longitude,
+)
+
+
+def sighting_window(plates: list[BindParameter[Any]]) -> ColumnElement[bool]:
+    """Stored reads of these plates captured in [`since`, `until`) (bound parameters of those names)."""
+    return and_(
         ReadRecord.plate.in_(plates),
         ReadRecord.captured_at >= bindparam("since", type_=ReadRecord.captured_at.type),
         ReadRecord.captured_at < bindparam("until", type_=ReadRecord.captured_at.type),
     )
-)
+
+
+_STORED_SIGHTINGS = PlainSelect(lambda plates: select(*SIGHTING_COLUMNS).where(sighting_window(plates)))
 
 
 def stored_sightings(connection: Connection, plates: Iterable[str], since: datetime, until: datetime) -> list[Sighted]:
     """The stored reads of these plates captured in [since, until) with a position: for a whole round of reads in
     one query, and only the columns a sighting needs (not the evidence images)."""
+    return sightings_of_rows(_STORED_SIGHTINGS(connection, plates, since=since, until=until))
+
+
+def sightings_of_rows(rows: Iterable[Sequence[Any]]) -> list[Sighted]:
+    """The sightings in rows of SIGHTING_COLUMNS; rows without a read (an outer join's) or a position are none."""
     found = []
-    rows = _STORED_SIGHTINGS(connection, plates, since=since, until=until)
     for read_id, plate, captured_at, latitude, longitude, vehicle_latitude, vehicle_longitude in rows:
         position = stored_position(vehicle_latitude, vehicle_longitude, latitude, longitude)
-        if position is not None:
+        if read_id is not None and position is not None:
             found.append(Sighted(read_id, plate, captured_at, position))
     return found
 

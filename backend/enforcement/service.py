@@ -7,21 +7,24 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import EnforcementPolicy
 from backend.devices.models import Device
 from backend.enforcement.lookups import (
+    SIGHTING_COLUMNS,
     PermitData,
     PermitsByKey,
     Sighted,
     TablePermitData,
     first_sighting,
+    sighting_window,
+    sightings_of_rows,
     stored_sightings,
 )
 from backend.enforcement.models import ReadRecord, VerdictRecord
@@ -104,8 +107,16 @@ VERDICTS = VerdictRecord.metadata.tables[VerdictRecord.__tablename__]
 # Plain rows, not ORM objects: the ORM's bulk path and even Core's costs more per row than the database does here.
 INSERT_READS = BulkInsert(READS)
 INSERT_VERDICTS = BulkInsert(VERDICTS)
-# A round's first question: the permit clock's version and the zones' (backend.enforcement.permit_mirror, ZoneMap).
+# A round's first question: the permit clock's version and the zones' (backend.enforcement.permit_mirror, ZoneMap);
+# with reads in zones with a time limit, and the stored reads of their plates, one row each (or none: an outer join
+# on a one-row table, so the versions always come back), in the same round trip.
 _VERSIONS = PlainSelect(lambda _: select(CLOCK_VERSION, *ZONES_VERSION))
+_ONE_ROW = select(literal(1).label("one")).subquery()
+_VERSIONS_AND_SIGHTINGS = PlainSelect(
+    lambda plates: select(CLOCK_VERSION, *ZONES_VERSION, *SIGHTING_COLUMNS).select_from(
+        _ONE_ROW.outerjoin(READS, sighting_window(plates))
+    )
+)
 
 
 class _Lookups:
@@ -174,8 +185,8 @@ class EnforcementService:
         """Judge a plate typed by a person; nothing is stored."""
         with self._transaction() as connection:
             looked_up = time.monotonic()
-            lookups = _Lookups(self._refreshed(connection), [plate])
-            (place,) = self._places(connection, [_Spot(plate, at, position)], pending=[])
+            data, (place,) = self._looked_up(connection, [_Spot(plate, at, position)], pending=[])
+            lookups = _Lookups(data, [plate])
             decision = self._decide(lookups, plate, at, place)
             return _verdict_out("", plate, decision, utc_now(), time.monotonic() - looked_up)
 
@@ -266,10 +277,10 @@ class EnforcementService:
         if not fresh:
             return answered, fresh
         looked_up = time.monotonic()
-        lookups = _Lookups(self._refreshed(connection), {read.plate for read, _ in fresh.values()})
         reads = [read for read, _ in fresh.values()]
         spots = [_Spot(read.plate, read.captured_at, read.position) for read in reads]
-        places = self._places(connection, spots, pending=_sighted(reads))
+        data, places = self._looked_up(connection, spots, pending=_sighted(reads))
+        lookups = _Lookups(data, {read.plate for read in reads})
         for read, place in zip(reads, places, strict=True):
             alternatives = tuple(alt.text for alt in read.alternatives)
             decision = self._decide(lookups, read.plate, read.captured_at, place, read.confidence, alternatives)
@@ -277,41 +288,69 @@ class EnforcementService:
             answered[read.read_id] = _verdict_out(read.read_id, read.plate, decision, utc_now(), age)
         return answered, fresh
 
-    def _refreshed(self, connection: Connection) -> PermitData:
-        """Bring the zones up to date with the connection's transaction, and give where its permit data comes from:
-        the mirror if it is the version the transaction sees, else the tables (both versions in one query)."""
-        ((clock, zone_count, zone_latest),) = _VERSIONS(connection)
-        self._zones.refresh(connection, (int(zone_count), zone_latest))
+    def _looked_up(
+        self, connection: Connection, spots: Sequence[_Spot], pending: Sequence[Sighted]
+    ) -> tuple[PermitData, list[_Place]]:
+        """Where the permit data comes from (the mirror if it is the version the transaction sees, else the
+        tables), and each spot's place: its zone and, in a zone with a time limit, where the vehicle's stay began,
+        from the stored reads of those spots' plates and the `pending` reads of the round. The zones are first
+        taken as this process has them, so that the versions and the stored reads are one query; if the zones
+        changed since, they are reloaded and the places found again."""
+        zones = self._zones_of(spots)
+        window = self._sighting_window(spots, zones)
+        if window is None:
+            ((clock, zone_count, zone_latest),) = _VERSIONS(connection)
+            stored = []
+        else:
+            plates, since, until = window
+            rows = _VERSIONS_AND_SIGHTINGS(connection, plates, since=since, until=until)
+            clock, zone_count, zone_latest = rows[0][:3]
+            stored = sightings_of_rows(row[3:] for row in rows)
+        if self._zones.refresh(connection, (int(zone_count), zone_latest)):
+            zones = self._zones_of(spots)
+            window = self._sighting_window(spots, zones)
+            stored = stored_sightings(connection, *window) if window is not None else []
         mirrored = self._mirror.at(int(clock)) if self._mirror is not None else None
-        return mirrored or TablePermitData(connection)
+        return mirrored or TablePermitData(connection), self._places(spots, zones, [*pending, *stored])
 
-    def _places(self, connection: Connection, spots: Sequence[_Spot], pending: Sequence[Sighted]) -> list[_Place]:
-        """The zone of each spot (plate, time, position) and, in a zone with a time limit, where the vehicle's stay
-        began: the stored reads of all the spots' plates in one query, and the `pending` reads of the round."""
+    def _zones_of(self, spots: Sequence[_Spot]) -> list[ZoneView | None]:
+        """The zone of each spot with a position, with the zones as last refreshed."""
         zones: list[ZoneView | None] = [None] * len(spots)
         fixed = [(index, spot.position) for index, spot in enumerate(spots) if spot.position is not None]
         for (index, _), zone in zip(fixed, self._zones.locate_many([point for _, point in fixed]), strict=True):
             zones[index] = zone
-        timed = {  # the spots in a zone with a time limit, and how far back their stay may have begun
-            index: min(zone.time_limit * 4, self._policy.overtime_lookback)
-            for index, zone in enumerate(zones)
-            if zone is not None and zone.time_limit is not None
-        }
+        return zones
+
+    def _lookback(self, zone: ZoneView | None) -> timedelta | None:
+        """How far back a stay in `zone` may have begun: None where the zone has no time limit."""
+        if zone is None or zone.time_limit is None:
+            return None
+        return min(zone.time_limit * 4, self._policy.overtime_lookback)
+
+    def _sighting_window(
+        self, spots: Sequence[_Spot], zones: Sequence[ZoneView | None]
+    ) -> tuple[set[str], datetime, datetime] | None:
+        """The plates and the [since, until) whose stored reads the spots in zones with a time limit need; None
+        when no spot is in one."""
+        lookbacks = [self._lookback(zone) for zone in zones]
+        timed = [(spot, lookback) for spot, lookback in zip(spots, lookbacks, strict=True) if lookback is not None]
+        if not timed:
+            return None
+        since = min(spot.at - lookback for spot, lookback in timed)
+        return {spot.plate for spot, _ in timed}, since, max(spot.at for spot, _ in timed)
+
+    def _places(
+        self, spots: Sequence[_Spot], zones: Sequence[ZoneView | None], sightings: Iterable[Sighted]
+    ) -> list[_Place]:
         seen: dict[str, list[Sighted]] = defaultdict(list)  # by plate
-        if timed:
-            since = min(spots[index].at - lookback for index, lookback in timed.items())
-            until = max(spots[index].at for index in timed)
-            for sighted in [
-                *pending,
-                *stored_sightings(connection, {spots[index].plate for index in timed}, since, until),
-            ]:
-                seen[sighted.plate].append(sighted)
+        for sighted in sightings:
+            seen[sighted.plate].append(sighted)
         places = []
-        for index, ((plate, at, position), zone) in enumerate(zip(spots, zones, strict=True)):
+        for (plate, at, position), zone in zip(spots, zones, strict=True):
             first_seen = None
-            if index in timed and position is not None:
-                within_m = self._policy.overtime_distance_m
-                first_seen = first_sighting(seen[plate], at, position, within_m, timed[index])
+            lookback = self._lookback(zone)
+            if lookback is not None and position is not None:
+                first_seen = first_sighting(seen[plate], at, position, self._policy.overtime_distance_m, lookback)
             places.append(_Place(position is not None, zone, first_seen))
         return places
 

@@ -97,15 +97,16 @@ class ZoneMap:
                 found[point], smallest[point] = areas[area].view, size
         return found
 
-    def refresh(self, connection: Connection, version: tuple[int, object] | None = None) -> None:
-        """Reload the zones if any changed (one cheap query when none did). `version`: the values of ZONES_VERSION
-        when the caller asked for them already, in the connection's transaction."""
+    def refresh(self, connection: Connection, version: tuple[int, object] | None = None) -> bool:
+        """Reload the zones if any changed (one cheap query when none did); says whether they were reloaded.
+        `version`: the values of ZONES_VERSION when the caller asked for them already, in the connection's
+        transaction."""
         if version is None:
             ((count, latest),) = _ZONES_VERSION(connection)
             version = (int(count), latest)
         with self._lock:
             if version == self._version:
-                return
+                return False
         areas = []
         for zone_id, code, time_limit_minutes, geojson in connection.execute(_ZONES):
             geometry = parse_zone_geometry(geojson)
@@ -113,3 +114,4 @@ class ZoneMap:
         index = shapely.STRtree([area.geometry for area in areas]) if areas else None
         with self._lock:
             self._areas, self._index, self._version = areas, index, version
+        return True

@@ -239,3 +239,18 @@ def test_a_new_zone_is_used_by_the_next_verdict(sessions: sessionmaker[Session],
     residents, _ = city(session)
     later = service.answer(read_at("r2", "ZZ999", HOME), car)
     assert (later.outcome, later.reason, later.zone_id) == (Outcome.VIOLATION, Reason.NO_PERMIT, residents.id)
+
+
+def test_a_new_time_limited_zone_finds_the_stay_s_first_read(sessions: sessionmaker[Session], session: Session) -> None:
+    # The zone is drawn after the vehicle's first read: the next verdict, which first looks with the zones the
+    # service had (none), must reload them and then look for the stay's earlier reads.
+    service, car = EnforcementService(sessions), device(session)
+    assert service.answer(read_at("r1", "CAR1", SHOPS, minutes_ago=150), car).reason is Reason.OUTSIDE_ZONES
+    _, shops = city(session)
+    later = service.answer(read_at("r2", "CAR1", (SHOPS[0] + 0.0001, SHOPS[1])), car)
+    assert (later.outcome, later.reason, later.zone_id, later.first_seen_read_id) == (
+        Outcome.VIOLATION,
+        Reason.OVERTIME,
+        shops.id,
+        "r1",
+    )

@@ -71,3 +71,16 @@ def test_a_zone_change_is_seen_by_the_next_lookup(session: Session) -> None:
     zone.geojson = square(10.0, 10.0, 100)
     session.commit()
     assert zones.zone_at(session.connection(), 44.40, 26.10) is None
+
+
+def test_a_refresh_says_whether_it_reloaded(session: Session) -> None:
+    zone = Zone(code="A", name="A", geojson=square(44.40, 26.10, 100))
+    session.add(zone)
+    session.commit()
+    zones = ZoneMap()
+    assert zones.refresh(session.connection()) is True  # the first load
+    assert zones.refresh(session.connection()) is False
+    zone.geojson = square(10.0, 10.0, 100)
+    session.commit()
+    assert zones.refresh(session.connection()) is True
+    assert zones.locate(44.40, 26.10) is None
