@@ -11,15 +11,17 @@ import asyncio
 import json
 import math
 import multiprocessing
+import os
 import random
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent import futures
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +32,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from backend.bench_spread import children_of, streams_per_process
 from backend.config import BackendConfig
 from backend.devices.models import Device
 from backend.devices.tokens import add_device
@@ -84,6 +87,7 @@ class BackendBenchResult:
     verdicts_per_s: float
     latency_p50_ms: float
     latency_p99_ms: float
+    cars_per_process: list[int] | None = None  # the cars each serving process held (None: not measurable here)
 
 
 def plate_of(number: int) -> str:
@@ -355,6 +359,11 @@ class _BackendUnderTest:
         else:
             self._process, self.port = start_backend_process(database_url, processes)
 
+    @property
+    def pids(self) -> list[int]:
+        """The serving processes' ids."""
+        return [os.getpid()] if self._process is None else children_of(self._process.pid)
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop(grace=None)
@@ -384,12 +393,30 @@ def bench_backend(database_url: str, permits: int, reads: int, fleet: Fleet, pro
         stored = session.scalar(select(func.count()).select_from(ReadRecord)) or 0
     settle(engine)
     server = _BackendUnderTest(database_url, processes, workers=max(8, fleet.cars * 2))
+    spread: list[int] = []
+    done = threading.Event()
+    watching = threading.Thread(target=_watch_spread, args=(server.pids, server.port, done, spread), daemon=True)
     try:
+        watching.start()
         counts, latencies, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{server.port}", token, permits))
     finally:
+        done.set()
+        watching.join()
         server.stop()
         engine.dispose()
-    return _result(engine.dialect.name, permits, stored, processes, fleet, counts, latencies, elapsed)
+    result = _result(engine.dialect.name, permits, stored, processes, fleet, counts, latencies, elapsed)
+    return replace(result, cars_per_process=sorted(spread, reverse=True) or None)
+
+
+def _watch_spread(pids: list[int], port: int, done: threading.Event, spread: list[int]) -> None:
+    """Keep in `spread` the cars each serving process holds, as seen once the most cars were connected (the cars
+    start one by one). Once a second: the reading shares the server's machine."""
+    while not done.wait(1.0):
+        now = streams_per_process(pids, port)
+        if now is None:
+            return
+        if sum(now) > sum(spread):
+            spread[:] = now
 
 
 def settle(engine: Engine) -> None:

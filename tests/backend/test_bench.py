@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("batched", [True, False], ids=["batches", "one-read-each"])
 def test_the_cars_get_verdicts_that_the_database_stores(tmp_path: Path, batched: bool) -> None:
     url = f"sqlite:///{tmp_path / 'bench.db'}"
-    result = bench_backend(url, permits=50, reads=100, fleet=Fleet(cars=2, seconds=1, window=4, batched=batched))
+    result = bench_backend(url, permits=50, reads=100, fleet=Fleet(cars=2, seconds=3, window=4, batched=batched))
     assert (result.database, result.permits, result.stored_reads, result.cars) == ("sqlite", 50, 100, 2)
     assert result.messages == ("batches of reads" if batched else "one read each")
     assert result.verdicts > 0 and 0 < result.latency_p50_ms <= result.latency_p99_ms
@@ -42,6 +42,7 @@ def test_the_cars_get_verdicts_that_the_database_stores(tmp_path: Path, batched:
         stored = connection.scalar(select(func.count()).select_from(VerdictRecord))
         in_zones = connection.scalar(select(func.count()).where(VerdictRecord.zone_id.is_not(None)))
     assert stored == 100 + result.verdicts  # every verdict the cars counted was decided and stored
+    assert result.cars_per_process == [2]  # both cars' streams, served by this one process
     assert in_zones and in_zones > result.verdicts / 2  # the cars read in the bench city's zones
 
 
