@@ -46,6 +46,7 @@ from backend.storage.base import new_id, utc_now
 from backend.storage.engine import make_engine, make_session_factory
 from backend.storage.migrate import upgrade_to_head
 from platepatrol.ids import new_read_id
+from platepatrol.streams import ADMITTED, ATTEMPT, REBALANCE
 from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.verdicts import Outcome, Reason
 
@@ -293,7 +294,7 @@ def _encoded_read(rng: random.Random, permits: int, captured_at: Timestamp) -> t
     return read_id, head.SerializeToString() + _READ_TAIL
 
 
-def _open_stream(channel: grpc.aio.Channel, batched: bool, token: str) -> Any:
+def _open_stream(channel: grpc.aio.Channel, batched: bool, token: str, refusals: int) -> Any:
     """A car's stream, written with encoded reads: one PlateRead each, or a batch (EncodedPlateReadBatch is
     PlateReadBatch on the wire)."""
     method, serializer, deserializer = (
@@ -304,46 +305,66 @@ def _open_stream(channel: grpc.aio.Channel, batched: bool, token: str) -> Any:
     stream = channel.stream_stream(
         f"/{SERVICE_NAME}/{method}", request_serializer=serializer, response_deserializer=deserializer
     )
-    return stream(metadata=(("authorization", f"Bearer {token}"),))
+    return stream(metadata=(("authorization", f"Bearer {token}"), (ATTEMPT, str(refusals))))
 
 
 async def _car(plan: CarPlan, latencies: list[float], seed: int) -> int:
     """One simulated car on one stream; returns its verdicts. asyncio gRPC, one thread, reads encoded by
-    hand: the cars share the machine with the server, so they should cost it little."""
-    rng = random.Random(seed)
+    hand: the cars share the machine with the server, so they should cost it little. Like the car's uplink, it
+    connects again at once when a serving process refuses its stream for having its share of cars."""
+    deadline = time.monotonic() + plan.fleet.seconds
+    refusals = 0
+    while True:
+        # A connection of its own (no subchannel shared with an earlier channel): a new try is a new connection.
+        async with grpc.aio.insecure_channel(plan.target, options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
+            call = _open_stream(channel, plan.fleet.batched, plan.token, refusals)
+            if await _admitted(call):
+                return await _stream_reads(call, plan, random.Random(seed), latencies, deadline)
+        refusals += 1
+
+
+async def _admitted(call: Any) -> bool:
+    """Whether the office took the stream; False when it refused it to spread the cars; raises if it failed."""
+    if any(key == ADMITTED for key, _ in await call.initial_metadata()):
+        return True
+    code, trailing = await call.code(), await call.trailing_metadata()
+    if code == grpc.StatusCode.UNAVAILABLE and any(key == REBALANCE for key, _ in trailing):
+        return False
+    raise RuntimeError(f"the office refused a car's stream: {code.name} {await call.details()}")
+
+
+async def _stream_reads(call: Any, plan: CarPlan, rng: random.Random, latencies: list[float], deadline: float) -> int:
+    """Keep the fleet's window of reads in flight on `call` until `deadline`; returns the verdicts."""
     sent_at: dict[str, float] = {}
     free = asyncio.Condition()
     fleet = plan.fleet
     slots = [fleet.window]  # reads that may be sent now
-    deadline = time.monotonic() + fleet.seconds
-    async with grpc.aio.insecure_channel(plan.target) as channel:
-        call = _open_stream(channel, fleet.batched, plan.token)
 
-        async def send() -> None:
-            while time.monotonic() < deadline:
-                async with free:
-                    await free.wait_for(lambda: slots[0] > 0)
-                    count = slots[0] if fleet.batched else 1
-                    slots[0] -= count
-                captured_at = datetime_to_timestamp(utc_now())
-                reads = [_encoded_read(rng, plan.permits, captured_at) for _ in range(count)]
-                now = time.monotonic()
-                sent_at.update((read_id, now) for read_id, _ in reads)
-                encoded = [read for _, read in reads]
-                await call.write(pb.EncodedPlateReadBatch(reads=encoded) if fleet.batched else encoded[0])
-            await call.done_writing()
-
-        async def answered(verdicts: list[pb.Verdict]) -> None:
-            now = time.monotonic()
-            latencies.extend((now - sent_at.pop(verdict.read_id)) * 1000.0 for verdict in verdicts)
+    async def send() -> None:
+        while time.monotonic() < deadline:
             async with free:
-                slots[0] += len(verdicts)
-                free.notify()
+                await free.wait_for(lambda: slots[0] > 0)
+                count = slots[0] if fleet.batched else 1
+                slots[0] -= count
+            captured_at = datetime_to_timestamp(utc_now())
+            reads = [_encoded_read(rng, plan.permits, captured_at) for _ in range(count)]
+            now = time.monotonic()
+            sent_at.update((read_id, now) for read_id, _ in reads)
+            encoded = [read for _, read in reads]
+            await call.write(pb.EncodedPlateReadBatch(reads=encoded) if fleet.batched else encoded[0])
+        await call.done_writing()
 
-        sending = asyncio.create_task(send())
-        async for answer in call:
-            await answered(list(answer.verdicts) if fleet.batched else [answer])
-        await sending
+    async def answered(verdicts: list[pb.Verdict]) -> None:
+        now = time.monotonic()
+        latencies.extend((now - sent_at.pop(verdict.read_id)) * 1000.0 for verdict in verdicts)
+        async with free:
+            slots[0] += len(verdicts)
+            free.notify()
+
+    sending = asyncio.create_task(send())
+    async for answer in call:
+        await answered(list(answer.verdicts) if fleet.batched else [answer])
+    await sending
     return len(latencies)
 
 
@@ -439,19 +460,25 @@ def remove_car_reads(session: Session) -> None:
     session.commit()
 
 
-def _answer_at_once(request_iterator: Iterator[pb.PlateRead], _context: grpc.ServicerContext) -> Iterator[pb.Verdict]:
+def _answer_at_once(request_iterator: Iterator[pb.PlateRead], context: grpc.ServicerContext) -> Iterator[pb.Verdict]:
     """Each read answered at once with a fixed verdict: no validation, no database. What the same cars reach
     against it is the ceiling that gRPC and Python on this machine put on the real service."""
+    context.send_initial_metadata(((ADMITTED, "1"),))
     for read in request_iterator:
-        yield pb.Verdict(read_id=read.read_id, outcome=pb.PERMITTED, sentence="transport only")
+        yield _fixed_verdict(read)
 
 
 def _answer_batches_at_once(
     request_iterator: Iterator[pb.PlateReadBatch], context: grpc.ServicerContext
 ) -> Iterator[pb.VerdictBatch]:
     """`_answer_at_once` for the batched stream."""
+    context.send_initial_metadata(((ADMITTED, "1"),))
     for batch in request_iterator:
-        yield pb.VerdictBatch(verdicts=list(_answer_at_once(iter(batch.reads), context)))
+        yield pb.VerdictBatch(verdicts=[_fixed_verdict(read) for read in batch.reads])
+
+
+def _fixed_verdict(read: pb.PlateRead) -> pb.Verdict:
+    return pb.Verdict(read_id=read.read_id, outcome=pb.PERMITTED, sentence="transport only")
 
 
 def bench_transport(fleet: Fleet) -> BackendBenchResult:

@@ -1,5 +1,6 @@
 """Several serving processes on one gRPC port (SO_REUSEPORT): Python serves about one core per process, and
-the processes are stateless over the shared database, so the kernel may hand each car's stream to any."""
+the processes are stateless over the shared database, so the kernel may hand each car's stream to any; they count
+their read streams together so that each takes its share (platepatrol/streams.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+from multiprocessing.sharedctypes import SynchronizedArray
 from types import FrameType
 
 from backend.config import BackendConfig
@@ -26,8 +28,9 @@ def serve_processes(config: BackendConfig) -> None:
     port = config.port or _free_port(config.host)
     settings = config.model_copy(update={"port": port, "processes": 1, "auto_migrate": False})
     spawn = multiprocessing.get_context("spawn")
+    streams = spawn.Array("i", config.processes)  # the read streams each process holds (backend/enforcement/spread.py)
     children = [
-        spawn.Process(target=_serve_one, args=(_for_child(settings, index), index == 0), name=f"backend-{index}")
+        spawn.Process(target=_serve_one, args=(_for_child(settings, index), index, streams), name=f"backend-{index}")
         for index in range(config.processes)
     ]
     for child in children:
@@ -50,10 +53,11 @@ def _for_child(settings: BackendConfig, index: int) -> str:
     return settings.model_dump_json()
 
 
-def _serve_one(settings_json: str, primary: bool) -> None:
+def _serve_one(settings_json: str, index: int, streams: SynchronizedArray[int]) -> None:
+    from backend.enforcement.spread import StreamSpread
     from backend.server import serve
 
-    serve(BackendConfig.model_validate_json(settings_json), primary=primary)
+    serve(BackendConfig.model_validate_json(settings_json), primary=index == 0, spread=StreamSpread(streams, index))
 
 
 def _free_port(host: str) -> int:

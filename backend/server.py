@@ -20,6 +20,7 @@ from backend.enforcement.grpc_service import SERVICE_NAME, EnforcementServicer, 
 from backend.enforcement.permit_mirror import PermitMirror
 from backend.enforcement.retention import retention_schedule
 from backend.enforcement.service import EnforcementService
+from backend.enforcement.spread import StreamSpread
 from backend.storage.engine import make_engine, make_session_factory
 from backend.storage.migrate import upgrade_to_head
 from platepatrol.errors import UserError
@@ -42,8 +43,9 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 GIL_SWITCH_INTERVAL_S = 0.0005
 
 
-def build_server(config: BackendConfig) -> tuple[grpc.Server, int]:
-    """A started-ready (not yet started) server and the port it is bound to."""
+def build_server(config: BackendConfig, spread: StreamSpread | None = None) -> tuple[grpc.Server, int]:
+    """A started-ready (not yet started) server and the port it is bound to; `spread`: this process's share of
+    the read streams, when it is one of several serving processes."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # this process serves: short GIL turns (see above)
     engine = make_engine(config.database_url, serving=True)
     if config.auto_migrate:
@@ -61,7 +63,7 @@ def build_server(config: BackendConfig) -> tuple[grpc.Server, int]:
             ("grpc.so_reuseport", 1),  # several processes may serve one port (`processes` in the config)
         ],
     )
-    add_enforcement_service(EnforcementServicer(service, sessions, config.limits, config.watch_poll_s), server)
+    add_enforcement_service(EnforcementServicer(service, sessions, config.limits, config.watch_poll_s, spread), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in (SERVICE_NAME, ""):
@@ -83,7 +85,7 @@ def _tls(config: BackendConfig) -> grpc.ServerCredentials:
     return grpc.ssl_server_credentials([(key, chain)])
 
 
-def serve(config: BackendConfig, primary: bool = True) -> None:
+def serve(config: BackendConfig, primary: bool = True, spread: StreamSpread | None = None) -> None:
     """Serve until SIGINT or SIGTERM, then finish the calls in flight. Purges old reads on a schedule.
     With `processes` above 1, starts that many serving processes on the port; only the primary one runs the
     schedules and the web pages."""
@@ -92,7 +94,7 @@ def serve(config: BackendConfig, primary: bool = True) -> None:
 
         serve_processes(config)
         return
-    server, port = build_server(config)
+    server, port = build_server(config, spread)
     retention = retention_schedule(
         make_session_factory(make_engine(config.database_url)),
         config.retention.keep_for,

@@ -9,6 +9,8 @@ import grpc
 
 from platepatrol.errors import UserError
 
+OWN_CONNECTION = (("grpc.use_local_subchannel_pool", 1),)
+
 
 @dataclass(frozen=True)
 class Link:
@@ -30,6 +32,9 @@ class Link:
         return (("authorization", f"Bearer {self.token}"),)
 
     def channel(self) -> grpc.Channel:
+        """A channel with a connection of its own (not shared with an earlier channel's): a new channel after a
+        refused stream is a new connection, which the office's kernel may hand to another serving process."""
         if self.root_certificates is None:
-            return grpc.insecure_channel(self.target)
-        return grpc.secure_channel(self.target, grpc.ssl_channel_credentials(self.root_certificates))
+            return grpc.insecure_channel(self.target, options=OWN_CONNECTION)
+        credentials = grpc.ssl_channel_credentials(self.root_certificates)
+        return grpc.secure_channel(self.target, credentials, options=OWN_CONNECTION)

@@ -21,6 +21,7 @@ import grpc
 from edge.link import Link
 from edge.outbox import Outbox, Pending
 from platepatrol.errors import UserError
+from platepatrol.streams import ATTEMPT, REBALANCE
 from platepatrol.v1 import enforcement_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -132,17 +133,23 @@ class Uplink:
 
     def _run(self) -> None:
         attempt = 0
+        refusals = 0  # in a row, by serving processes that had their share of cars (platepatrol/streams.py)
         while not self._stopping.is_set():
             channel = self._link.channel()
             try:
                 grpc.channel_ready_future(channel).result(timeout=self._connect_timeout_s)
-                attempt = 0 if self._stream(channel) else attempt
+                delivered = self._stream(channel, refusals)
+                attempt, refusals = (0, 0) if delivered else (attempt, refusals)
             except grpc.FutureTimeoutError:
                 log.warning("backend %s unreachable; reads wait in the outbox", self._target)
             except grpc.RpcError as error:
                 if error.code() in FATAL_CODES:
                     self._fail(describe_rpc_error(error, self._target))
                     return
+                if _told_to_rebalance(error):
+                    refusals += 1
+                    log.info("backend %s asked for a new connection (another of its processes has room)", self._target)
+                    continue  # at once: a new connection is hashed anew to one of the office's processes
                 if not self._stopping.is_set():
                     log.warning("%s; reconnecting", describe_rpc_error(error, self._target))
             finally:
@@ -153,7 +160,7 @@ class Uplink:
             self._stopping.wait(self._backoff.delay(attempt))
             attempt += 1
 
-    def _stream(self, channel: grpc.Channel) -> bool:
+    def _stream(self, channel: grpc.Channel, refusals: int) -> bool:
         """Run one stream until it ends; True if it delivered at least one verdict."""
         # The outbox holds each read encoded: sent as it is (EncodedPlateReadBatch is PlateReadBatch on the wire).
         stream = channel.stream_stream(
@@ -161,7 +168,7 @@ class Uplink:
             request_serializer=pb.EncodedPlateReadBatch.SerializeToString,
             response_deserializer=pb.VerdictBatch.FromString,
         )
-        responses = stream(self._outgoing(), metadata=self._link.metadata)
+        responses = stream(self._outgoing(), metadata=(*self._link.metadata, (ATTEMPT, str(refusals))))
         with self._lock:
             self._call = responses
         delivered = False
@@ -205,6 +212,14 @@ class Uplink:
         self._state = LinkState.FAILED
         with self._wake:
             self._wake.notify_all()
+
+
+def _told_to_rebalance(error: grpc.RpcError) -> bool:
+    """A serving process refused the stream for holding its share of the office's cars."""
+    trailing: tuple[tuple[str, str | bytes], ...] = (
+        tuple(error.trailing_metadata() or ()) if isinstance(error, grpc.Call) else ()
+    )
+    return error.code() == grpc.StatusCode.UNAVAILABLE and any(key == REBALANCE for key, _ in trailing)
 
 
 def take_batch(waiting: list[Pending], max_bytes: int) -> list[Pending]:

@@ -22,6 +22,7 @@ from backend.enforcement.batching import ReadAhead
 from backend.enforcement.decider import Decider
 from backend.enforcement.reads import IncomingRead, VerdictOut
 from backend.enforcement.service import EnforcementService
+from backend.enforcement.spread import StreamSpread
 from backend.enforcement.wire import (
     InvalidReadError,
     change_to_proto,
@@ -33,6 +34,7 @@ from backend.enforcement.wire import (
 )
 from backend.permits.watch import watch
 from backend.storage.base import utc_now
+from platepatrol.streams import ADMITTED, ATTEMPT, REBALANCE
 from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
 
@@ -122,12 +124,14 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         sessions: sessionmaker[Session],
         limits: ReadLimits,
         watch_poll_s: float = 0.5,
+        spread: StreamSpread | None = None,
     ) -> None:
         self._service = service
         self._decider = Decider(service)  # the reads of all this process's streams, decided together
         self._sessions = sessions
         self._limits = limits
         self._watch_poll_s = watch_poll_s
+        self._spread = spread  # this process's share of the office's read streams, when it has several processes
 
     def _authenticate(self, context: grpc.ServicerContext) -> Device:
         token = bearer_token(context)
@@ -137,10 +141,22 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing, unknown or revoked device token")
         return device
 
+    def _take_stream(self, context: grpc.ServicerContext) -> None:
+        """Take a read stream, or refuse it when this process holds more than its share of the office's (the car
+        reconnects at once: platepatrol/streams.py)."""
+        if self._spread is not None:
+            if not self._spread.admit(_refusals(context)):
+                context.set_trailing_metadata(((REBALANCE, "1"),))
+                context.abort(grpc.StatusCode.UNAVAILABLE, "this serving process has its share of cars; reconnect")
+            if not context.add_callback(self._spread.release):
+                self._spread.release()  # the call ended already
+        context.send_initial_metadata(((ADMITTED, "1"),))
+
     def StreamReads(  # noqa: N802 (gRPC method name)
         self, request_iterator: Iterator[pb.PlateRead | Undecodable], context: grpc.ServicerContext
     ) -> Iterator[pb.Verdict]:
         device = self._authenticate(context)
+        self._take_stream(context)
         ahead = ReadAhead(
             request_iterator, lambda read: self._hand_over([read], device), READS_AHEAD, context.is_active
         )
@@ -154,6 +170,7 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
         context: grpc.ServicerContext,
     ) -> Iterator[pb.VerdictBatch]:
         device = self._authenticate(context)
+        self._take_stream(context)
 
         def hand_over(batch: list[pb.PlateRead | Undecodable] | Undecodable) -> HandedOver:
             # Not even a list of reads: its one error answers it (there is no read to name).
@@ -220,3 +237,12 @@ class EnforcementServicer(pb_grpc.EnforcementServicer):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(problem))
         at = timestamp_to_datetime(request.at) if request.HasField("at") else utc_now()
         return verdict_to_proto(self._service.check(plate, at))
+
+
+def _refusals(context: grpc.ServicerContext) -> int:
+    """How many times in a row the car says its stream was refused (0 when it does not say, or says nonsense)."""
+    for key, value in context.invocation_metadata():
+        if key == ATTEMPT:
+            text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+            return int(text) if text.isdigit() and len(text) < 4 else 0
+    return 0

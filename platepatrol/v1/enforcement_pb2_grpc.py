@@ -28,6 +28,9 @@ if _version_not_supported:
 class EnforcementStub:
     """Enforcement answers plate reads against the live permit table.
     Every call carries the device token as metadata: `authorization: Bearer <token>`.
+    An office of several serving processes may refuse a read stream with UNAVAILABLE and `platepatrol-rebalance`
+    in the trailing metadata: the car connects again at once, sending `platepatrol-attempt: <refusals so far>`; a
+    stream that is taken gets `platepatrol-admitted` in its initial metadata (platepatrol/streams.py).
     """
 
     def __init__(self, channel):
@@ -61,6 +64,9 @@ class EnforcementStub:
 class EnforcementServicer:
     """Enforcement answers plate reads against the live permit table.
     Every call carries the device token as metadata: `authorization: Bearer <token>`.
+    An office of several serving processes may refuse a read stream with UNAVAILABLE and `platepatrol-rebalance`
+    in the trailing metadata: the car connects again at once, sending `platepatrol-attempt: <refusals so far>`; a
+    stream that is taken gets `platepatrol-admitted` in its initial metadata (platepatrol/streams.py).
     """
 
     def StreamReads(self, request_iterator, context):
@@ -130,6 +136,9 @@ def add_EnforcementServicer_to_server(servicer, server):
 class Enforcement:
     """Enforcement answers plate reads against the live permit table.
     Every call carries the device token as metadata: `authorization: Bearer <token>`.
+    An office of several serving processes may refuse a read stream with UNAVAILABLE and `platepatrol-rebalance`
+    in the trailing metadata: the car connects again at once, sending `platepatrol-attempt: <refusals so far>`; a
+    stream that is taken gets `platepatrol-admitted` in its initial metadata (platepatrol/streams.py).
     """
 
     @staticmethod

@@ -31,6 +31,9 @@ GRPC_VERSION: str
 class EnforcementStub:
     """Enforcement answers plate reads against the live permit table.
     Every call carries the device token as metadata: `authorization: Bearer <token>`.
+    An office of several serving processes may refuse a read stream with UNAVAILABLE and `platepatrol-rebalance`
+    in the trailing metadata: the car connects again at once, sending `platepatrol-attempt: <refusals so far>`; a
+    stream that is taken gets `platepatrol-admitted` in its initial metadata (platepatrol/streams.py).
     """
 
     @_typing.overload
@@ -58,6 +61,9 @@ class EnforcementStub:
 class EnforcementAsyncStub(EnforcementStub):
     """Enforcement answers plate reads against the live permit table.
     Every call carries the device token as metadata: `authorization: Bearer <token>`.
+    An office of several serving processes may refuse a read stream with UNAVAILABLE and `platepatrol-rebalance`
+    in the trailing metadata: the car connects again at once, sending `platepatrol-attempt: <refusals so far>`; a
+    stream that is taken gets `platepatrol-admitted` in its initial metadata (platepatrol/streams.py).
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -81,6 +87,9 @@ class EnforcementAsyncStub(EnforcementStub):
 class EnforcementServicer(metaclass=_abc_1.ABCMeta):
     """Enforcement answers plate reads against the live permit table.
     Every call carries the device token as metadata: `authorization: Bearer <token>`.
+    An office of several serving processes may refuse a read stream with UNAVAILABLE and `platepatrol-rebalance`
+    in the trailing metadata: the car connects again at once, sending `platepatrol-attempt: <refusals so far>`; a
+    stream that is taken gets `platepatrol-admitted` in its initial metadata (platepatrol/streams.py).
     """
 
     @_abc_1.abstractmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ import grpc
 import pytest
 
 from backend.config import BackendConfig
+from backend.enforcement.spread import StreamSpread
 from backend.enforcement.wire import datetime_to_timestamp
 from backend.server import build_server
 from backend.storage.base import utc_now
@@ -181,3 +183,26 @@ def test_the_permit_copy_follows_the_office(office: Office) -> None:
         time.sleep(0.05)
     watcher.stop()
     assert d is not None and d.reason is Reason.SUSPENDED
+
+
+def test_a_stream_refused_to_spread_the_cars_reconnects_at_once(
+    fresh_database_url: Callable[[], str], tmp_path: Path
+) -> None:
+    # This serving process already holds its share of the office's streams (one of two processes, one car): it
+    # refuses the uplink's stream until the car says it was refused MAX_REFUSALS times, which it must do at once,
+    # not after a backoff of 5 s each.
+    url = fresh_database_url()
+    token, _ = prepared_database(url, ("B123ABC",))
+    spread = StreamSpread(multiprocessing.get_context("spawn").Array("i", 2), 0)
+    assert spread.admit(refusals=0)
+    server, port = build_server(BackendConfig(database_url=url, port=0), spread)
+    server.start()
+    try:
+        collected, outbox = Collected(), Outbox(tmp_path / "outbox.db")
+        uplink = Uplink(Link(f"127.0.0.1:{port}", token), outbox, collected, Backoff(first_s=5.0, max_s=5.0))
+        read = plate_read("B123ABC")
+        uplink.send(read)
+        assert uplink.close(timeout_s=20) == 0
+        assert collected.outcomes() == {read.read_id: pb.PERMITTED}
+    finally:
+        server.stop(grace=None)
