@@ -170,6 +170,7 @@ class EnforcementService:
         self._sessions = sessions
         self._mirror = mirror
         self._policy = policy or EnforcementPolicy()
+        self._overtime_lookback = self._policy.overtime_lookback  # a property that builds a timedelta each time
         self._rules = Policy(
             review_below_confidence=self._policy.review_below_confidence,
             grace=self._policy.grace,
@@ -297,7 +298,8 @@ class EnforcementService:
         taken as this process has them, so that the versions and the stored reads are one query; if the zones
         changed since, they are reloaded and the places found again."""
         zones = self._zones_of(spots)
-        window = self._sighting_window(spots, zones)
+        lookbacks = self._lookbacks(zones)
+        window = _sighting_window(spots, lookbacks)
         if window is None:
             ((clock, zone_count, zone_latest),) = _VERSIONS(connection)
             stored = []
@@ -308,10 +310,12 @@ class EnforcementService:
             stored = sightings_of_rows(row[3:] for row in rows)
         if self._zones.refresh(connection, (int(zone_count), zone_latest)):
             zones = self._zones_of(spots)
-            window = self._sighting_window(spots, zones)
+            lookbacks = self._lookbacks(zones)
+            window = _sighting_window(spots, lookbacks)
             stored = stored_sightings(connection, *window) if window is not None else []
         mirrored = self._mirror.at(int(clock)) if self._mirror is not None else None
-        return mirrored or TablePermitData(connection), self._places(spots, zones, [*pending, *stored])
+        places = self._places(spots, zones, lookbacks, [*pending, *stored])
+        return mirrored or TablePermitData(connection), places
 
     def _zones_of(self, spots: Sequence[_Spot]) -> list[ZoneView | None]:
         """The zone of each spot with a position, with the zones as last refreshed."""
@@ -321,36 +325,27 @@ class EnforcementService:
             zones[index] = zone
         return zones
 
-    def _lookback(self, zone: ZoneView | None) -> timedelta | None:
-        """How far back a stay in `zone` may have begun: None where the zone has no time limit."""
-        if zone is None or zone.time_limit is None:
-            return None
-        return min(zone.time_limit * 4, self._policy.overtime_lookback)
-
-    def _sighting_window(
-        self, spots: Sequence[_Spot], zones: Sequence[ZoneView | None]
-    ) -> tuple[set[str], datetime, datetime] | None:
-        """The plates and the [since, until) whose stored reads the spots in zones with a time limit need; None
-        when no spot is in one."""
-        lookbacks = [self._lookback(zone) for zone in zones]
-        timed = [(spot, lookback) for spot, lookback in zip(spots, lookbacks, strict=True) if lookback is not None]
-        if not timed:
-            return None
-        since = min(spot.at - lookback for spot, lookback in timed)
-        return {spot.plate for spot, _ in timed}, since, max(spot.at for spot, _ in timed)
+    def _lookbacks(self, zones: Sequence[ZoneView | None]) -> list[timedelta | None]:
+        """How far back a stay in each zone may have begun: None where the zone has no time limit."""
+        most = self._overtime_lookback
+        return [min(zone.time_limit * 4, most) if zone and zone.time_limit is not None else None for zone in zones]
 
     def _places(
-        self, spots: Sequence[_Spot], zones: Sequence[ZoneView | None], sightings: Iterable[Sighted]
+        self,
+        spots: Sequence[_Spot],
+        zones: Sequence[ZoneView | None],
+        lookbacks: Sequence[timedelta | None],
+        sightings: Iterable[Sighted],
     ) -> list[_Place]:
         seen: dict[str, list[Sighted]] = defaultdict(list)  # by plate
         for sighted in sightings:
             seen[sighted.plate].append(sighted)
+        within_m = self._policy.overtime_distance_m
         places = []
-        for (plate, at, position), zone in zip(spots, zones, strict=True):
+        for (plate, at, position), zone, lookback in zip(spots, zones, lookbacks, strict=True):
             first_seen = None
-            lookback = self._lookback(zone)
             if lookback is not None and position is not None:
-                first_seen = first_sighting(seen[plate], at, position, self._policy.overtime_distance_m, lookback)
+                first_seen = first_sighting(seen[plate], at, position, within_m, lookback)
             places.append(_Place(position is not None, zone, first_seen))
         return places
 
@@ -385,6 +380,18 @@ class EnforcementService:
             .where(VERDICTS.c.read_id.in_(padded(read_ids)))
         )
         return {row.read_id: _stored_verdict(row) for row in rows}
+
+
+def _sighting_window(
+    spots: Sequence[_Spot], lookbacks: Sequence[timedelta | None]
+) -> tuple[set[str], datetime, datetime] | None:
+    """The plates and the [since, until) whose stored reads the spots in zones with a time limit (a lookback)
+    need; None when no spot is in one."""
+    timed = [(spot, lookback) for spot, lookback in zip(spots, lookbacks, strict=True) if lookback is not None]
+    if not timed:
+        return None
+    since = min(spot.at - lookback for spot, lookback in timed)
+    return {spot.plate for spot, _ in timed}, since, max(spot.at for spot, _ in timed)
 
 
 def _sighted(reads: Sequence[IncomingRead]) -> list[Sighted]:
