@@ -90,7 +90,7 @@ def test_a_stream_over_the_share_is_refused_with_rebalance(
     with pytest.raises(grpc.RpcError) as refused:
         list(stub.StreamReads(iter([plate_read("r-2", "B123ABC")]), metadata=auth, timeout=30))
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert dict(refused.value.trailing_metadata() or ()).get(REBALANCE) == "1"
+    assert any(item.key == REBALANCE for item in refused.value.trailing_metadata())
     assert spread.held == [1, 0]  # the refused stream was never counted
     again = list(stub.StreamReads(iter([plate_read("r-3", "B123ABC")]), metadata=(*auth, (ATTEMPT, str(MAX_REFUSALS)))))
     assert [verdict.read_id for verdict in again] == ["r-3"]  # refused often enough: taken here
