@@ -89,6 +89,19 @@ def test_decide(
 
 
 @pytest.mark.parametrize(
+    ("permits", "words"),
+    [
+        ([VALID], "valid until 2026-11-26 12:00 UTC"),
+        ([permit("LATE", end=datetime(2027, 3, 9, 7, 5, 59, tzinfo=UTC))], "valid until 2027-03-09 07:05 UTC"),
+        ([EXPIRED], "expired at 2026-11-24 12:00 UTC"),
+        ([FUTURE], "starts only at 2026-11-26 12:00 UTC"),
+    ],
+)
+def test_sentences_give_times_to_the_minute_in_utc(permits: list[PermitView], words: str) -> None:
+    assert words in decide(seen(), permits).sentence
+
+
+@pytest.mark.parametrize(
     ("local", "covered"),
     [
         (datetime(2026, 11, 25, 19, 0, tzinfo=UTC), True),  # Wednesday evening
