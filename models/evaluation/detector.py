@@ -18,6 +18,7 @@ every folder) to the labels found, never instead of them: models/detector/labels
 
 from __future__ import annotations
 
+import json
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
@@ -385,6 +386,14 @@ def make_eval_detector(weights: Path | None, threads: int | None = None) -> tupl
         update={"runtime": runtime, "weights": weights, "min_score": CURVE_MIN_SCORE, "threads": threads or car.threads}
     )
     return make_detector(config), car.min_score
+
+
+def print_report(report: Mapping[str, object], json_out: Path | None) -> None:
+    """A measuring command's report as indented JSON on stdout, and in `json_out` too when given."""
+    text = json.dumps(report, indent=1)
+    print(text)
+    if json_out is not None:
+        json_out.write_text(text + "\n", encoding="utf-8")
 
 
 def run_detector_eval(

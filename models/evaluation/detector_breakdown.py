@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -218,7 +217,7 @@ def breakdown(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from models.evaluation.detector import make_eval_detector
+    from models.evaluation.detector import make_eval_detector, print_report
     from models.training.config import load_config
     from models.training.detector_synth import scene_sources, split_sources
 
@@ -241,10 +240,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     detector, _ = make_eval_detector(args.weights, args.threads)
     out = {"weights": str(args.weights or "shipped"), "folder": str(folder)}
     out |= breakdown(folder, metas, detector, args.at)
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.json is not None:
-        args.json.write_text(text + "\n", encoding="utf-8")
+    print_report(out, args.json)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from models.evaluation.detector import (
     evaluate_folder,
     load_extra_labels,
     make_eval_detector,
+    print_report,
     threshold_for_precision,
 )
 
@@ -104,10 +104,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     detector, _ = make_eval_detector(args.weights, args.threads)
     out: dict[str, object] = {"weights": str(args.weights), "folder": str(args.folder)}
     out |= report(score_folder(args.folder, detector, args.extra_labels), args.target, args.at)
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.json is not None:
-        args.json.write_text(text + "\n", encoding="utf-8")
+    print_report(out, args.json)
 
 
 if __name__ == "__main__":

@@ -228,17 +228,24 @@ def test_stage_8_is_stage_7_with_a_second_round_of_real_hard_negatives() -> None
         assert not set(more) & not_to_train_on(stage8)
 
 
-def test_stage_9_is_stage_8_and_vehicle_negatives() -> None:
-    stage8 = load_config(REPO / "models" / "detector" / "train_stage8.yaml")
-    stage9 = load_config(REPO / "models" / "detector" / "train_stage9.yaml")
-    assert stage8.synthetic is not None and stage9.synthetic is not None
-    assert stage8.synthetic.vehicle_negatives is None  # the earlier configs keep their sets
-    assert stage9.init_weights == stage8.output and stage9.dataset_dir != stage8.dataset_dir
-    assert stage9.synthetic.model_copy(update={"vehicle_negatives": None}) == stage8.synthetic
-    assert stage9.real_validation == stage8.real_validation
-    assert (stage9.train_videos, stage9.val_videos) == (stage8.train_videos, stage8.val_videos)
-    veh = stage9.synthetic.vehicle_negatives
-    assert veh is not None and veh.train_images > 0
+@pytest.mark.parametrize(
+    ("before", "after", "added"),
+    [
+        ("train_stage8.yaml", "train_stage9.yaml", "vehicle_negatives"),
+        ("train_stage9.yaml", "train_stage10.yaml", "small_plates"),
+    ],
+)
+def test_a_stage_is_the_one_before_and_its_new_data(before: str, after: str, added: str) -> None:
+    earlier = load_config(REPO / "models" / "detector" / before)
+    later = load_config(REPO / "models" / "detector" / after)
+    assert earlier.synthetic is not None and later.synthetic is not None
+    assert getattr(earlier.synthetic, added) is None  # the earlier configs keep their sets
+    assert later.init_weights == earlier.output and later.dataset_dir != earlier.dataset_dir
+    assert later.synthetic.model_copy(update={added: None}) == earlier.synthetic
+    assert later.real_validation == earlier.real_validation
+    assert (later.train_videos, later.val_videos) == (earlier.train_videos, earlier.val_videos)
+    new_data = getattr(later.synthetic, added)
+    assert new_data is not None and new_data.train_images > 0
 
 
 def test_vehicle_negative_seed_must_be_new(tmp_path: Path) -> None:
@@ -251,19 +258,6 @@ def test_vehicle_negative_seed_must_be_new(tmp_path: Path) -> None:
         SyntheticData(
             seed=1, lettering=LetteringData(seed=7, val_seed=7001), vehicle_negatives=VehicleNegativeData(seed=7)
         )
-
-
-def test_stage_10_is_stage_9_and_small_plates() -> None:
-    stage9 = load_config(REPO / "models" / "detector" / "train_stage9.yaml")
-    stage10 = load_config(REPO / "models" / "detector" / "train_stage10.yaml")
-    assert stage9.synthetic is not None and stage10.synthetic is not None
-    assert stage9.synthetic.small_plates is None  # the earlier configs keep their sets
-    assert stage10.init_weights == stage9.output and stage10.dataset_dir != stage9.dataset_dir
-    assert stage10.synthetic.model_copy(update={"small_plates": None}) == stage9.synthetic
-    assert stage10.real_validation == stage9.real_validation
-    assert (stage10.train_videos, stage10.val_videos) == (stage9.train_videos, stage9.val_videos)
-    tiny = stage10.synthetic.small_plates
-    assert tiny is not None and tiny.train_images > 0 and tiny.min_width < tiny.max_width
 
 
 def test_small_plate_sets_are_named_by_content_and_checked(tmp_path: Path) -> None:
