@@ -46,7 +46,7 @@ from backend.storage.base import new_id, utc_now
 from backend.storage.engine import make_engine, make_session_factory
 from backend.storage.migrate import upgrade_to_head
 from platepatrol.ids import new_read_id
-from platepatrol.streams import ADMITTED, ATTEMPT, REBALANCE
+from platepatrol.streams import ADMITTED, ATTEMPT, refused_to_rebalance
 from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.verdicts import Outcome, Reason
 
@@ -327,8 +327,8 @@ async def _admitted(call: Any) -> bool:
     """Whether the office took the stream; False when it refused it to spread the cars; raises if it failed."""
     if any(key == ADMITTED for key, _ in await call.initial_metadata()):
         return True
-    code, trailing = await call.code(), await call.trailing_metadata()
-    if code == grpc.StatusCode.UNAVAILABLE and any(key == REBALANCE for key, _ in trailing):
+    code = await call.code()
+    if refused_to_rebalance(code, await call.trailing_metadata()):
         return False
     raise RuntimeError(f"the office refused a car's stream: {code.name} {await call.details()}")
 

@@ -21,7 +21,7 @@ import grpc
 from edge.link import Link
 from edge.outbox import Outbox, Pending
 from platepatrol.errors import UserError
-from platepatrol.streams import ATTEMPT, REBALANCE
+from platepatrol.streams import ATTEMPT, refused_to_rebalance
 from platepatrol.v1 import enforcement_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ def _told_to_rebalance(error: grpc.RpcError) -> bool:
     trailing: tuple[tuple[str, str | bytes], ...] = (
         tuple(error.trailing_metadata() or ()) if isinstance(error, grpc.Call) else ()
     )
-    return error.code() == grpc.StatusCode.UNAVAILABLE and any(key == REBALANCE for key, _ in trailing)
+    return refused_to_rebalance(error.code(), trailing)
 
 
 def take_batch(waiting: list[Pending], max_bytes: int) -> list[Pending]:

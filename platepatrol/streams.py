@@ -11,7 +11,17 @@ is taken gets ADMITTED in its initial metadata before any verdict.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import grpc
+
 REBALANCE = "platepatrol-rebalance"  # trailing metadata of a refused stream: reconnect, do not wait
 ATTEMPT = "platepatrol-attempt"  # sent by the car: how many times in a row its stream was refused
 ADMITTED = "platepatrol-admitted"  # initial metadata of a taken stream
 MAX_REFUSALS = 8  # a car refused this many times is taken wherever it lands
+
+
+def refused_to_rebalance(code: grpc.StatusCode | None, trailing: Iterable[tuple[str, str | bytes]]) -> bool:
+    """Whether a read stream that ended with `code` and `trailing` metadata was refused to spread the cars: the car
+    then connects again at once."""
+    return code == grpc.StatusCode.UNAVAILABLE and any(key == REBALANCE for key, _ in trailing)

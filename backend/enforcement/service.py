@@ -314,7 +314,7 @@ class EnforcementService:
             window = _sighting_window(spots, lookbacks)
             stored = stored_sightings(connection, *window) if window is not None else []
         mirrored = self._mirror.at(int(clock)) if self._mirror is not None else None
-        places = self._places(spots, zones, lookbacks, [*pending, *stored])
+        places = self._places(spots, zones, lookbacks, [*pending, *stored] if window is not None else [])
         return mirrored or TablePermitData(connection), places
 
     def _zones_of(self, spots: Sequence[_Spot]) -> list[ZoneView | None]:

@@ -126,7 +126,13 @@ def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:
     syn = cfg.synthetic
     if syn is None or syn.train_images == 0:
         return []
-    from models.training.detector_synth import scene_sources, split_sources, write_synthetic_set, write_view_without
+    from models.training.detector_synth import (
+        SMALL_WIDTHS,
+        scene_sources,
+        split_sources,
+        write_synthetic_set,
+        write_view_without,
+    )
 
     train_bg, held_bg = split_sources(scene_sources(cfg.data_root, cfg.train_videos), syn.holdout_every)
     if syn.holdout_images:
@@ -141,7 +147,7 @@ def build_synthetic(cfg: DetectorTrainConfig) -> list[Path]:
         degraded: float = 0.0,
         vehicle: int = 0,
         small: int = 0,
-        small_widths: tuple[float, float] = (12.0, 40.0),
+        small_widths: tuple[float, float] = SMALL_WIDTHS,
     ) -> Path:
         images = write_synthetic_set(
             folder,
