@@ -402,3 +402,17 @@ def test_v8_config_is_v7_with_a_weaker_distillation() -> None:
     assert (v7.distill_weight, v8.distill_weight) == (0.05, 0.01)
     changed = {"name", "output_dir", "seed", "steps", "distill_weight"}
     assert {k for k in ReaderTrainConfig.model_fields if getattr(v7, k) != getattr(v8, k)} == changed
+
+
+def test_v9_config_starts_from_english_g2_with_the_validation_plates_out() -> None:
+    from models.training.reader_train import load_train_config
+
+    v1 = load_train_config(Path("models/reader/train.yaml"))
+    v5 = load_train_config(Path("models/reader/train_v5.yaml"))
+    v9 = load_train_config(Path("models/reader/train_v9.yaml"))
+    assert v9.init_weights is None and v9.base_weights is None and v9.distill_weight == 0  # english_g2, as v1
+    assert (v9.br_crops, v9.test_fraction, v9.split_seed) == (v1.br_crops, v1.test_fraction, v1.split_seed)
+    same = ("val_fraction", "val_seed", "val_synthetic", "val_synthetic_seed", "synthetic_renderer")
+    assert all(getattr(v5, key) == getattr(v9, key) for key in same) and v9.val_fraction > 0
+    assert (v9.lr, v9.synthetic_layouts) == (v1.lr, None) and v9.keep_evaluated
+    assert v9.run_dir not in {v1.run_dir, v5.run_dir} and v9.output_dir != Path("models/reader")
