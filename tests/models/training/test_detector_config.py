@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[3]
         "train_stage8.yaml",
         "train_stage9.yaml",
         "train_stage10.yaml",
+        "train_stage11.yaml",
     ],
 )
 def test_shipped_configs_load(name: str) -> None:
@@ -246,6 +247,32 @@ def test_a_stage_is_the_one_before_and_its_new_data(before: str, after: str, add
     assert (later.train_videos, later.val_videos) == (earlier.train_videos, earlier.val_videos)
     new_data = getattr(later.synthetic, added)
     assert new_data is not None and new_data.train_images > 0
+
+
+def test_stage_11_is_stage_10_with_more_real_labels_and_negatives() -> None:
+    from models.training.dataset import parse_box_file
+
+    def lines(path: Path | None) -> list[list[str]]:
+        assert path is not None
+        return [ln.split("#")[0].split() for ln in (REPO / path).read_text().splitlines() if ln.split("#")[0].strip()]
+
+    stage10 = load_config(REPO / "models" / "detector" / "train_stage10.yaml")
+    stage11 = load_config(REPO / "models" / "detector" / "train_stage11.yaml")
+    assert stage11.init_weights == stage10.output and stage11.dataset_dir != stage10.dataset_dir
+    assert stage11.synthetic == stage10.synthetic  # the same scenes
+    assert stage11.real_validation == stage10.real_validation
+    assert (stage11.train_videos, stage11.val_videos) == (stage10.train_videos, stage10.val_videos)
+    assert stage11.hard_negatives == stage10.hard_negatives
+    assert stage11.hard_negative_scales[: len(stage10.hard_negative_scales)] == stage10.hard_negative_scales
+    # the new files hold the old ones' lines unchanged, then the new round's
+    old_plates, new_plates = lines(stage10.extra_labels), lines(stage11.extra_labels)
+    old_negatives, new_negatives = lines(stage10.more_hard_negatives), lines(stage11.more_hard_negatives)
+    assert new_plates[: len(old_plates)] == old_plates and len(new_plates) >= len(old_plates) + 30
+    assert new_negatives[: len(old_negatives)] == old_negatives and len(new_negatives) == len(old_negatives) + 18
+    assert stage11.extra_labels is not None and stage11.more_hard_negatives is not None
+    plates = parse_box_file((REPO / stage11.extra_labels).read_text())
+    negatives = parse_box_file((REPO / stage11.more_hard_negatives).read_text())
+    assert all(name.startswith(("dayride_type1_001_", "nightride_type3_001_")) for name in [*plates, *negatives])
 
 
 def test_vehicle_negative_seed_must_be_new(tmp_path: Path) -> None:
