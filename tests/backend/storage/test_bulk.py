@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -108,3 +108,32 @@ def test_a_value_the_column_refuses_is_refused(session: Session, device_id: str)
     naive = _read("naive-1", device_id, captured_at=AT.replace(tzinfo=None))
     with pytest.raises(ValueError, match="naive datetimes"):
         BulkInsert(READS)(session.connection(), [naive])
+
+
+@pytest.mark.parametrize("count", [1, 23, 71])
+def test_every_row_of_a_large_batch_is_stored_with_its_own_values(session: Session, device_id: str, count: int) -> None:
+    # PostgreSQL splits the rows over multi-row statements (71 = 64 + 4 + 2 + 1): no row lost, none mixed up.
+    rows = [_read(f"many-{count}-{n}", device_id, plate=f"M{n:04d}", confidence=n / 100) for n in range(count)]
+    BulkInsert(READS)(session.connection(), rows)
+    BulkInsert(VERDICTS)(session.connection(), [_verdict(row["id"]) for row in rows])
+    stored = session.execute(
+        select(READS.c.id, READS.c.plate, READS.c.confidence).where(READS.c.id.like(f"many-{count}-%"))
+    ).all()
+    assert sorted(stored) == sorted((row["id"], row["plate"], row["confidence"]) for row in rows)
+    verdicts = session.execute(select(VERDICTS.c.read_id).where(VERDICTS.c.read_id.like(f"many-{count}-%"))).all()
+    assert len(verdicts) == count
+
+
+def test_a_batch_begins_the_transaction_it_is_committed_in(fresh_engine: Engine) -> None:
+    # The rows may be the first statement of a transaction: the caller's commit must still commit them.
+    with Session(fresh_engine) as session:
+        device = Device(name="car-bulk-first", token_sha256="1" * 64)
+        session.add(device)
+        session.commit()
+        device_id = device.id
+    with fresh_engine.connect() as connection:
+        BulkInsert(READS)(connection, [_read("first-statement", device_id)])
+        connection.commit()
+    with fresh_engine.connect() as connection:
+        stored = connection.execute(select(READS.c.id).where(READS.c.id == "first-statement")).scalar()
+    assert stored == "first-statement"
