@@ -63,6 +63,7 @@ class Decider:
                 self._thread.start()
 
     def _run(self) -> None:
+        self._service.keep_connections()
         while True:
             self._decide(self._next_round())
 

@@ -2,7 +2,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,8 +80,9 @@ def test_check_stores_nothing(sessions: sessionmaker[Session], session: Session)
     assert session.scalar(select(func.count()).select_from(ReadRecord)) == 0
 
 
+@pytest.mark.parametrize("kept", [False, True], ids=["borrowed", "kept"])
 def test_a_connection_the_database_dropped_fails_one_batch_only(
-    databases: DatabaseFactory, fresh_database_url: Callable[[], str]
+    databases: DatabaseFactory, fresh_database_url: Callable[[], str], kept: bool
 ) -> None:
     """The serving engine does not ping PostgreSQL before each transaction: a dropped connection fails the batch
     that meets it (its car sends it again) and the next batch gets a new connection."""
@@ -92,6 +93,8 @@ def test_a_connection_the_database_dropped_fails_one_batch_only(
     upgrade_to_head(engine)
     sessions = make_session_factory(engine)
     service = EnforcementService(sessions)
+    if kept:
+        service.keep_connections()  # as the decider's thread does: the dropped connection is the kept one
     with sessions() as session:
         car = device(session)
     assert service.answer(incoming_read("r1", "NOPE1"), car).outcome is Outcome.VIOLATION
@@ -110,3 +113,37 @@ def test_a_connection_the_database_dropped_fails_one_batch_only(
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(ReadRecord)) == 2
     engine.dispose()
+
+
+def test_a_thread_that_keeps_its_connections_borrows_none_per_round(fresh_engine: Engine) -> None:
+    checkouts = []
+    event.listen(fresh_engine, "checkout", lambda *_: checkouts.append(1))
+    sessions = make_session_factory(fresh_engine)
+    with sessions() as session:
+        car = device(session)
+    borrowing, keeping = EnforcementService(sessions), EnforcementService(sessions)
+    keeping.keep_connections()
+    checkouts.clear()
+    for n in range(4):
+        borrowing.answer(incoming_read(f"borrowed-{n}", "NOPE1"), car)
+    borrowed = len(checkouts)
+    checkouts.clear()
+    for n in range(4):
+        keeping.answer(incoming_read(f"kept-{n}", "NOPE1"), car)
+    assert borrowed >= 4
+    assert len(checkouts) <= 2  # SQLite keeps one to read and one to write; PostgreSQL one
+
+
+def test_a_kept_connection_survives_a_resent_read(fresh_engine: Engine) -> None:
+    # The resend's insert fails (a repeated read id) inside the kept connection's transaction: the next rounds
+    # must neither fail nor find that transaction still open.
+    sessions = make_session_factory(fresh_engine)
+    with sessions() as session:
+        car = device(session)
+    service = EnforcementService(sessions)
+    service.keep_connections()
+    first = service.answer(incoming_read("once", "NOPE1"), car)
+    assert service.answer(incoming_read("once", "NOPE1"), car) == first
+    assert service.answer(incoming_read("after", "NOPE2"), car).outcome is Outcome.VIOLATION
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ReadRecord)) == 2
