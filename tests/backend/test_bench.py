@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from backend.bench import (
     Fleet,
     _city_zones,
     _encoded_read,
+    _watch_spread,
     bench_backend,
     bench_transport,
     city_point,
@@ -90,3 +94,23 @@ def test_several_serving_processes_take_their_share_of_the_cars(tmp_path: Path) 
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     result = bench_backend(url, permits=50, reads=100, fleet=Fleet(cars=4, seconds=3, window=4), processes=2)
     assert result.cars_per_process == [2, 2] and result.verdicts > 0
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_the_spread_is_watched_until_every_car_is_seen_and_no_longer() -> None:
+    # Each look at /proc costs the machine being measured: the watch ends once it has seen every car.
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+        accepted = [server.accept()[0] for _ in clients]
+        spread: list[int] = []
+        never = threading.Event()
+        watching = threading.Thread(target=_watch_spread, args=([os.getpid()], port, 2, never, spread), daemon=True)
+        try:
+            watching.start()
+            watching.join(timeout=10)
+            assert not watching.is_alive()
+            assert spread == [2]
+        finally:
+            for connection in [*clients, *accepted]:
+                connection.close()
