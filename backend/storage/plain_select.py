@@ -6,7 +6,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, CursorResult, Dialect, Select, bindparam
+import psycopg
+from sqlalchemy import BindParameter, Connection, Dialect, Select, bindparam
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
 from backend.storage.in_lists import padded
@@ -15,6 +18,10 @@ from backend.storage.in_lists import padded
 SelectBuilder = Callable[[list[BindParameter[Any]]], Select[*tuple[Any, ...]]]
 
 IN_LIST = "in_list"  # the bind parameters of the IN list are named in_list_0, in_list_1...
+# PostgreSQL's selects are compiled with its own $n placeholders and run by psycopg's raw cursor, which sends them as
+# they are: psycopg's usual cursor parses each query's %(name)s placeholders, and re-parses every time (no cache)
+# a query of over 50 parameters, as a round's IN list of 64 plates is.
+_DOLLAR_PARAMETERS = PGDialect_psycopg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
 
 Converters = tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, processor) of the columns that have one
@@ -29,6 +36,7 @@ class _Plan:
     columns: tuple[TypeEngine[Any], ...]  # each selected column's type, as the dialect implements it
     positional: bool
     dialect: Dialect
+    raw: bool  # run by psycopg's raw cursor ($n placeholders)
     # A column's result processor may depend on the type the driver reports for it (psycopg's numbers): known at
     # the first run.
     converters: list[Converters] = field(default_factory=list)
@@ -38,16 +46,16 @@ class _Plan:
             values[name] = process(values[name])
         return tuple(values[name] for name in self.names) if self.positional else values
 
-    def rows(self, result: CursorResult[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    def rows(self, described: Any, result: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The driver's rows, each column converted by its type's processor where it has one."""
         if not self.converters:
-            described = result.cursor.description
             processors = [
                 column.result_processor(self.dialect, described[index][1]) for index, column in enumerate(self.columns)
             ]
             self.converters.append(tuple((index, process) for index, process in enumerate(processors) if process))
         converters = self.converters[0]
         if not converters:
-            return [tuple(row) for row in result]
+            return result
         found = []
         for row in result:
             values = list(row)
@@ -61,8 +69,9 @@ class PlainSelect:
     """A select, usually with an IN list in its `WHERE`, compiled once per dialect and length of list (lists are
     padded to a power of two: `backend.storage.in_lists`), run by the driver, each parameter and column converted by
     its type's own processor only where the type has one. It returns what `connection.execute(select)` returns, as
-    plain tuples, without SQLAlchemy's per-call compiled-cache lookup, parameter processing and result wrapping,
-    which cost more than SQLite takes to run these small indexed lookups."""
+    plain tuples, without SQLAlchemy's per-call compiled-cache lookup, parameter processing, execution context and
+    result wrapping, which cost more than SQLite takes to run these small indexed lookups: the driver's own cursor
+    runs it, in the connection's transaction."""
 
     def __init__(self, build: SelectBuilder) -> None:
         self._build = build
@@ -78,13 +87,14 @@ class PlainSelect:
             return []
         plan = self._plan(connection.dialect, len(values))
         bound = {**plan.values, **parameters, **{f"{IN_LIST}_{index}": value for index, value in enumerate(values)}}
-        return plan.rows(connection.exec_driver_sql(plan.sql, plan.parameters(bound)))
+        return _fetched(connection, plan, plan.parameters(bound))
 
     def _plan(self, dialect: Dialect, length: int) -> _Plan:
         key = (dialect.name, length)
         if key not in self._plans:
             statement = self._build([bindparam(f"{IN_LIST}_{index}") for index in range(length)])
-            compiled = statement.compile(dialect=dialect)
+            raw = isinstance(dialect, PGDialect_psycopg)
+            compiled = statement.compile(dialect=_DOLLAR_PARAMETERS if raw else dialect)
             names = tuple(compiled.positiontup or ()) if compiled.positional else ()
             binding = tuple(
                 (name, process)
@@ -93,5 +103,25 @@ class PlainSelect:
             )
             columns = tuple(column.type.dialect_impl(dialect) for column in statement.selected_columns)
             written = {name: value for name, value in compiled.params.items() if value is not None}
-            self._plans[key] = _Plan(compiled.string, names, written, binding, columns, compiled.positional, dialect)
+            self._plans[key] = _Plan(
+                compiled.string, names, written, binding, columns, compiled.positional, dialect, raw
+            )
         return self._plans[key]
+
+
+def _fetched(connection: Connection, plan: _Plan, parameters: Any) -> list[tuple[Any, ...]]:
+    """The plan's rows, run on the driver's cursor in the connection's transaction (begun here if SQLAlchemy has
+    not begun it: SQLite's BEGIN is ours, and SQLAlchemy's commit must see a transaction). Errors are SQLAlchemy's,
+    as from `connection.execute`."""
+    if not connection.in_transaction():
+        connection.begin()
+    driver: Any = connection.connection.driver_connection
+    cursor = psycopg.RawCursor(driver) if plan.raw else driver.cursor()
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        cursor.execute(plan.sql, parameters)
+        return plan.rows(cursor.description, cursor.fetchall())
+    except dbapi_error as error:
+        raise DBAPIError.instance(plan.sql, parameters, error, dbapi_error) from error
+    finally:
+        cursor.close()

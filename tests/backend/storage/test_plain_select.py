@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import BindParameter, Select, bindparam, func, select
+from sqlalchemy import BindParameter, Engine, Select, bindparam, column, func, select, table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from backend.devices.models import Device
@@ -111,3 +112,27 @@ def test_other_parameters_are_bound_by_their_types(session: Session) -> None:
 def test_a_select_without_a_list(session: Session) -> None:
     counted = PlainSelect(lambda _: select(func.count(Permit.id), func.max(Permit.valid_from)))
     assert counted(session.connection()) == [(0, None)]
+
+
+@pytest.mark.usefixtures("permits")
+def test_a_list_of_over_fifty_values_finds_the_same(session: Session) -> None:
+    # 70 values pad to 128 parameters: on PostgreSQL more than psycopg's parsed-query cache holds, hence $n.
+    codes = [f"PS-{number % 3}" for number in range(3)] + [f"PS-none-{number}" for number in range(67)]
+    assert [row[0] for row in PERMITS(session.connection(), codes)] == ["PS-0", "PS-1", "PS-2"]
+
+
+def test_a_select_that_begins_a_transaction_leaves_it_to_the_caller(fresh_engine: Engine) -> None:
+    # The lookups may be the first statement of the transaction the verdicts are stored in: SQLAlchemy must know
+    # the transaction began (on SQLite, BEGIN is sent by SQLAlchemy's begin), or its commit would commit nothing.
+    counted = PlainSelect(lambda _: select(func.count(Permit.id)))
+    with fresh_engine.connect() as connection:
+        assert counted(connection) == [(0,)]
+        assert connection.in_transaction()
+
+
+def test_a_failing_select_raises_sqlalchemy_s_error(session: Session) -> None:
+    missing = table("no_such_table", column("plate"))
+    with pytest.raises(DBAPIError, match="no_such_table"):
+        PlainSelect(lambda plates: select(missing.c.plate).where(missing.c.plate.in_(plates)))(
+            session.connection(), ["B1"]
+        )
