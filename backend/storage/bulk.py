@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from sqlalchemy import Connection, Dialect, Table, bindparam, insert
-from sqlalchemy.exc import DBAPIError
+
+from backend.storage.driver import driver_cursor
 
 # PostgreSQL takes a round's rows in one statement per power of two of them (23 rows: 16 + 4 + 2 + 1), each
 # prepared once per connection; the largest holds 64 rows (64 x 20 columns, well under its 65,535 parameters).
@@ -99,21 +99,11 @@ class BulkInsert:
 
 
 def _insert_in_statements(connection: Connection, plan: _Plan, values: list[list[Any]]) -> None:
-    """The rows' `values` in the fewest statements of _ROWS_PER_STATEMENT rows, in the connection's transaction
-    (begun here if SQLAlchemy has not begun it: its commit must see one). Errors are SQLAlchemy's, as from
-    `connection.execute` (a repeated key is its IntegrityError)."""
-    if not connection.in_transaction():
-        connection.begin()
-    driver = connection.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
-    cursor = psycopg.RawCursor(driver)
+    """The rows' `values` in the fewest statements of _ROWS_PER_STATEMENT rows, in the connection's transaction."""
     start = 0
-    for rows in _ROWS_PER_STATEMENT:
-        while len(values) - start >= rows:
-            sql = plan.statement_for(rows)
-            flat = [value for row in values[start : start + rows] for value in row]
-            try:
-                cursor.execute(sql, flat, prepare=True)
-            except psycopg.Error as error:
-                raise DBAPIError.instance(sql.decode(), None, error, psycopg.Error) from error
-            start += rows
+    with driver_cursor(connection) as cursor:
+        for rows in _ROWS_PER_STATEMENT:
+            while len(values) - start >= rows:
+                flat = [value for row in values[start : start + rows] for value in row]
+                cursor.execute(plan.statement_for(rows), flat, prepare=True)
+                start += rows

@@ -6,12 +6,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from sqlalchemy import BindParameter, Connection, Dialect, Select, bindparam
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
+from backend.storage.driver import driver_cursor
 from backend.storage.in_lists import padded
 
 # Builds the select for an IN list of the given bind parameters (its values are bound in that order).
@@ -36,7 +35,6 @@ class _Plan:
     columns: tuple[TypeEngine[Any], ...]  # each selected column's type, as the dialect implements it
     positional: bool
     dialect: Dialect
-    raw: bool  # run by psycopg's raw cursor ($n placeholders)
     # A column's result processor may depend on the type the driver reports for it (psycopg's numbers): known at
     # the first run.
     converters: list[Converters] = field(default_factory=list)
@@ -87,14 +85,16 @@ class PlainSelect:
             return []
         plan = self._plan(connection.dialect, len(values))
         bound = {**plan.values, **parameters, **{f"{IN_LIST}_{index}": value for index, value in enumerate(values)}}
-        return _fetched(connection, plan, plan.parameters(bound))
+        with driver_cursor(connection) as cursor:
+            cursor.execute(plan.sql, plan.parameters(bound))
+            return plan.rows(cursor.description, cursor.fetchall())
 
     def _plan(self, dialect: Dialect, length: int) -> _Plan:
         key = (dialect.name, length)
         if key not in self._plans:
             statement = self._build([bindparam(f"{IN_LIST}_{index}") for index in range(length)])
-            raw = isinstance(dialect, PGDialect_psycopg)
-            compiled = statement.compile(dialect=_DOLLAR_PARAMETERS if raw else dialect)
+            dollars = isinstance(dialect, PGDialect_psycopg)  # psycopg's raw cursor runs it: backend.storage.driver
+            compiled = statement.compile(dialect=_DOLLAR_PARAMETERS if dollars else dialect)
             names = tuple(compiled.positiontup or ()) if compiled.positional else ()
             binding = tuple(
                 (name, process)
@@ -103,25 +103,5 @@ class PlainSelect:
             )
             columns = tuple(column.type.dialect_impl(dialect) for column in statement.selected_columns)
             written = {name: value for name, value in compiled.params.items() if value is not None}
-            self._plans[key] = _Plan(
-                compiled.string, names, written, binding, columns, compiled.positional, dialect, raw
-            )
+            self._plans[key] = _Plan(compiled.string, names, written, binding, columns, compiled.positional, dialect)
         return self._plans[key]
-
-
-def _fetched(connection: Connection, plan: _Plan, parameters: Any) -> list[tuple[Any, ...]]:
-    """The plan's rows, run on the driver's cursor in the connection's transaction (begun here if SQLAlchemy has
-    not begun it: SQLite's BEGIN is ours, and SQLAlchemy's commit must see a transaction). Errors are SQLAlchemy's,
-    as from `connection.execute`."""
-    if not connection.in_transaction():
-        connection.begin()
-    driver: Any = connection.connection.driver_connection
-    cursor = psycopg.RawCursor(driver) if plan.raw else driver.cursor()
-    dbapi_error = connection.dialect.loaded_dbapi.Error
-    try:
-        cursor.execute(plan.sql, parameters)
-        return plan.rows(cursor.description, cursor.fetchall())
-    except dbapi_error as error:
-        raise DBAPIError.instance(plan.sql, parameters, error, dbapi_error) from error
-    finally:
-        cursor.close()
