@@ -17,10 +17,9 @@ _ROWS_PER_STATEMENT = (64, 32, 16, 8, 4, 2, 1)
 
 @dataclass(frozen=True)
 class _Plan:
-    sql: str
-    names: tuple[str, ...]  # the order of a positional dialect's parameters
+    sql: str  # the one-row statement, in the dialect's placeholders: SQLite's executemany runs it for every row
+    names: tuple[str, ...]  # the order of the statement's parameters
     converted: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, processor) of the columns that have one
-    positional: bool
     table: str  # the table's and the columns' names, quoted for the dialect
     columns: str
     many_rows_sql: dict[int, bytes] = field(default_factory=dict)  # PostgreSQL: by rows per statement
@@ -35,12 +34,6 @@ class _Plan:
                 values[position] = process(values[position])
             bound.append(values)
         return bound
-
-    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        bound = self.values(rows)
-        if self.positional:
-            return [tuple(values) for values in bound]
-        return [dict(zip(self.names, values, strict=True)) for values in bound]
 
     def statement_for(self, rows: int) -> bytes:
         """`INSERT ... VALUES (...), (...)` of `rows` rows, with PostgreSQL's own $n placeholders."""
@@ -76,13 +69,14 @@ class BulkInsert:
         if connection.dialect.name == "postgresql":
             _insert_in_statements(connection, plan, plan.values(rows))
         else:
-            connection.exec_driver_sql(plan.sql, plan.parameters(rows))
+            connection.exec_driver_sql(plan.sql, [tuple(values) for values in plan.values(rows)])
 
     def _plan(self, dialect: Dialect, columns: tuple[str, ...]) -> _Plan:
         key = (dialect.name, columns)
         if key not in self._plans:
             statement = insert(self._table).values({name: bindparam(name) for name in columns})
             compiled = statement.compile(dialect=dialect)
+            # SQLite's ? placeholders are positional; PostgreSQL's $n statements are built in the columns' order.
             names = tuple(compiled.positiontup or ()) if compiled.positional else columns
             processors = [self._table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
             converted = tuple((position, process) for position, process in enumerate(processors) if process is not None)
@@ -91,7 +85,6 @@ class BulkInsert:
                 compiled.string,
                 names,
                 converted,
-                compiled.positional,
                 quote.format_table(self._table),
                 ", ".join(quote.quote(name) for name in names),
             )
