@@ -141,12 +141,12 @@ def as_of(
 @app.command()
 def purge(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Delete the reads the retention policy no longer allows us to keep (serve also does this on a schedule)."""
-    from backend.enforcement.retention import purge_reads
+    from backend.enforcement.retention import purge_expired
     from backend.storage.base import utc_now
     from backend.storage.engine import make_engine, make_session_factory
 
     settings = _config(config, database_url)
     engine = make_engine(settings.database_url)
     with make_session_factory(engine)() as session:
-        count = purge_reads(session, utc_now(), settings.retention.keep_for)
+        count = purge_expired(session, utc_now(), settings.retention.keep_for)
     typer.echo(f"purged {count} reads older than {settings.retention.keep_reads_hours:g} h")

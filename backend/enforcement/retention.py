@@ -12,6 +12,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.enforcement.models import ReadRecord, VerdictRecord
+from backend.enforcement.permit_mirror import KEEP_KEY_VERSIONS, prune_clock_keys
 from backend.review.models import Citation, ReviewDecision
 from backend.schedule import Every
 from backend.storage.base import utc_now
@@ -49,12 +50,23 @@ def purge_reads(session: Session, now: datetime, keep_for: timedelta, batch: int
         deleted += len(ids)
 
 
+def purge_expired(
+    session: Session, now: datetime, keep_for: timedelta, keep_key_versions: int = KEEP_KEY_VERSIONS
+) -> int:
+    """The policy's purge of reads (returns how many), and the permit clock's log of changed keys pruned to its
+    recent versions (it serves the serving processes' mirrors, and grows with every permit change)."""
+    count = purge_reads(session, now, keep_for)
+    prune_clock_keys(session, keep_key_versions)
+    session.commit()
+    return count
+
+
 def retention_schedule(sessions: sessionmaker[Session], keep_for: timedelta, every: timedelta) -> Every:
     """The purge, every `every`, in a background thread of the backend process."""
 
     def purge() -> None:
         with sessions() as session:
-            count = purge_reads(session, utc_now(), keep_for)
+            count = purge_expired(session, utc_now(), keep_for)
         if count:
             log.info("retention: purged %d reads older than %s", count, keep_for)
 

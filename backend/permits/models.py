@@ -241,5 +241,16 @@ permit_clock = Table(
     Base.metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("version", BigInteger, nullable=False),
+    # The first version whose changed keys are all in permit_clock_keys (older ones predate the log or were pruned).
+    Column("keys_from", BigInteger, nullable=False, server_default="0"),
 )
+# The look-alike keys each version changed, written by the same triggers (migration 0011): a mirror catches up by
+# reading those keys' permits again. EVERY_KEY stands for all of them (a permit type or its zones changed).
+permit_clock_keys = Table(
+    "permit_clock_keys",
+    Base.metadata,
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+    Column("plate_key", String(12), primary_key=True),
+)
+EVERY_KEY = ""
 CLOCKED_TABLES = ("vehicles", "permits", "permit_vehicles", "permit_types", "permit_type_zones", "hotlist")

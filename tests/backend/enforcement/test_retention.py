@@ -1,15 +1,15 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.devices.tokens import add_device, device_for_token
 from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.reads import GpsPoint
-from backend.enforcement.retention import purge_reads
+from backend.enforcement.retention import purge_expired, purge_reads
 from backend.enforcement.service import EnforcementService
-from backend.permits.models import Zone
+from backend.permits.models import Zone, permit_clock, permit_clock_keys
 from backend.storage.base import utc_now
 from tests.backend.factories import add_permit, incoming_read, square
 
@@ -37,3 +37,17 @@ def test_only_old_reads_that_need_nothing_more_are_purged(sessions: sessionmaker
     assert remaining == {"old-violation", "new-permitted", "old-first-sighting", "overtime"}
     assert set(session.scalars(select(VerdictRecord.read_id))) == remaining
     assert purge_reads(session, utc_now(), keep_for=timedelta(hours=2)) == 0
+
+
+def test_the_purge_also_prunes_the_permit_clocks_log(fresh_engine: Engine) -> None:
+    sessions = sessionmaker(bind=fresh_engine)  # committed for real: PostgreSQL logs keys when a change commits
+    with sessions() as session:
+        for plate in ("B1", "B2", "B3"):
+            add_permit(session, plate)
+        logged = session.scalar(select(func.count()).select_from(permit_clock_keys))
+        assert logged
+        assert purge_expired(session, utc_now(), timedelta(hours=2), keep_key_versions=1) == 0  # no reads
+        version, keys_from = session.execute(select(permit_clock.c.version, permit_clock.c.keys_from)).one()
+        assert keys_from == version
+        kept = session.scalars(select(permit_clock_keys.c.version)).all()
+        assert len(kept) < logged and set(kept) <= {version}
