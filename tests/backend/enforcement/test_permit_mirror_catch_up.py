@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.enforcement.lookups import HotlistHit, PermitsByKey
 from backend.enforcement.permit_mirror import MirrorSnapshot, catch_up, load_snapshot, prune_clock_keys
 from backend.permits.models import (
     HotlistEntry,
@@ -31,7 +32,7 @@ def sessions(fresh_engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=fresh_engine, expire_on_commit=False)
 
 
-def comparable(snapshot: MirrorSnapshot) -> tuple[int, dict[str, dict[str, list[object]]], dict[str, list[object]]]:
+def comparable(snapshot: MirrorSnapshot) -> tuple[int, PermitsByKey, dict[str, list[HotlistHit]]]:
     """The snapshot with each plate's permits in one order (the tables give rows in no particular order)."""
     permits = {
         key: {plate: sorted(views, key=lambda view: view.id) for plate, views in plates.items()}

@@ -1,10 +1,13 @@
+from datetime import datetime
+
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 
 from backend.storage.metadata import metadata
-from backend.storage.migrate import is_at_head, upgrade_to_head
+from backend.storage.migrate import alembic_config, is_at_head, upgrade_to_head
 
 
 def test_migrations_build_exactly_the_models_schema(migrated_engine: Engine) -> None:
@@ -34,3 +37,24 @@ def test_postgresql_keeps_evidence_images_uncompressed_in_the_row(migrated_engin
         storage = {str(name): str(kind) for name, kind in rows}
     assert "toast_tuple_target=8160" in options
     assert storage == {"crop_jpeg": "e", "context_jpeg": "e"}  # EXTERNAL: out of line when large, never compressed
+
+
+def test_the_change_log_of_0011_goes_and_comes_back(migrated_engine: Engine) -> None:
+    command.downgrade(alembic_config(migrated_engine), "0010")
+    with migrated_engine.begin() as connection:  # 0009's clock still ticks without the log
+        connection.execute(
+            text(
+                "INSERT INTO vehicles (id, plate, jurisdiction, make, colour, created_at) "
+                "VALUES ('v1', 'AB12', '', '', '', :now)"
+            ),
+            {"now": datetime(2026, 12, 2)},
+        )
+    with migrated_engine.connect() as connection:  # read after the commit: PostgreSQL ticks when it commits
+        assert connection.execute(text("SELECT version FROM permit_clock")).scalar() == 1
+    upgrade_to_head(migrated_engine)
+    with migrated_engine.begin() as connection:
+        connection.execute(text("UPDATE vehicles SET plate = 'AB13' WHERE id = 'v1'"))
+    with migrated_engine.connect() as connection:
+        assert connection.execute(text("SELECT version, keys_from FROM permit_clock")).one() == (2, 2)
+        logged = connection.execute(text("SELECT version, plate_key FROM permit_clock_keys")).all()
+    assert sorted(logged) == [(2, "A812"), (2, "A813")]  # the old and the new look-alike key

@@ -143,6 +143,5 @@ def downgrade() -> None:
         op.execute(POSTGRES_TICK_0009)
     else:
         _sqlite_triggers(with_keys=False)
-    with op.batch_alter_table("permit_clock") as batch:
-        batch.drop_column("keys_from")
+    op.drop_column("permit_clock", "keys_from")  # SQLite's own DROP COLUMN: a batch copy would break the triggers
     op.drop_table("permit_clock_keys")
