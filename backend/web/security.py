@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Account
 from backend.accounts.permissions import Permission, allowed
 from backend.accounts.service import find_session
+from backend.storage.engine import WRITES
 from backend.web.context import WebContext, web_context
 
 SESSION_COOKIE = "pp_session"
@@ -51,9 +52,14 @@ class Viewer:
         return allowed(self.account.role, permission)
 
 
-def db(context: Annotated[WebContext, Depends(web_context)]) -> Iterator[Session]:
-    """One database session per request; handlers commit what they change, anything else is rolled back."""
+def db(request: Request, context: Annotated[WebContext, Depends(web_context)]) -> Iterator[Session]:
+    """One database session per request; handlers commit what they change, anything else is rolled back. A request
+    that changes things (UNSAFE_METHODS) holds SQLite's write lock from its first read (its sign-in):
+    were it taken only at the first write, another writer's commit in between (the cars' verdicts, every few
+    milliseconds) would fail the request at once."""
     with context.sessions() as session:
+        if request.method in UNSAFE_METHODS:
+            session.connection(execution_options=WRITES)
         yield session
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.models import Account, Role, WebSession
@@ -20,6 +22,7 @@ from backend.billing.models import Order, OrderKind, OrderStatus, Payment, Payme
 from backend.devices.models import Device
 from backend.devices.tokens import device_for_token
 from backend.permits.models import HotlistEntry, Permit, PermitStatus, PermitType, Vehicle, Zone
+from backend.storage.engine import WRITES
 from tests.backend.factories import square
 from tests.backend.web.conftest import Clock, add_account, csrf_from, post_form, sign_in
 
@@ -524,3 +527,35 @@ def test_the_api_revokes_a_permit_and_lists_the_audit(client: TestClient, sessio
     assert hot.status_code == 201
     assert client.delete(f"/api/v1/admin/hotlist/{hot.json()['id']}", headers=headers).status_code == 204
     assert json.loads(client.get("/api/v1/openapi.json").text)["paths"]["/api/v1/admin/permits"]
+
+
+def test_admin_changes_are_saved_while_the_cars_verdicts_are_written(
+    client: TestClient, sessions: sessionmaker[Session], web_engine: Engine
+) -> None:
+    """A request that reads (its sign-in) and then writes: on SQLite it must hold the write lock from its start, or
+    the first commit of another writer in between (the cars' verdicts, every few milliseconds) fails it at once."""
+    _admin(client, sessions)
+    permit_id = _add_permit(sessions)
+    headers = {"X-CSRF-Token": client.get("/api/v1/me").json()["csrf_token"]}
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        while not stop.is_set():
+            with web_engine.connect().execution_options(**WRITES) as connection:
+                connection.execute(text("UPDATE permit_clock SET version = version WHERE id = 1"))
+                connection.commit()
+            time.sleep(0.001)
+
+    writer = threading.Thread(target=keep_writing, daemon=True)
+    writer.start()
+    try:
+        for action in ["suspend", "reinstate"] * 5:
+            answer = client.post(
+                f"/api/v1/admin/permits/{permit_id}/status", json={"action": action, "reason": "check"}, headers=headers
+            )
+            assert answer.status_code == 200, answer.text
+    finally:
+        stop.set()
+        writer.join()
+    with sessions() as session:
+        assert session.get_one(Permit, permit_id).status is PermitStatus.ACTIVE
