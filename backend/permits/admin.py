@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from backend.accounts.models import Account, Role
 from backend.accounts.service import FormError, normalise_email
-from backend.audit.log import audit
+from backend.audit.log import audit, audit_access
 from backend.permits.geometry import zone_geojson_problems
 from backend.permits.models import (
     HotlistEntry,
@@ -390,8 +390,7 @@ class PermitPage:
 def audit_search(session: Session, actor_id: str, query: str, by: str) -> None:
     """A person looking plates or holders up is personal-data access: the search is written to the audit log."""
     if query.strip():
-        audit(session, actor_id, "permit.search", "query", query.strip()[:64], by=by)
-        session.commit()
+        audit_access(session, actor_id, "permit.search", "query", query.strip()[:64], by=by)
 
 
 def search_permits(session: Session, query: str, by: str = SearchBy.PLATE, page: int = 1) -> PermitPage:

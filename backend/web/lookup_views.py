@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from backend.accounts.permissions import Permission
-from backend.audit.log import audit
+from backend.audit.log import audit_access
 from backend.enforcement.reads import VerdictOut
 from backend.enforcement.wire import InvalidReadError, plate_from_text
 from backend.permits.models import Permit, Vehicle
@@ -37,8 +37,7 @@ def _look_up(session: Db, context: Context, viewer: Viewer, plate: str) -> tuple
             select(Permit).join(Permit.vehicles).where(Vehicle.plate == plate).order_by(Permit.valid_until.desc())
         )
     )
-    audit(session, viewer.account.id, "plate.lookup", "plate", plate, outcome=verdict.outcome.value)
-    session.commit()
+    audit_access(session, viewer.account.id, "plate.lookup", "plate", plate, outcome=verdict.outcome.value)
     return verdict, permits
 
 

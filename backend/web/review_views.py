@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Account
 from backend.accounts.permissions import Permission
 from backend.accounts.service import FormError
-from backend.audit.log import audit
+from backend.audit.log import audit_access
 from backend.devices.models import Device
 from backend.enforcement.models import ReadRecord
 from backend.permits.models import Permit, PermitRevision, PermitStatus, Vehicle, Zone, permit_vehicles
@@ -285,8 +285,7 @@ def _read_page(
     citation = session.scalar(select(Citation).where(Citation.read_id == read.id))
     decider = session.get(Account, decision.decided_by) if decision and decision.decided_by else None
     device = session.get(Device, read.device_id)
-    audit(session, viewer.account.id, "review.view", "read", read.id, plate=read.plate)
-    session.commit()
+    audit_access(session, viewer.account.id, "review.view", "read", read.id, plate=read.plate)
     return render(
         request,
         "review/read.html",
@@ -362,8 +361,7 @@ def citation_page(request: Request, number: str, session: Db, context: Context, 
         return render(request, "error.html", 404, title="No such citation", message=f"No citation {number}.")
     zone = session.get(Zone, citation.zone_id) if citation.zone_id else None
     issuer = session.get(Account, citation.issued_by) if citation.issued_by else None
-    audit(session, viewer.account.id, "citation.view", "citation", citation.number, plate=citation.plate)
-    session.commit()
+    audit_access(session, viewer.account.id, "citation.view", "citation", citation.number, plate=citation.plate)
     return render(
         request,
         "review/citation.html",
