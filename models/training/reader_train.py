@@ -65,10 +65,20 @@ class ReaderTrainConfig(BaseModel):
         "0: none, and the run watches the held-out plates instead (v1, v2)",
     )
     val_seed: int = 0
+    watch_held_out: bool = Field(
+        True,
+        description="with no validation split, watch the held-out plates in the log (v1, v2); false for a refit whose "
+        "step is fixed in advance, so the run never reads them",
+    )
     output_dir: Path = Path("models/reader")
     runs_dir: Path = CACHE_DIR / "runs" / "reader"
     seed: int = 0
     steps: PositiveInt = 3000
+    stop_after: PositiveInt | None = Field(
+        None,
+        description="end the run (and export) at this step of the `steps` schedule: a refit to the step an earlier "
+        "run chose on its validation plates, on the same schedule; default: run all `steps`",
+    )
     batch_size: PositiveInt = 32
     real_fraction: float = Field(0.5, ge=0, le=1, description="share of each batch from real crops")
     lr: float = Field(3e-4, gt=0)
@@ -116,6 +126,16 @@ class ReaderTrainConfig(BaseModel):
         if value not in RENDERERS:
             raise ValueError(f"unknown renderer {value}; expected one of {RENDERERS}")
         return value
+
+    @model_validator(mode="after")
+    def _stop_inside_the_schedule(self) -> ReaderTrainConfig:
+        if self.stop_after is not None and self.stop_after > self.steps:
+            raise ValueError(f"stop_after {self.stop_after} is past the schedule's {self.steps} steps")
+        return self
+
+    @property
+    def last_step(self) -> int:
+        return self.steps if self.stop_after is None else self.stop_after
 
     @model_validator(mode="after")
     def _distill_needs_a_start(self) -> ReaderTrainConfig:
@@ -199,6 +219,18 @@ def split_crops(config: ReaderTrainConfig) -> tuple[list[LabelledCrop], list[Lab
         return train, [], test
     train, val = split_by_plate(train, config.val_fraction, config.val_seed)
     return train, val, test
+
+
+def watched_crops(
+    config: ReaderTrainConfig, val_crops: list[LabelledCrop], test_crops: list[LabelledCrop]
+) -> tuple[RealCrops | None, str]:
+    """The real crops a run reports in its log: its validation plates, else the held-out plates (v1, v2), or none
+    (a refit told not to watch them)."""
+    if val_crops:
+        return RealCrops(val_crops), "val"
+    if config.watch_held_out:
+        return RealCrops(test_crops), "br"
+    return None, "br"
 
 
 def learning_rate(config: ReaderTrainConfig, step: int) -> float:
@@ -400,7 +432,7 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
     torch.manual_seed(config.seed)
     train_crops, val_crops, test_crops = split_crops(config)
     # With a validation split the run watches (and a step is chosen by) it alone; held-out BR is never read.
-    watched, label = (RealCrops(val_crops), "val") if val_crops else (RealCrops(test_crops), "br")
+    watched, label = watched_crops(config, val_crops, test_crops)
     real = RealCrops(train_crops, augment=True)
     network = (
         from_plate_reader(config.init_weights)
@@ -420,14 +452,16 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
     teacher = distill_teacher(config)
     rendered = synthetic_validation(config)
     began, acc, rendered_acc = time.monotonic(), "-", ""
-    if log is not None and start == 0 and val_crops:  # the starting weights on the same validation plates
+    if (
+        log is not None and start == 0 and val_crops and watched is not None
+    ):  # the starting weights on the same validation plates
         if rendered is not None:
             rendered_acc = f" synth {exact_accuracy(network, rendered):.3f}"
         _append(log, f"step 0 {label} {exact_accuracy(network, watched):.3f} ({len(val_crops)} crops){rendered_acc}")
     set_train_mode(network, config.freeze_batchnorm)
     with _progress() as progress:
-        task = progress.add_task("train", total=config.steps, completed=start, loss=0.0, lr=0.0, acc=acc)
-        for step in range(start, config.steps):
+        task = progress.add_task("train", total=config.last_step, completed=start, loss=0.0, lr=0.0, acc=acc)
+        for step in range(start, config.last_step):
             lr = learning_rate(config, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -437,16 +471,16 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
             torch.nn.utils.clip_grad_norm_(network.parameters(), config.grad_clip)
             optimizer.step()
             done = step + 1
-            if done % config.checkpoint_every == 0 or done == config.steps:
+            if done % config.checkpoint_every == 0 or done == config.last_step:
                 save_checkpoint(config.last_checkpoint, network, optimizer, done)
-            if done % config.eval_every == 0 or done == config.steps:
-                acc = f"{exact_accuracy(network, watched):.3f}"
+            if done % config.eval_every == 0 or done == config.last_step:
+                acc = "-" if watched is None else f"{exact_accuracy(network, watched):.3f}"
                 if rendered is not None:
                     rendered_acc = f" synth {exact_accuracy(network, rendered):.3f}"
                 if config.keep_evaluated:
                     torch.save({"network": network.state_dict(), "step": done}, config.step_checkpoint(done))
             progress.update(task, completed=done, loss=loss.item(), lr=lr, acc=acc)
-            if log is not None and (done % 20 == 0 or done == config.steps):
+            if log is not None and (done % 20 == 0 or done == config.last_step):
                 _append(
                     log,
                     f"step {done} loss {loss.item():.4f} lr {lr:.2e} {label} {acc}{rendered_acc} "

@@ -416,3 +416,71 @@ def test_v9_config_starts_from_english_g2_with_the_validation_plates_out() -> No
     assert all(getattr(v5, key) == getattr(v9, key) for key in same) and v9.val_fraction > 0
     assert (v9.lr, v9.synthetic_layouts) == (v1.lr, None) and v9.keep_evaluated
     assert v9.run_dir not in {v1.run_dir, v5.run_dir} and v9.output_dir != Path("models/reader")
+
+
+def test_v10_config_is_v9_refitted_on_its_validation_plates_at_its_chosen_step() -> None:
+    from models.training.reader_train import load_train_config
+
+    v9 = load_train_config(Path("models/reader/train_v9.yaml"))
+    v10 = load_train_config(Path("models/reader/train_v10.yaml"))
+    changed = {"name", "output_dir", "val_fraction", "val_seed", "watch_held_out", "stop_after", "keep_evaluated"}
+    assert {k for k in ReaderTrainConfig.model_fields if getattr(v9, k) != getattr(v10, k)} == changed
+    assert (v10.val_fraction, v10.watch_held_out, v10.stop_after, v10.last_step) == (0, False, 2300, 2300)
+    assert v9.last_step == v9.steps == v10.steps  # the same schedule, ended early
+    assert v10.run_dir != v9.run_dir
+
+
+def test_a_refit_must_stop_inside_its_schedule() -> None:
+    with pytest.raises(ValueError, match="past the schedule"):
+        ReaderTrainConfig(br_crops=Path("x"), steps=100, stop_after=101)
+
+
+def _crop_folder(folder: Path, plates: int) -> Path:
+    """A labelled folder with a rendered image for each of `plates` plates."""
+    import cv2
+
+    (folder / "images").mkdir(parents=True)
+    texts = [f"ABC{n:04d}" for n in range(plates)]
+    for text in texts:
+        cv2.imwrite(str(folder / "images" / f"{text}_0.jpg"), render_clean(0, "br_old", (text,)))
+    return _labelled_folder(folder, dict.fromkeys(texts, 1))
+
+
+def test_a_refit_told_not_to_watch_held_out_plates_reads_none(tmp_path: Path) -> None:
+    from models.training.reader_train import split_crops, watched_crops
+
+    folder = _crop_folder(tmp_path, 20)
+    v1_style = ReaderTrainConfig(br_crops=folder)
+    refit = ReaderTrainConfig(br_crops=folder, watch_held_out=False)
+    _, val, test = split_crops(refit)
+    watched, label = watched_crops(v1_style, val, test)
+    assert watched is not None and len(watched) == len(test) and label == "br"
+    assert watched_crops(refit, val, test)[0] is None
+    validated = ReaderTrainConfig(br_crops=folder, val_fraction=0.2, watch_held_out=False)
+    _, val, test = split_crops(validated)
+    watched, label = watched_crops(validated, val, test)
+    assert watched is not None and len(watched) == len(val) and label == "val"
+
+
+def test_a_run_with_stop_after_ends_and_exports_at_that_step(tmp_path: Path) -> None:
+    from models.training.reader_train import train_reader
+
+    folder = _crop_folder(tmp_path / "crops", 10)
+    config = ReaderTrainConfig(
+        br_crops=folder,
+        watch_held_out=False,
+        steps=6,
+        stop_after=2,
+        batch_size=2,
+        warmup_steps=1,
+        checkpoint_every=1,
+        eval_every=1,
+        runs_dir=tmp_path / "runs",
+        output_dir=tmp_path / "out",
+    )
+    log = tmp_path / "run.log"
+    weights = train_reader(config, log=log)
+    saved = torch.load(config.last_checkpoint, map_location="cpu", weights_only=True)
+    assert saved["step"] == 2 and weights == tmp_path / "out" / "plate_reader.pth" and weights.exists()
+    last = log.read_text(encoding="utf-8").splitlines()[-1]
+    assert last.startswith("step 2 ") and " br - " in last  # the schedule's lr at step 2 of 6, no held-out figure
