@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from backend.audit.models import AuditEntry
-from backend.storage.engine import WRITES
+from backend.storage.engine import begin_writing
 
 
 def audit(
@@ -35,7 +35,6 @@ def audit_access(
     """Record that `actor_id` looked at personal data, and commit. For a request that only read until now: its
     reads' transaction is ended first and the record's takes SQLite's write lock up front, so another writer's
     commit in between (the cars' verdicts, every few milliseconds) cannot fail it."""
-    session.commit()
-    session.connection(execution_options=WRITES)
+    begin_writing(session)
     audit(session, actor_id, action, target_type, target_id, **detail)
     session.commit()

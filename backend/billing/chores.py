@@ -17,6 +17,7 @@ from backend.config import WebConfig
 from backend.permits.sales import advance_waitlists, send_renewal_reminders
 from backend.schedule import Every
 from backend.storage.base import utc_now
+from backend.storage.engine import begin_writing
 
 log = logging.getLogger(__name__)
 REMINDER_BATCH = 200
@@ -42,6 +43,7 @@ def run_portal_chores(
     def step(name: str, work: Callable[[Session], None]) -> None:
         try:
             with sessions() as session:
+                begin_writing(session)  # each step reads, then writes: on SQLite it must not race the verdicts
                 work(session)
                 session.commit()
         except Exception:  # a failing step is logged and tried again next time; the others still run
@@ -66,6 +68,7 @@ def run_portal_chores(
             reminded += sent
             if sent < REMINDER_BATCH:
                 return
+            begin_writing(session)
 
     step("settle payments", settle)
     step("waitlists", waitlists)

@@ -16,6 +16,7 @@ from backend.enforcement.permit_mirror import KEEP_KEY_VERSIONS, prune_clock_key
 from backend.review.models import Citation, ReviewDecision
 from backend.schedule import Every
 from backend.storage.base import utc_now
+from backend.storage.engine import begin_writing
 from platepatrol.verdicts import Outcome
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ def purge_reads(session: Session, now: datetime, keep_for: timedelta, batch: int
     decided = select(ReviewDecision.read_id).where(ReviewDecision.read_id.is_not(None))
     deleted = 0
     while True:
+        begin_writing(session)  # each batch reads, then deletes: on SQLite it must not race the cars' verdicts
         ids = session.scalars(
             select(ReadRecord.id)
             .join(VerdictRecord, VerdictRecord.read_id == ReadRecord.id)
@@ -56,6 +58,7 @@ def purge_expired(
     """The policy's purge of reads (returns how many), and the permit clock's log of changed keys pruned to its
     recent versions (it serves the serving processes' mirrors, and grows with every permit change)."""
     count = purge_reads(session, now, keep_for)
+    begin_writing(session)
     prune_clock_keys(session, keep_key_versions)
     session.commit()
     return count

@@ -160,6 +160,15 @@ class _SqliteWriteTurn:
             self._threads.release()
 
 
+def begin_writing(session: Session) -> None:
+    """End the session's transaction (committing it) and begin the next holding SQLite's write lock (BEGIN
+    IMMEDIATE; on PostgreSQL row locks do the rest). A transaction that reads and then writes must lock up front on
+    SQLite: begun deferred, its first write fails at once if another writer (the cars' verdicts, every few
+    milliseconds) committed after its first read; locked up front, it waits its turn instead."""
+    session.commit()
+    session.connection(execution_options=WRITES)
+
+
 def one_writer(engine: Engine) -> bool:
     """Whether the database lets one transaction write at a time (SQLite), not many (PostgreSQL)."""
     return engine.dialect.name == "sqlite"

@@ -42,7 +42,7 @@ from backend.permits.sales import (
     set_permit_vehicles,
     why_not_renewable,
 )
-from backend.storage.engine import WRITES
+from backend.storage.engine import begin_writing
 from backend.web.ownership import own_order, own_permit, own_vehicle
 from backend.web.security import Context, Db, Viewer, require_api
 
@@ -60,13 +60,6 @@ Buyer = Annotated[Viewer, Depends(require_api(Permission.HOLDER_PERMITS_BUY))]
 IdempotencyKey = Annotated[
     str, Header(alias="Idempotency-Key", min_length=8, max_length=64, description="a fresh key per intended action")
 ]
-
-
-def writing(session: Session) -> None:
-    """This request writes: close the read the sign-in check began and start over holding SQLite's write lock,
-    so racing requests (a double click) queue instead of failing; on PostgreSQL row locks do the rest."""
-    session.commit()
-    session.connection(execution_options=WRITES)
 
 
 def form_error(problem: FormError) -> JSONResponse:
@@ -271,7 +264,7 @@ def list_vehicles(session: Db, viewer: Driver) -> list[VehicleOut]:
 @router.post("/vehicles", status_code=201, responses=ERRORS, response_model=VehicleOut)
 def create_vehicle(body: VehicleIn, session: Db, context: Context, viewer: Driver) -> Any:
     """Add a vehicle; the plate is normalised (upper case, letters and digits only)."""
-    writing(session)
+    begin_writing(session)
     try:
         vehicle = add_vehicle(
             session, _account(session, viewer), body.plate, body.jurisdiction, body.make, body.colour, context.now()
@@ -286,7 +279,7 @@ def create_vehicle(body: VehicleIn, session: Db, context: Context, viewer: Drive
 @router.put("/vehicles/{vehicle_id}", responses=ERRORS, response_model=VehicleOut)
 def update_vehicle(vehicle_id: str, body: VehicleIn, session: Db, context: Context, viewer: Driver) -> Any:
     """Change a vehicle; its plate only while it is on no live permit."""
-    writing(session)
+    begin_writing(session)
     vehicle = own_vehicle(session, viewer, vehicle_id)
     try:
         edit_vehicle(
@@ -309,7 +302,7 @@ def update_vehicle(vehicle_id: str, body: VehicleIn, session: Db, context: Conte
 @router.delete("/vehicles/{vehicle_id}", status_code=204, responses=ERRORS)
 def delete_vehicle(vehicle_id: str, session: Db, context: Context, viewer: Driver) -> Response:
     """Remove a vehicle; one on a live permit must be swapped off it first."""
-    writing(session)
+    begin_writing(session)
     vehicle = own_vehicle(session, viewer, vehicle_id)
     try:
         remove_vehicle(session, _account(session, viewer), vehicle, context.now())
@@ -378,7 +371,7 @@ def get_permit(permit_id: str, session: Db, context: Context, viewer: Holder) ->
 @router.put("/permits/{permit_id}/vehicles", responses=ERRORS, response_model=PermitOut)
 def swap_vehicles(permit_id: str, body: VehicleIdsIn, session: Db, context: Context, viewer: Driver) -> Any:
     """Set the vehicles a live permit covers (1 to the type's maximum). The next verdict sees the change."""
-    writing(session)
+    begin_writing(session)
     permit = own_permit(session, viewer, permit_id)
     try:
         set_permit_vehicles(session, _account(session, viewer), permit, body.vehicle_ids, context.now())
@@ -403,7 +396,7 @@ def _sold_out() -> JSONResponse:
 )
 def create_new_order(body: OrderIn, key: IdempotencyKey, session: Db, context: Context, viewer: Buyer) -> Any:
     """Quote a new permit: an unpaid order with its lines (proration included). Pay it within an hour."""
-    writing(session)
+    begin_writing(session)
     permit_type = session.get(PermitType, body.type_id)
     if permit_type is None:
         return form_error(FormError({"type_id": "no such permit type"}))
@@ -439,7 +432,7 @@ def create_new_order(body: OrderIn, key: IdempotencyKey, session: Db, context: C
 @router.post("/permits/{permit_id}/renewal", status_code=201, response_model=OrderOut, responses=ERRORS)
 def renew_permit(permit_id: str, key: IdempotencyKey, session: Db, context: Context, viewer: Buyer) -> Any:
     """Quote the renewal of your permit: it continues from where the permit ends."""
-    writing(session)
+    begin_writing(session)
     permit = own_permit(session, viewer, permit_id)
     try:
         order = create_renewal(session, _account(session, viewer), permit, key, context.now(), context.config.timezone)
@@ -477,7 +470,7 @@ def get_order(order_id: str, session: Db, viewer: Holder) -> OrderOut:
 )
 def pay(order_id: str, body: CardIn, key: IdempotencyKey, session: Db, context: Context, viewer: Buyer) -> Any:
     """Pay an order by card (sandbox: 4242 4242 4242 4242 succeeds). On success the order holds its permit id."""
-    writing(session)
+    begin_writing(session)
     order = own_order(session, viewer, order_id)
     now = context.now()
     card = None
@@ -516,7 +509,7 @@ def pay(order_id: str, body: CardIn, key: IdempotencyKey, session: Db, context: 
 @router.post("/waitlist", status_code=201, responses=ERRORS)
 def waitlist(body: WaitlistIn, session: Db, context: Context, viewer: Buyer) -> Any:
     """Queue for a sold-out type and zone; an offer is mailed when a place frees up."""
-    writing(session)
+    begin_writing(session)
     permit_type = session.get(PermitType, body.type_id)
     if permit_type is None:
         return form_error(FormError({"type_id": "no such permit type"}))

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.orm import Session
 
 from backend.enforcement.reads import IncomingRead
 from backend.permits.models import Permit, PermitStatus, Vehicle
 from backend.storage.base import utc_now
+from backend.storage.engine import WRITE_LOCK, WRITES
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64
 
@@ -80,3 +86,71 @@ def prepared_database(url: str, permitted_plates: tuple[str, ...] = ()) -> tuple
         permit_ids = [add_permit(session, plate).id for plate in permitted_plates]
     engine.dispose()
     return token, permit_ids
+
+
+# A table of the tests' own for the stand-in writers: a commit must change a page to count (SQLite commits an
+# UPDATE that leaves a row as it was without touching the database, and a reader's snapshot stays valid).
+_TICKS = "test_writer_ticks"
+
+
+def _ticking(engine: Engine) -> Connection:
+    connection = engine.connect()
+    connection.execute(text(f"CREATE TABLE IF NOT EXISTS {_TICKS} (n INTEGER NOT NULL)"))
+    connection.execute(text(f"INSERT INTO {_TICKS} (n) VALUES (0)"))
+    connection.commit()
+    return connection
+
+
+def _tick(connection: Connection) -> None:
+    connection.execute(text(f"UPDATE {_TICKS} SET n = n + 1"))
+    connection.commit()
+
+
+@contextmanager
+def another_writer(engine: Engine) -> Iterator[None]:
+    """While the block runs, a thread commits one small write after another, as the serving process commits the
+    cars' verdicts: on SQLite a transaction that reads and then writes without taking the write lock up front
+    fails when one of these commits lands between its first read and its first write, or holds the lock then."""
+    stop = threading.Event()
+    connection = _ticking(engine).execution_options(**WRITES)
+
+    def keep_writing() -> None:
+        while not stop.is_set():
+            _tick(connection)
+            time.sleep(0)
+
+    writer = threading.Thread(target=keep_writing, daemon=True)
+    writer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        writer.join()
+        connection.close()
+
+
+@contextmanager
+def a_verdict_after_every_read(engine: Engine) -> Iterator[None]:
+    """While the block runs, another connection commits a write right after every SELECT of a transaction that has
+    not taken the write lock: the worst timing of the cars' verdicts, every time. On SQLite such a transaction then
+    fails at its first write ('database is locked'), so any read-then-write that does not lock up front is caught."""
+    other = _ticking(engine)
+    busy = threading.local()
+
+    def write_after_a_read(connection: Connection, _cursor: object, statement: str, *_: object) -> None:
+        if getattr(busy, "writing", False) or connection.get_execution_options().get(WRITE_LOCK):
+            return
+        if not statement.lstrip().upper().startswith("SELECT"):
+            return
+        busy.writing = True
+        try:
+            _tick(other)
+        finally:
+            busy.writing = False
+
+    event.listen(engine, "after_cursor_execute", write_after_a_read)
+    try:
+        yield
+    finally:
+        event.remove(engine, "after_cursor_execute", write_after_a_read)
+        other.close()

@@ -1,7 +1,7 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.devices.tokens import add_device, device_for_token
@@ -11,7 +11,8 @@ from backend.enforcement.retention import purge_expired, purge_reads
 from backend.enforcement.service import EnforcementService
 from backend.permits.models import Zone, permit_clock, permit_clock_keys
 from backend.storage.base import utc_now
-from tests.backend.factories import add_permit, incoming_read, square
+from platepatrol.verdicts import Outcome
+from tests.backend.factories import a_verdict_after_every_read, add_permit, incoming_read, square
 
 
 def test_only_old_reads_that_need_nothing_more_are_purged(sessions: sessionmaker[Session], session: Session) -> None:
@@ -51,3 +52,25 @@ def test_the_purge_also_prunes_the_permit_clocks_log(fresh_engine: Engine) -> No
         assert keys_from == version
         kept = session.scalars(select(permit_clock_keys.c.version)).all()
         assert len(kept) < logged and set(kept) <= {version}
+
+
+def test_the_purge_runs_while_the_cars_verdicts_are_written(fresh_engine: Engine) -> None:
+    """The scheduled purge reads, then deletes, batch after batch, in the serving process beside the cars' verdicts:
+    on SQLite a batch that did not lock up front would fail, and old reads would outlive the policy."""
+    sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
+    with sessions() as session:
+        car = device_for_token(session, add_device(session, "car-1"))
+        session.commit()
+        assert car is not None
+    service = EnforcementService(sessions)
+    old = utc_now() - timedelta(hours=100)
+    for n in range(5):
+        service.answer(incoming_read(f"old-{n}", f"NOPERMIT{n}", old), car)
+    with a_verdict_after_every_read(fresh_engine), sessions() as session:
+        assert purge_reads(session, utc_now(), keep_for=timedelta(hours=2), batch=2) == 0  # violations stay
+        session.execute(update(VerdictRecord).values(outcome=Outcome.PERMITTED))
+        session.commit()
+        assert purge_reads(session, utc_now(), keep_for=timedelta(hours=2), batch=2) == 5
+        assert purge_expired(session, utc_now(), keep_for=timedelta(hours=2)) == 0
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ReadRecord)) == 0

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.models import Account, Role, WebSession
@@ -22,8 +20,7 @@ from backend.billing.models import Order, OrderKind, OrderStatus, Payment, Payme
 from backend.devices.models import Device
 from backend.devices.tokens import device_for_token
 from backend.permits.models import HotlistEntry, Permit, PermitStatus, PermitType, Vehicle, Zone
-from backend.storage.engine import WRITES
-from tests.backend.factories import square
+from tests.backend.factories import another_writer, square
 from tests.backend.web.conftest import Clock, add_account, csrf_from, post_form, sign_in
 
 ZONE = square(44.44, 26.10, 300)
@@ -538,18 +535,7 @@ def test_admin_changes_are_saved_while_the_cars_verdicts_are_written(
     _admin(client, sessions)
     permit_id = _add_permit(sessions)
     headers = {"X-CSRF-Token": client.get("/api/v1/me").json()["csrf_token"]}
-    stop = threading.Event()
-
-    def keep_writing() -> None:
-        while not stop.is_set():
-            with web_engine.connect().execution_options(**WRITES) as connection:
-                connection.execute(text("UPDATE permit_clock SET version = version WHERE id = 1"))
-                connection.commit()
-            time.sleep(0)
-
-    writer = threading.Thread(target=keep_writing, daemon=True)
-    writer.start()
-    try:
+    with another_writer(web_engine):
         for action in ["suspend", "reinstate"] * 5:
             answer = client.post(
                 f"/api/v1/admin/permits/{permit_id}/status", json={"action": action, "reason": "check"}, headers=headers
@@ -558,8 +544,5 @@ def test_admin_changes_are_saved_while_the_cars_verdicts_are_written(
         for _ in range(10):  # a search only reads, but writes who searched to the audit log
             found = client.get("/api/v1/admin/permits", params={"q": "B12"})
             assert found.status_code == 200 and [p["id"] for p in found.json()["permits"]] == [permit_id]
-    finally:
-        stop.set()
-        writer.join()
     with sessions() as session:
         assert session.get_one(Permit, permit_id).status is PermitStatus.ACTIVE
