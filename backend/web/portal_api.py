@@ -42,7 +42,6 @@ from backend.permits.sales import (
     set_permit_vehicles,
     why_not_renewable,
 )
-from backend.storage.engine import begin_writing
 from backend.web.ownership import own_order, own_permit, own_vehicle
 from backend.web.security import Context, Db, Viewer, require_api
 
@@ -264,7 +263,6 @@ def list_vehicles(session: Db, viewer: Driver) -> list[VehicleOut]:
 @router.post("/vehicles", status_code=201, responses=ERRORS, response_model=VehicleOut)
 def create_vehicle(body: VehicleIn, session: Db, context: Context, viewer: Driver) -> Any:
     """Add a vehicle; the plate is normalised (upper case, letters and digits only)."""
-    begin_writing(session)
     try:
         vehicle = add_vehicle(
             session, _account(session, viewer), body.plate, body.jurisdiction, body.make, body.colour, context.now()
@@ -279,7 +277,6 @@ def create_vehicle(body: VehicleIn, session: Db, context: Context, viewer: Drive
 @router.put("/vehicles/{vehicle_id}", responses=ERRORS, response_model=VehicleOut)
 def update_vehicle(vehicle_id: str, body: VehicleIn, session: Db, context: Context, viewer: Driver) -> Any:
     """Change a vehicle; its plate only while it is on no live permit."""
-    begin_writing(session)
     vehicle = own_vehicle(session, viewer, vehicle_id)
     try:
         edit_vehicle(
@@ -302,7 +299,6 @@ def update_vehicle(vehicle_id: str, body: VehicleIn, session: Db, context: Conte
 @router.delete("/vehicles/{vehicle_id}", status_code=204, responses=ERRORS)
 def delete_vehicle(vehicle_id: str, session: Db, context: Context, viewer: Driver) -> Response:
     """Remove a vehicle; one on a live permit must be swapped off it first."""
-    begin_writing(session)
     vehicle = own_vehicle(session, viewer, vehicle_id)
     try:
         remove_vehicle(session, _account(session, viewer), vehicle, context.now())
@@ -371,7 +367,6 @@ def get_permit(permit_id: str, session: Db, context: Context, viewer: Holder) ->
 @router.put("/permits/{permit_id}/vehicles", responses=ERRORS, response_model=PermitOut)
 def swap_vehicles(permit_id: str, body: VehicleIdsIn, session: Db, context: Context, viewer: Driver) -> Any:
     """Set the vehicles a live permit covers (1 to the type's maximum). The next verdict sees the change."""
-    begin_writing(session)
     permit = own_permit(session, viewer, permit_id)
     try:
         set_permit_vehicles(session, _account(session, viewer), permit, body.vehicle_ids, context.now())
@@ -396,7 +391,6 @@ def _sold_out() -> JSONResponse:
 )
 def create_new_order(body: OrderIn, key: IdempotencyKey, session: Db, context: Context, viewer: Buyer) -> Any:
     """Quote a new permit: an unpaid order with its lines (proration included). Pay it within an hour."""
-    begin_writing(session)
     permit_type = session.get(PermitType, body.type_id)
     if permit_type is None:
         return form_error(FormError({"type_id": "no such permit type"}))
@@ -432,7 +426,6 @@ def create_new_order(body: OrderIn, key: IdempotencyKey, session: Db, context: C
 @router.post("/permits/{permit_id}/renewal", status_code=201, response_model=OrderOut, responses=ERRORS)
 def renew_permit(permit_id: str, key: IdempotencyKey, session: Db, context: Context, viewer: Buyer) -> Any:
     """Quote the renewal of your permit: it continues from where the permit ends."""
-    begin_writing(session)
     permit = own_permit(session, viewer, permit_id)
     try:
         order = create_renewal(session, _account(session, viewer), permit, key, context.now(), context.config.timezone)
@@ -470,7 +463,6 @@ def get_order(order_id: str, session: Db, viewer: Holder) -> OrderOut:
 )
 def pay(order_id: str, body: CardIn, key: IdempotencyKey, session: Db, context: Context, viewer: Buyer) -> Any:
     """Pay an order by card (sandbox: 4242 4242 4242 4242 succeeds). On success the order holds its permit id."""
-    begin_writing(session)
     order = own_order(session, viewer, order_id)
     now = context.now()
     card = None
@@ -509,7 +501,6 @@ def pay(order_id: str, body: CardIn, key: IdempotencyKey, session: Db, context: 
 @router.post("/waitlist", status_code=201, responses=ERRORS)
 def waitlist(body: WaitlistIn, session: Db, context: Context, viewer: Buyer) -> Any:
     """Queue for a sold-out type and zone; an offer is mailed when a place frees up."""
-    begin_writing(session)
     permit_type = session.get(PermitType, body.type_id)
     if permit_type is None:
         return form_error(FormError({"type_id": "no such permit type"}))

@@ -53,7 +53,6 @@ from backend.permits.sales import (
     why_not_eligible,
     why_not_renewable,
 )
-from backend.storage.engine import begin_writing
 from backend.web import portal_api
 from backend.web.ownership import own_order, own_permit, own_vehicle, own_waitlist
 from backend.web.pages import redirect, render
@@ -139,7 +138,6 @@ def account_page(request: Request, session: Db, viewer: Holder) -> Response:
 
 @router.post("/portal/account", response_class=HTMLResponse, include_in_schema=False)
 def account_save(request: Request, session: Db, viewer: Holder, form: Form) -> Response:
-    begin_writing(session)
     try:
         update_address(
             session,
@@ -173,7 +171,6 @@ def vehicles_page(request: Request, session: Db, context: Context, viewer: Drive
 
 @router.post("/portal/vehicles", response_class=HTMLResponse, include_in_schema=False)
 def vehicle_add(request: Request, session: Db, context: Context, viewer: Driver, form: Form) -> Response:
-    begin_writing(session)
     try:
         vehicle = add_vehicle(
             session,
@@ -212,7 +209,6 @@ def vehicle_page(request: Request, vehicle_id: str, session: Db, context: Contex
 def vehicle_save(
     request: Request, vehicle_id: str, session: Db, context: Context, viewer: Driver, form: Form
 ) -> Response:
-    begin_writing(session)
     vehicle = own_vehicle(session, viewer, vehicle_id)
     try:
         edit_vehicle(
@@ -246,7 +242,6 @@ def vehicle_save(
 def vehicle_remove(
     request: Request, vehicle_id: str, session: Db, context: Context, viewer: Driver, _form: Form
 ) -> Response:
-    begin_writing(session)
     vehicle = own_vehicle(session, viewer, vehicle_id)
     plate = vehicle.plate
     try:
@@ -342,7 +337,6 @@ def buy_type_page(request: Request, type_id: str, session: Db, context: Context,
 
 @router.post("/portal/buy/{type_id}", response_class=HTMLResponse, include_in_schema=False)
 def buy_submit(request: Request, type_id: str, session: Db, context: Context, viewer: Buyer, form: Form) -> Response:
-    begin_writing(session)
     permit_type = _type_on_sale(session, type_id)
     now, timezone = context.now(), context.config.timezone
     zone_id = form.get("home_zone_id") or None
@@ -371,7 +365,6 @@ def buy_submit(request: Request, type_id: str, session: Db, context: Context, vi
 
 @router.post("/portal/waitlist", response_class=HTMLResponse, include_in_schema=False)
 def waitlist_join(request: Request, session: Db, context: Context, viewer: Buyer, form: Form) -> Response:
-    begin_writing(session)
     permit_type = _type_on_sale(session, form.get("type_id", ""))
     zone_id = form.get("home_zone_id") or None
     if zone_id is not None and session.get(Zone, zone_id) is None:
@@ -389,7 +382,6 @@ def waitlist_join(request: Request, session: Db, context: Context, viewer: Buyer
 
 @router.post("/portal/waitlist/{entry_id}/cancel", include_in_schema=False)
 def waitlist_cancel(entry_id: int, session: Db, viewer: Buyer, _form: Form) -> Response:
-    begin_writing(session)
     entry = own_waitlist(session, viewer, entry_id)
     cancel_waitlist(session, account_of(session, viewer), entry)
     session.commit()
@@ -441,7 +433,6 @@ def _on_pay_page(problem: FormError) -> dict[str, str]:
 
 @router.post("/portal/orders/{order_id}/pay", response_class=HTMLResponse, include_in_schema=False)
 def order_pay(request: Request, order_id: str, session: Db, context: Context, viewer: Buyer, form: Form) -> Response:
-    begin_writing(session)
     order = own_order(session, viewer, order_id)
     now = context.now()
     key = form.get("idempotency_key", "")
@@ -522,7 +513,6 @@ def receipt_page(request: Request, order_id: str, session: Db, viewer: Holder) -
 @router.post("/portal/receipts/{order_id}/check", include_in_schema=False)
 def receipt_check(order_id: str, session: Db, context: Context, viewer: Holder, _form: Form) -> Response:
     """Ask the provider again about a payment still being confirmed (the schedule also does)."""
-    begin_writing(session)
     order = own_order(session, viewer, order_id)
     settle_pending_payments(session, context.now(), context.mailer, order_id=order.id)
     session.commit()
@@ -569,7 +559,6 @@ def permit_page(request: Request, permit_id: str, session: Db, context: Context,
 def permit_swap(
     request: Request, permit_id: str, session: Db, context: Context, viewer: Driver, form: Form
 ) -> Response:
-    begin_writing(session)
     permit = own_permit(session, viewer, permit_id)
     chosen = chosen_vehicle_ids(form)
     try:
@@ -587,7 +576,6 @@ def permit_swap(
 def permit_renew(
     request: Request, permit_id: str, session: Db, context: Context, viewer: Buyer, form: Form
 ) -> Response:
-    begin_writing(session)
     permit = own_permit(session, viewer, permit_id)
     key = form.get("idempotency_key", "")
     try:
