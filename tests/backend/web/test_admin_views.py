@@ -22,6 +22,7 @@ from backend.devices.tokens import device_for_token
 from backend.permits.models import HotlistEntry, Permit, PermitStatus, PermitType, Vehicle, Zone
 from tests.backend.factories import a_verdict_after_every_read, another_writer, square
 from tests.backend.web.conftest import Clock, add_account, csrf_from, post_form, sign_in
+from tests.backend.web.review_fixtures import flagged_reads
 
 ZONE = square(44.44, 26.10, 300)
 ADMIN_PREFIXES = ("/admin", "/api/v1/admin")
@@ -551,25 +552,25 @@ def test_admin_changes_are_saved_while_the_cars_verdicts_are_written(
 def test_every_page_an_admin_opens_works_while_the_cars_verdicts_are_written(
     app: FastAPI, client: TestClient, sessions: sessionmaker[Session], web_engine: Engine
 ) -> None:
-    """Every GET the app serves (with a made-up id in each path parameter, and the searches that are audited) while
-    another connection commits right after each read that took no write lock: a page that reads and then writes
-    (an audit of who looked) without locking up front fails on SQLite, here every time."""
+    """Every GET the app serves (a real permit and flagged read in the path where it takes one, a made-up id
+    elsewhere, and the audited searches) while another connection commits right after each read that took no
+    write lock: a page that reads and then writes (an audit of who looked) without locking up front fails on
+    SQLite, here every time."""
     _admin(client, sessions)
-    permit_id = _add_permit(sessions)
+    read_id = flagged_reads(sessions, datetime.now(UTC))["violation"]
+    with sessions() as session:
+        permit_id = session.scalars(select(Permit.id)).one()
+    ids = {"permit_id": permit_id, "read_id": read_id}
     gets = sorted(
-        re.sub(r"\{[^}]+\}", permit_id if "permit_id" in (route.path or "") else "1", route.path or "")
+        re.sub(r"\{([^}]+)\}", lambda match: ids.get(match.group(1), "1"), route.path or "")
         for route in iter_route_contexts(app.routes)
         if isinstance(route.original_route, APIRoute) and "GET" in (route.methods or ())
     )
-    assert len(gets) > 40 and f"/api/v1/admin/permits/{permit_id}" in gets
-    searches = [
-        "/api/v1/admin/permits?q=B12",
-        "/admin/permits?q=B12",
-        "/lookup?plate=B12",
-        "/api/v1/plates/B12/verdict",
-    ]
+    assert len(gets) > 40 and f"/api/v1/admin/permits/{permit_id}" in gets and f"/review/{read_id}" in gets
+    searches = ["/api/v1/admin/permits?q=B12", "/admin/permits?q=B12", "/lookup?plate=B12", "/api/v1/plates/B1/verdict"]
     with a_verdict_after_every_read(web_engine):
         answers = {path: client.get(path, follow_redirects=False).status_code for path in gets + searches}
     assert {path: code for path, code in answers.items() if code >= 500} == {}
-    assert answers["/api/v1/admin/permits?q=B12"] == 200 and answers[f"/api/v1/admin/permits/{permit_id}"] == 200
-    assert _audit_actions(sessions).count("permit.search") == 2 and "plate.lookup" in _audit_actions(sessions)
+    assert answers[f"/review/{read_id}"] == 200 and answers[f"/api/v1/admin/permits/{permit_id}"] == 200
+    audited = _audit_actions(sessions)
+    assert audited.count("permit.search") == 2 and {"plate.lookup", "review.view"} <= set(audited)
