@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent import futures
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,9 +67,17 @@ _M_PER_DEG_LAT = 111_320.0
 
 
 @dataclass(frozen=True)
+class Answers:
+    """What one car saw: each verdict's latency (ms) and the wall-clock time it came (comparable across processes)."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    at: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class CarResult:
     verdicts: int
-    latencies_ms: list[float]
+    answers: Answers
     began: float
     ended: float
 
@@ -88,6 +96,7 @@ class BackendBenchResult:
     verdicts_per_s: float
     latency_p50_ms: float
     latency_p99_ms: float
+    verdicts_per_s_by_window: list[float] = field(default_factory=list)  # each whole rate_window_s of the run
     cars_per_process: list[int] | None = None  # the cars each serving process held (None: not measurable here)
 
 
@@ -264,6 +273,7 @@ class Fleet:
     seconds: float = 20.0
     window: int = 32
     batched: bool = True
+    rate_window_s: float = 10.0  # the rate is also given for each whole window this long: "sustained" is the slowest
 
 
 @dataclass(frozen=True)
@@ -308,7 +318,7 @@ def _open_stream(channel: grpc.aio.Channel, batched: bool, token: str, refusals:
     return stream(metadata=(("authorization", f"Bearer {token}"), (ATTEMPT, str(refusals))))
 
 
-async def _car(plan: CarPlan, latencies: list[float], seed: int) -> int:
+async def _car(plan: CarPlan, answers: Answers, seed: int) -> int:
     """One simulated car on one stream; returns its verdicts. asyncio gRPC, one thread, reads encoded by
     hand: the cars share the machine with the server, so they should cost it little. Like the car's uplink, it
     connects again at once when a serving process refuses its stream for having its share of cars."""
@@ -319,7 +329,7 @@ async def _car(plan: CarPlan, latencies: list[float], seed: int) -> int:
         async with grpc.aio.insecure_channel(plan.target, options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
             call = _open_stream(channel, plan.fleet.batched, plan.token, refusals)
             if await _admitted(call):
-                return await _stream_reads(call, plan, random.Random(seed), latencies, deadline)
+                return await _stream_reads(call, plan, random.Random(seed), answers, deadline)
         refusals += 1
 
 
@@ -333,7 +343,7 @@ async def _admitted(call: Any) -> bool:
     raise RuntimeError(f"the office refused a car's stream: {code.name} {await call.details()}")
 
 
-async def _stream_reads(call: Any, plan: CarPlan, rng: random.Random, latencies: list[float], deadline: float) -> int:
+async def _stream_reads(call: Any, plan: CarPlan, rng: random.Random, answers: Answers, deadline: float) -> int:
     """Keep the fleet's window of reads in flight on `call` until `deadline`; returns the verdicts."""
     sent_at: dict[str, float] = {}
     free = asyncio.Condition()
@@ -355,8 +365,9 @@ async def _stream_reads(call: Any, plan: CarPlan, rng: random.Random, latencies:
         await call.done_writing()
 
     async def answered(verdicts: list[pb.Verdict]) -> None:
-        now = time.monotonic()
-        latencies.extend((now - sent_at.pop(verdict.read_id)) * 1000.0 for verdict in verdicts)
+        now, wall = time.monotonic(), time.time()
+        answers.latencies_ms.extend((now - sent_at.pop(verdict.read_id)) * 1000.0 for verdict in verdicts)
+        answers.at.extend(wall for _ in verdicts)
         async with free:
             slots[0] += len(verdicts)
             free.notify()
@@ -365,7 +376,7 @@ async def _stream_reads(call: Any, plan: CarPlan, rng: random.Random, latencies:
     async for answer in call:
         await answered(list(answer.verdicts) if fleet.batched else [answer])
     await sending
-    return len(latencies)
+    return len(answers.latencies_ms)
 
 
 class _BackendUnderTest:
@@ -394,10 +405,10 @@ class _BackendUnderTest:
 
 
 def _car_process(plan: CarPlan, seed: int, results: multiprocessing.Queue[CarResult]) -> None:
-    latencies: list[float] = []
+    answers = Answers()
     began = time.time()  # wall clock: comparable across the cars' processes
-    count = asyncio.run(_car(plan, latencies, seed))
-    results.put(CarResult(count, latencies, began, time.time()))
+    count = asyncio.run(_car(plan, answers, seed))
+    results.put(CarResult(count, answers, began, time.time()))
 
 
 def bench_backend(database_url: str, permits: int, reads: int, fleet: Fleet, processes: int = 1) -> BackendBenchResult:
@@ -421,13 +432,13 @@ def bench_backend(database_url: str, permits: int, reads: int, fleet: Fleet, pro
     )
     try:
         watching.start()
-        counts, latencies, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{server.port}", token, permits))
+        counts, answers, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{server.port}", token, permits))
     finally:
         done.set()
         watching.join()
         server.stop()
         engine.dispose()
-    result = _result(engine.dialect.name, permits, stored, processes, fleet, counts, latencies, elapsed)
+    result = _result(engine.dialect.name, permits, stored, processes, fleet, counts, answers, elapsed)
     return replace(result, cars_per_process=sorted(spread, reverse=True) or None)
 
 
@@ -507,14 +518,15 @@ def bench_transport(fleet: Fleet) -> BackendBenchResult:
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        counts, latencies, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{port}", "", 1))
+        counts, answers, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{port}", "", 1))
     finally:
         server.stop(grace=None)
-    return _result("none (transport only)", 0, 0, 1, fleet, counts, latencies, elapsed)
+    return _result("none (transport only)", 0, 0, 1, fleet, counts, answers, elapsed)
 
 
-def _drive_cars(plan: CarPlan) -> tuple[list[int], list[float], float]:
-    """Each car's verdict count, every verdict's latency (ms), and the seconds from first start to last end."""
+def _drive_cars(plan: CarPlan) -> tuple[list[int], Answers, float]:
+    """Each car's verdict count, every verdict's latency and time (the times from the first car's start), and the
+    seconds from the first car's start to the last car's end."""
     # Each car is a process of its own, as real cars are: the cars' Python does not share the server's GIL.
     spawn = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue[CarResult] = spawn.Queue()
@@ -533,9 +545,13 @@ def _drive_cars(plan: CarPlan) -> tuple[list[int], list[float], float]:
             if process.is_alive():
                 process.kill()
     # From the first car's start to the last car's end: cars that start late only lower the rate.
-    elapsed = max(car.ended for car in finished) - min(car.began for car in finished)
-    latencies = [latency for car in finished for latency in car.latencies_ms]
-    return [car.verdicts for car in finished], latencies, elapsed
+    began = min(car.began for car in finished)
+    elapsed = max(car.ended for car in finished) - began
+    answers = Answers(
+        [latency for car in finished for latency in car.answers.latencies_ms],
+        [at - began for car in finished for at in car.answers.at],
+    )
+    return [car.verdicts for car in finished], answers, elapsed
 
 
 def _result(
@@ -545,10 +561,10 @@ def _result(
     processes: int,
     fleet: Fleet,
     counts: list[int],
-    latencies: list[float],
+    answers: Answers,
     elapsed: float,
 ) -> BackendBenchResult:
-    ordered = sorted(latencies)
+    ordered = sorted(answers.latencies_ms)
     return BackendBenchResult(
         database=database,
         permits=permits,
@@ -562,7 +578,20 @@ def _result(
         verdicts_per_s=round(sum(counts) / elapsed, 1),
         latency_p50_ms=round(statistics.median(ordered), 2) if ordered else 0.0,
         latency_p99_ms=round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2) if ordered else 0.0,
+        verdicts_per_s_by_window=rates_by_window(answers.at, elapsed, fleet.rate_window_s),
     )
+
+
+def rates_by_window(answered_at: list[float], elapsed: float, window_s: float) -> list[float]:
+    """Verdicts per second in each whole `window_s` of the run (times in seconds from its start); the part
+    after the last whole window is left out."""
+    windows = int(elapsed // window_s)
+    counts = [0] * windows
+    for at in answered_at:
+        index = int(at // window_s)
+        if 0 <= index < windows:
+            counts[index] += 1
+    return [round(count / window_s, 1) for count in counts]
 
 
 def result_json(result: BackendBenchResult) -> dict[str, object]:

@@ -23,6 +23,7 @@ from backend.bench import (
     bench_backend,
     bench_transport,
     city_point,
+    rates_by_window,
 )
 from backend.config import ReadLimits
 from backend.enforcement.models import VerdictRecord
@@ -38,7 +39,8 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("batched", [True, False], ids=["batches", "one-read-each"])
 def test_the_cars_get_verdicts_that_the_database_stores(tmp_path: Path, batched: bool) -> None:
     url = f"sqlite:///{tmp_path / 'bench.db'}"
-    result = bench_backend(url, permits=50, reads=100, fleet=Fleet(cars=2, seconds=3, window=4, batched=batched))
+    fleet = Fleet(cars=2, seconds=3, window=4, batched=batched, rate_window_s=1.0)
+    result = bench_backend(url, permits=50, reads=100, fleet=fleet)
     assert (result.database, result.permits, result.stored_reads, result.cars) == ("sqlite", 50, 100, 2)
     assert result.messages == ("batches of reads" if batched else "one read each")
     assert result.verdicts > 0 and 0 < result.latency_p50_ms <= result.latency_p99_ms
@@ -46,6 +48,8 @@ def test_the_cars_get_verdicts_that_the_database_stores(tmp_path: Path, batched:
         stored = connection.scalar(select(func.count()).select_from(VerdictRecord))
         in_zones = connection.scalar(select(func.count()).where(VerdictRecord.zone_id.is_not(None)))
     assert stored == 100 + result.verdicts  # every verdict the cars counted was decided and stored
+    by_second = result.verdicts_per_s_by_window  # the run's whole seconds, each with verdicts, none beyond its count
+    assert len(by_second) == int(result.seconds) and min(by_second) > 0 and sum(by_second) <= result.verdicts
     assert result.cars_per_process == [2]  # both cars' streams, served by this one process
     assert in_zones and in_zones > result.verdicts / 2  # the cars read in the bench city's zones
 
@@ -63,6 +67,13 @@ def test_the_transport_ceiling_answers_every_read(batched: bool) -> None:
     result = bench_transport(Fleet(cars=1, seconds=1, window=4, batched=batched))
     assert result.database == "none (transport only)" and result.verdicts > 0
     assert result.verdicts_per_s == pytest.approx(result.verdicts / result.seconds, rel=0.01)
+    assert result.verdicts_per_s_by_window == []  # a run shorter than one whole window
+
+
+def test_the_rate_is_given_for_each_whole_window_of_the_run() -> None:
+    answered_at = [0.5] * 30 + [10.0] * 20 + [19.9] * 5 + [25.0] * 100  # the last 5.5 s are no whole window
+    assert rates_by_window(answered_at, elapsed=25.5, window_s=10.0) == [3.0, 2.5]
+    assert rates_by_window([0.1, 0.2], elapsed=9.9, window_s=10.0) == []
 
 
 def test_a_simulated_read_is_a_whole_valid_read() -> None:
