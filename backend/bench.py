@@ -444,17 +444,20 @@ def bench_backend(database_url: str, permits: int, reads: int, fleet: Fleet, pro
 
 def _watch_spread(pids: list[int], port: int, cars: int, done: threading.Event, spread: list[int]) -> None:
     """Keep in `spread` the cars each serving process holds, as seen once the most cars were connected (the cars
-    start one by one). Once a second, and no more once every car is seen: a taken stream stays where it is, and
-    each reading of /proc costs the server's machine (~50 ms of a core, with the serving thread's GIL when there is
-    one serving process)."""
+    start one by one). Once a second, and no more once every car is seen in two readings in a row that agree: a
+    refused car's connection can linger for a moment after it was refused, and count as a car where it is not one;
+    a taken stream stays where it is. Each reading of /proc costs the server's machine (~50 ms of a core, with the
+    serving thread's GIL when there is one serving process)."""
+    previous: list[int] | None = None
     while not done.wait(1.0):
         now = streams_per_process(pids, port)
         if now is None:
             return
-        if sum(now) > sum(spread):
+        if sum(now) > sum(spread) or (sum(now) >= cars and now == previous):
             spread[:] = now
-        if sum(spread) >= cars:
+        if sum(now) >= cars and now == previous:
             return
+        previous = now
 
 
 def settle(engine: Engine) -> None:
