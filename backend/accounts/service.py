@@ -21,6 +21,7 @@ from backend.accounts.passwords import (
     verify_password,
 )
 from backend.audit.log import audit
+from backend.storage.engine import begin_writing
 
 # Deliberately simple: one @, something on each side, a dot in the domain. Real proof is the reset mail.
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -90,9 +91,19 @@ def authenticate(session: Session, email: str, password: str) -> Account | None:
         return None
     if not verify_password(account.password_hash, password) or not account.active:
         return None
+    return account
+
+
+def open_signed_in_session(
+    session: Session, account: Account, password: str, now: datetime, lifetime: timedelta
+) -> NewSession:
+    """Start a session for the account `authenticate` returned, in a transaction of its own that holds SQLite's
+    write lock from its start: taken only now, so the password check before it (slow by design) holds up no
+    writer, the cars' verdicts least of all. A hash with old parameters is upgraded on the way. Does not commit."""
+    begin_writing(session)
     if needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
-    return account
+    return start_session(session, account, now, lifetime)
 
 
 @dataclass(frozen=True)

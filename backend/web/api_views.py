@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from backend.accounts.service import authenticate, end_session, start_session
+from backend.accounts.service import authenticate, end_session, open_signed_in_session
 from backend.web.auth_views import set_session_cookie
 from backend.web.security import SESSION_COOKIE, Context, Db, Viewer, api_csrf, signed_in
 
@@ -56,7 +56,8 @@ def open_session(credentials: Credentials, session: Db, context: Context) -> JSO
     account = authenticate(session, credentials.email, credentials.password)
     if account is None:
         return JSONResponse({"detail": "wrong e-mail or password"}, status_code=401)
-    started = start_session(session, account, context.now(), timedelta(hours=context.config.session_hours))
+    lifetime = timedelta(hours=context.config.session_hours)
+    started = open_signed_in_session(session, account, credentials.password, context.now(), lifetime)
     session.commit()
     response = JSONResponse(_me(Viewer(account, started.csrf_token)).model_dump())
     set_session_cookie(response, context, started.token)

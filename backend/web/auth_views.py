@@ -14,6 +14,7 @@ from backend.accounts.service import (
     FormError,
     authenticate,
     end_session,
+    open_signed_in_session,
     register,
     request_password_reset,
     reset_password,
@@ -22,7 +23,7 @@ from backend.accounts.service import (
 from backend.permits.models import Zone
 from backend.web.context import WebContext
 from backend.web.pages import redirect, render
-from backend.web.security import SESSION_COOKIE, Context, Db, Form, MaybeViewer, Viewer, signed_in
+from backend.web.security import SESSION_COOKIE, Context, Db, Form, MaybeViewer, SignInForm, Viewer, signed_in
 
 router = APIRouter(tags=["pages: accounts"], include_in_schema=False)
 
@@ -64,7 +65,7 @@ def sign_in_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
-def sign_in(request: Request, session: Db, context: Context, form: Form) -> Response:
+def sign_in(request: Request, session: Db, context: Context, form: SignInForm) -> Response:
     account = authenticate(session, form.get("email", ""), form.get("password", ""))
     target = _safe_next(form.get("next", "/"))
     if account is None:
@@ -76,7 +77,8 @@ def sign_in(request: Request, session: Db, context: Context, form: Form) -> Resp
             form={"email": form.get("email", "")},
             errors={"password": "wrong e-mail or password"},
         )
-    started = start_session(session, account, context.now(), timedelta(hours=context.config.session_hours))
+    lifetime = timedelta(hours=context.config.session_hours)
+    started = open_signed_in_session(session, account, form.get("password", ""), context.now(), lifetime)
     session.commit()
     response = RedirectResponse(home_for(account) if target == "/" else target, status_code=303)
     set_session_cookie(response, context, started.token)

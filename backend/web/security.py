@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Account
 from backend.accounts.permissions import Permission, allowed
 from backend.accounts.service import find_session
-from backend.storage.engine import WRITES
+from backend.storage.engine import begin_writing
 from backend.web.context import WebContext, web_context
 
 SESSION_COOKIE = "pp_session"
@@ -52,14 +52,14 @@ class Viewer:
         return allowed(self.account.role, permission)
 
 
-def db(request: Request, context: Annotated[WebContext, Depends(web_context)]) -> Iterator[Session]:
+def db(context: Annotated[WebContext, Depends(web_context)]) -> Iterator[Session]:
     """One database session per request; handlers commit what they change, anything else is rolled back. A request
-    that changes things (UNSAFE_METHODS) holds SQLite's write lock from its first read (its sign-in):
-    were it taken only at the first write, another writer's commit in between (the cars' verdicts, every few
-    milliseconds) would fail the request at once."""
+    that changes things takes SQLite's write lock once its form or CSRF header has been checked (`form`,
+    `api_csrf`; a sign-in in `open_signed_in_session`, after the password check), and reads under it from then
+    on: were it taken only at the first write, another writer's commit in between (the cars' verdicts, every few
+    milliseconds) would fail the request at once; taken before the checks, a slow client's body or a password
+    check would hold up every writer."""
     with context.sessions() as session:
-        if request.method in UNSAFE_METHODS:
-            session.connection(execution_options=WRITES)
         yield session
 
 
@@ -122,7 +122,7 @@ def tokens_match(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
-async def form(request: Request, _viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> dict[str, str]:
+async def sign_in_form(request: Request, _viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> dict[str, str]:
     """The posted form's text fields, after its CSRF token is checked (file fields are not accepted)."""
     data = await request.form()
     if not tokens_match(_text(data.get(CSRF_FIELD)), expected_csrf(request)):
@@ -130,14 +130,23 @@ async def form(request: Request, _viewer: Annotated[Viewer | None, Depends(optio
     return {key: value for key, value in data.items() if isinstance(value, str) and key != CSRF_FIELD}
 
 
+async def form(fields: Annotated[dict[str, str], Depends(sign_in_form)], session: Db) -> dict[str, str]:
+    """The posted form's checked fields; the request then holds SQLite's write lock (see `db`)."""
+    begin_writing(session)
+    return fields
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def api_csrf(request: Request, viewer: Annotated[Viewer, Depends(signed_in)]) -> Viewer:
-    """Unsafe API calls echo the session's CSRF token in a header (a cross-site page cannot read it)."""
-    if request.method in UNSAFE_METHODS and not tokens_match(request.headers.get(CSRF_HEADER), viewer.csrf_token):
-        raise CsrfRejectedError
+def api_csrf(request: Request, viewer: Annotated[Viewer, Depends(signed_in)], session: Db) -> Viewer:
+    """Unsafe API calls echo the session's CSRF token in a header (a cross-site page cannot read it); checked, the
+    call then holds SQLite's write lock (see `db`)."""
+    if request.method in UNSAFE_METHODS:
+        if not tokens_match(request.headers.get(CSRF_HEADER), viewer.csrf_token):
+            raise CsrfRejectedError
+        begin_writing(session)
     return viewer
 
 
@@ -154,5 +163,6 @@ def require_api(permission: Permission) -> Callable[..., Viewer]:
 
 
 Form = Annotated[dict[str, str], Depends(form)]
+SignInForm = Annotated[dict[str, str], Depends(sign_in_form)]  # no write lock: open_signed_in_session takes it
 MaybeViewer = Annotated[Viewer | None, Depends(optional_viewer)]
 Context = Annotated[WebContext, Depends(web_context)]

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.mailer import FolderMailer
 from backend.accounts.models import Account, Role, WebSession
+from backend.accounts.passwords import verify_password
 from backend.audit.models import AuditEntry
+from backend.web.security import UNSAFE_METHODS, api_csrf, form
 from tests.backend.web.conftest import PASSWORD, Clock, add_account, csrf_from, post_form, sign_in
 
 
@@ -151,3 +158,47 @@ def test_openapi_describes_the_api(client: TestClient) -> None:
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/me" in spec["paths"] and "/api/v1/session" in spec["paths"]
     assert "/sign-in" not in spec["paths"]  # pages are not API
+
+
+def test_every_request_that_changes_things_takes_the_write_lock_after_its_checks(app: FastAPI) -> None:
+    """A POST, PUT, PATCH or DELETE holds SQLite's write lock from its form or CSRF check on (`form`, `api_csrf`),
+    or, for the two sign-ins, from after the password check (`open_signed_in_session`): none is left to fail when a
+    verdict commits between its reads and its writes, and none holds the lock while a body arrives."""
+
+    def calls(dependant: Dependant) -> Iterator[object]:
+        yield dependant.call
+        for dependency in dependant.dependencies:
+            yield from calls(dependency)
+
+    unlocked = sorted(
+        (route.path or "", method)
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute)
+        for method in sorted(set(route.methods or ()) & UNSAFE_METHODS)
+        if not {form, api_csrf} & set(calls(route.original_route.dependant))
+    )
+    assert unlocked == [("/api/v1/session", "POST"), ("/sign-in", "POST")]  # the sign-ins
+
+
+def test_a_sign_in_checks_the_password_without_holding_up_the_writers(
+    client: TestClient, sessions: sessionmaker[Session], web_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The password check is slow by design (argon2): another writer must be able to commit while it runs, and
+    the sign-in must then still be written, though a verdict committed after its first read."""
+    add_account(sessions, email="ada@example.org")
+    checked = verify_password
+
+    def check_while_another_writes(stored_hash: str, password: str) -> bool:
+        with web_engine.connect() as other:
+            if other.dialect.name == "sqlite":
+                other.exec_driver_sql("PRAGMA busy_timeout = 100")  # fail fast if the sign-in held the lock
+            other.execute(update(Account).values(full_name=func.upper(Account.full_name)))
+            other.commit()
+        return checked(stored_hash, password)
+
+    monkeypatch.setattr("backend.accounts.service.verify_password", check_while_another_writes)
+    sign_in(client, "ada@example.org")
+    signed_in = client.post("/api/v1/session", json={"email": "ada@example.org", "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
+    with sessions() as session:
+        assert len(session.scalars(select(WebSession)).all()) == 2
