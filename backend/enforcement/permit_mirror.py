@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Connection, Engine, bindparam, delete, select, update
+from sqlalchemy import BigInteger, Connection, Engine, bindparam, case, delete, select, update
 from sqlalchemy.orm import Session
 
 from backend.enforcement.lookups import ALL_HOTLIST, ALL_PERMITS, HotlistHit, PermitsByKey, permit_views, permits_by_key
@@ -114,7 +114,7 @@ def catch_up(engine: Engine, old: MirrorSnapshot) -> MirrorSnapshot | None:
         ((version, keys_from),) = _CLOCK_AND_LOG(connection)
         if version == old.version:
             return old
-        if keys_from > old.version + 1:
+        if version < old.version or keys_from > old.version + 1:  # a database restored from before, or a pruned log
             return None
         keys = sorted({key for (key,) in _KEYS_CHANGED_SINCE(connection, since=old.version)})
         if EVERY_KEY in keys or len(keys) > MAX_CATCH_UP_KEYS:
@@ -141,7 +141,9 @@ def prune_clock_keys(session: Session, keep_versions: int = KEEP_KEY_VERSIONS) -
         return 0
     connection = session.connection()
     deleted = connection.execute(delete(permit_clock_keys).where(permit_clock_keys.c.version < cutoff)).rowcount
-    connection.execute(update(permit_clock).where(permit_clock.c.id == 1).values(keys_from=cutoff))
+    # Never backwards: two prunes at once (the schedule and `backend purge`) may each have read another version.
+    later = case((permit_clock.c.keys_from > cutoff, permit_clock.c.keys_from), else_=cutoff)
+    connection.execute(update(permit_clock).where(permit_clock.c.id == 1).values(keys_from=later))
     return deleted
 
 
@@ -241,9 +243,13 @@ def _reload_when_stale(
                 if mirror is None:
                     return
                 mirror._load()
-        except Exception:  # the database is away: rounds read the tables meanwhile; try again later
+        except Exception:  # the database is away: rounds read the tables meanwhile; try again after settle_s
             log.exception("bringing the permit mirror up to date failed")
             stale.set()
+            del mirror
+            if closed.wait(settle_s):
+                return
+            continue
         del mirror
         if closed.wait(CATCH_UP_REST_S):
             return

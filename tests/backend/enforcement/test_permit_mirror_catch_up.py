@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.enforcement import permit_mirror
 from backend.enforcement.lookups import HotlistHit, PermitsByKey
 from backend.enforcement.permit_mirror import MirrorSnapshot, catch_up, load_snapshot, prune_clock_keys
 from backend.permits.models import (
@@ -207,3 +208,33 @@ def test_a_mirror_just_before_the_logs_start_catches_up(fresh_engine: Engine, se
         suspend(session)
         session.commit()
     caught_up(fresh_engine, mirrored)
+
+
+def test_a_prune_that_read_an_older_version_never_moves_the_logs_start_back(
+    fresh_engine: Engine, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two prunes at once (the schedule and `backend purge`): the one that read the clock first commits last."""
+    city(sessions)
+    for change in CHANGES:
+        with sessions() as session:
+            change(session)
+            session.commit()
+    with sessions() as session:
+        ((version, keys_from),) = session.execute(select(permit_clock.c.version, permit_clock.c.keys_from)).all()
+        assert prune_clock_keys(session, keep_versions=2) > 0  # the prune that commits first
+        session.commit()
+        start = session.scalar(select(permit_clock.c.keys_from))
+        assert start == version - 1
+        # the other read the clock before: three versions back, and the log's start as it was
+        monkeypatch.setattr(permit_mirror, "_CLOCK_AND_LOG", lambda _connection: [(version - 3, keys_from)])
+        prune_clock_keys(session, keep_versions=2)
+        session.commit()
+        assert session.scalar(select(permit_clock.c.keys_from)) == start
+
+
+def test_a_clock_behind_the_mirror_means_a_full_load(fresh_engine: Engine, sessions: sessionmaker[Session]) -> None:
+    """A database restored from before the mirror's version: its keys say nothing about what the mirror holds."""
+    city(sessions)
+    mirrored = load_snapshot(fresh_engine)
+    ahead = MirrorSnapshot(mirrored.version + 5, mirrored.permits, mirrored.hotlist)
+    assert catch_up(fresh_engine, ahead) is None
