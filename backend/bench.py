@@ -72,6 +72,7 @@ class Answers:
 
     latencies_ms: list[float] = field(default_factory=list)
     at: list[float] = field(default_factory=list)
+    steady_from: float = 0.0  # when every car had its first answer (the cars start one by one), in the times of `at`
 
 
 @dataclass(frozen=True)
@@ -453,9 +454,9 @@ def _watch_spread(pids: list[int], port: int, cars: int, done: threading.Event, 
         now = streams_per_process(pids, port)
         if now is None:
             return
-        if sum(now) > sum(spread) or (sum(now) >= cars and now == previous):
+        if sum(spread) < sum(now) <= cars:  # more than the cars: a refused car's connection is still open
             spread[:] = now
-        if sum(now) >= cars and now == previous:
+        if sum(now) == cars and now == previous:
             return
         previous = now
 
@@ -553,6 +554,7 @@ def _drive_cars(plan: CarPlan) -> tuple[list[int], Answers, float]:
     answers = Answers(
         [latency for car in finished for latency in car.answers.latencies_ms],
         [at - began for car in finished for at in car.answers.at],
+        max((car.answers.at[0] - began for car in finished if car.answers.at), default=0.0),
     )
     return [car.verdicts for car in finished], answers, elapsed
 
@@ -581,13 +583,15 @@ def _result(
         verdicts_per_s=round(sum(counts) / elapsed, 1),
         latency_p50_ms=round(statistics.median(ordered), 2) if ordered else 0.0,
         latency_p99_ms=round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2) if ordered else 0.0,
-        verdicts_per_s_by_window=rates_by_window(answers.at, elapsed, fleet.rate_window_s),
+        verdicts_per_s_by_window=rates_by_window(
+            [at - answers.steady_from for at in answers.at], elapsed - answers.steady_from, fleet.rate_window_s
+        ),
     )
 
 
 def rates_by_window(answered_at: list[float], elapsed: float, window_s: float) -> list[float]:
-    """Verdicts per second in each whole `window_s` of the run (times in seconds from its start); the part
-    after the last whole window is left out."""
+    """Verdicts per second in each whole `window_s` of the run (times in seconds from its start, which is when
+    every car was answering: the cars' start-up is no window); the part after the last whole window is left out."""
     windows = int(elapsed // window_s)
     counts = [0] * windows
     for at in answered_at:

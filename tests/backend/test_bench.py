@@ -49,8 +49,8 @@ def test_the_cars_get_verdicts_that_the_database_stores(tmp_path: Path, batched:
         stored = connection.scalar(select(func.count()).select_from(VerdictRecord))
         in_zones = connection.scalar(select(func.count()).where(VerdictRecord.zone_id.is_not(None)))
     assert stored == 100 + result.verdicts  # every verdict the cars counted was decided and stored
-    by_second = result.verdicts_per_s_by_window  # the run's whole seconds, each with verdicts, none beyond its count
-    assert len(by_second) == int(result.seconds) and min(by_second) > 0 and sum(by_second) <= result.verdicts
+    by_second = result.verdicts_per_s_by_window  # whole seconds once both cars answered, none beyond the count
+    assert 1 <= len(by_second) <= int(result.seconds) and min(by_second) > 0 and sum(by_second) <= result.verdicts
     assert result.cars_per_process == [2]  # both cars' streams, served by this one process
     assert in_zones and in_zones > result.verdicts / 2  # the cars read in the bench city's zones
 
