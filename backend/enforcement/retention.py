@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.enforcement.models import ReadRecord, VerdictRecord
@@ -27,29 +27,41 @@ PURGEABLE = (Outcome.PERMITTED, Outcome.ERROR)
 
 def purge_reads(session: Session, now: datetime, keep_for: timedelta, batch: int = 5000) -> int:
     """Delete reads older than `keep_for` whose verdict needs no follow-up or that a supervisor decided, unless
-    an overtime verdict or a citation still points to them. Returns how many were deleted."""
+    an overtime verdict or a citation still points to them. Returns how many were deleted.
+
+    Each batch is looked for without a lock (the search scans the old reads) and deleted holding SQLite's write
+    lock, its reads checked again under it: the cars' verdicts wait only for the deletes, and a read that became
+    evidence meanwhile is kept."""
     cutoff = now - keep_for
-    still_evidence = select(VerdictRecord.first_seen_read_id).where(VerdictRecord.first_seen_read_id.is_not(None))
-    cited = select(Citation.read_id).where(Citation.read_id.is_not(None))
-    decided = select(ReviewDecision.read_id).where(ReviewDecision.read_id.is_not(None))
     deleted = 0
     while True:
-        begin_writing(session)  # each batch reads, then deletes: on SQLite it must not race the cars' verdicts
-        ids = session.scalars(
-            select(ReadRecord.id)
-            .join(VerdictRecord, VerdictRecord.read_id == ReadRecord.id)
-            .where(ReadRecord.captured_at < cutoff)
-            .where(or_(VerdictRecord.outcome.in_(PURGEABLE), ReadRecord.id.in_(decided)))
-            .where(ReadRecord.id.not_in(still_evidence), ReadRecord.id.not_in(cited))
-            .limit(batch)
-        ).all()
+        session.commit()  # the search begins a transaction of its own, with no lock
+        ids = session.scalars(_purgeable(cutoff).limit(batch)).all()
         if not ids:
+            session.commit()
             return deleted
+        begin_writing(session)
+        ids = session.scalars(_purgeable(cutoff).where(ReadRecord.id.in_(ids))).all()
         session.execute(update(ReviewDecision).where(ReviewDecision.read_id.in_(ids)).values(read_id=None))
         session.execute(delete(VerdictRecord).where(VerdictRecord.read_id.in_(ids)))
         session.execute(delete(ReadRecord).where(ReadRecord.id.in_(ids)))
         session.commit()
         deleted += len(ids)
+
+
+def _purgeable(cutoff: datetime) -> Select[str]:
+    """The ids of the reads the policy lets go: captured before `cutoff`, with a verdict that needs nothing more
+    or that a supervisor decided, and no overtime verdict or citation pointing to them."""
+    still_evidence = select(VerdictRecord.first_seen_read_id).where(VerdictRecord.first_seen_read_id.is_not(None))
+    cited = select(Citation.read_id).where(Citation.read_id.is_not(None))
+    decided = select(ReviewDecision.read_id).where(ReviewDecision.read_id.is_not(None))
+    return (
+        select(ReadRecord.id)
+        .join(VerdictRecord, VerdictRecord.read_id == ReadRecord.id)
+        .where(ReadRecord.captured_at < cutoff)
+        .where(or_(VerdictRecord.outcome.in_(PURGEABLE), ReadRecord.id.in_(decided)))
+        .where(ReadRecord.id.not_in(still_evidence), ReadRecord.id.not_in(cited))
+    )
 
 
 def purge_expired(

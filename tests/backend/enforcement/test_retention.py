@@ -1,7 +1,7 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.devices.tokens import add_device, device_for_token
@@ -74,3 +74,40 @@ def test_the_purge_runs_while_the_cars_verdicts_are_written(fresh_engine: Engine
         assert purge_expired(session, utc_now(), keep_for=timedelta(hours=2)) == 0
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(ReadRecord)) == 0
+
+
+def test_a_read_that_needs_follow_up_after_the_search_is_kept(fresh_engine: Engine) -> None:
+    """The batch is searched for without the lock; a read that a verdict's review (here: its outcome changed by
+    another connection) made evidence between the search and the deletes is checked again and kept."""
+    sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
+    with sessions() as session:
+        car = device_for_token(session, add_device(session, "car-1"))
+        session.commit()
+        assert car is not None
+    service = EnforcementService(sessions)
+    old = utc_now() - timedelta(hours=100)
+    for n in range(3):
+        service.answer(incoming_read(f"old-{n}", f"PERMITTEDX{n}", old), car)
+    with sessions() as session:
+        session.execute(update(VerdictRecord).values(outcome=Outcome.PERMITTED))
+        session.commit()
+    other = fresh_engine.connect()
+    flagged: list[bool] = []
+
+    def flag_one_after_the_search(_conn: Connection, _cursor: object, statement: str, *_: object) -> None:
+        if not flagged and statement.lstrip().startswith("SELECT reads.id") and "LIMIT" in statement.upper():
+            flagged.append(True)
+            other.execute(
+                update(VerdictRecord).where(VerdictRecord.read_id == "old-1").values(outcome=Outcome.VIOLATION)
+            )
+            other.commit()
+
+    event.listen(fresh_engine, "after_cursor_execute", flag_one_after_the_search)
+    try:
+        with sessions() as session:
+            assert purge_reads(session, utc_now(), keep_for=timedelta(hours=2)) == 2
+            assert session.scalars(select(ReadRecord.id)).all() == ["old-1"]
+    finally:
+        event.remove(fresh_engine, "after_cursor_execute", flag_one_after_the_search)
+        other.close()
+    assert flagged
