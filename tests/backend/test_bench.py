@@ -7,6 +7,7 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -109,20 +110,28 @@ def test_several_serving_processes_take_their_share_of_the_cars(tmp_path: Path) 
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def _spread_watched(port: int, cars: int, meanwhile: Callable[[], None] = lambda: None) -> list[int]:
+    """What the bench's watch of the cars' split reports for this process's connections on `port`; `meanwhile`
+    runs while it watches. The watch must end by itself."""
+    spread: list[int] = []
+    watching = threading.Thread(
+        target=_watch_spread, args=([os.getpid()], port, cars, threading.Event(), spread), daemon=True
+    )
+    watching.start()
+    meanwhile()
+    watching.join(timeout=10)
+    assert not watching.is_alive()
+    return spread
+
+
 def test_the_spread_is_watched_until_every_car_is_seen_and_no_longer() -> None:
     # Each look at /proc costs the machine being measured: the watch ends once it has seen every car twice.
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
         accepted = [server.accept()[0] for _ in clients]
-        spread: list[int] = []
-        never = threading.Event()
-        watching = threading.Thread(target=_watch_spread, args=([os.getpid()], port, 2, never, spread), daemon=True)
         try:
-            watching.start()
-            watching.join(timeout=10)
-            assert not watching.is_alive()
-            assert spread == [2]
+            assert _spread_watched(port, cars=2) == [2]
         finally:
             for connection in [*clients, *accepted]:
                 connection.close()
@@ -133,17 +142,14 @@ def test_a_refused_cars_lingering_connection_is_not_counted_as_a_car() -> None:
         port = server.getsockname()[1]
         clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]  # one is a refused car's
         accepted = [server.accept()[0] for _ in clients]
-        spread: list[int] = []
-        never = threading.Event()
-        watching = threading.Thread(target=_watch_spread, args=([os.getpid()], port, 2, never, spread), daemon=True)
-        try:
-            watching.start()
+
+        def refused_one_closes() -> None:
             time.sleep(1.5)  # the first reading sees three connections
-            for connection in (clients.pop(), accepted.pop()):  # then the refused one closes
+            for connection in (clients.pop(), accepted.pop()):
                 connection.close()
-            watching.join(timeout=10)
-            assert not watching.is_alive()
-            assert spread == [2]
+
+        try:
+            assert _spread_watched(port, cars=2, meanwhile=refused_one_closes) == [2]
         finally:
             for connection in [*clients, *accepted]:
                 connection.close()

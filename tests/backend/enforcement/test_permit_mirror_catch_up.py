@@ -180,12 +180,17 @@ def test_a_mirror_older_than_the_log_is_loaded_in_full(fresh_engine: Engine, ses
     caught_up(fresh_engine, recent)
 
 
-def test_pruning_keeps_the_recent_versions_keys(fresh_engine: Engine, sessions: sessionmaker[Session]) -> None:
+def city_with_every_change(sessions: sessionmaker[Session]) -> None:
+    """The city, then each of CHANGES committed on its own: a version and logged keys each."""
     city(sessions)
     for change in CHANGES:
         with sessions() as session:
             change(session)
             session.commit()
+
+
+def test_pruning_keeps_the_recent_versions_keys(fresh_engine: Engine, sessions: sessionmaker[Session]) -> None:
+    city_with_every_change(sessions)
     with sessions() as session:
         ((version, keys_from),) = session.execute(select(permit_clock.c.version, permit_clock.c.keys_from)).all()
         assert prune_clock_keys(session, keep_versions=3) > 0
@@ -214,11 +219,7 @@ def test_a_prune_that_read_an_older_version_never_moves_the_logs_start_back(
     fresh_engine: Engine, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two prunes at once (the schedule and `backend purge`): the one that read the clock first commits last."""
-    city(sessions)
-    for change in CHANGES:
-        with sessions() as session:
-            change(session)
-            session.commit()
+    city_with_every_change(sessions)
     with sessions() as session:
         ((version, keys_from),) = session.execute(select(permit_clock.c.version, permit_clock.c.keys_from)).all()
         assert prune_clock_keys(session, keep_versions=2) > 0  # the prune that commits first

@@ -54,18 +54,25 @@ def test_the_purge_also_prunes_the_permit_clocks_log(fresh_engine: Engine) -> No
         assert len(kept) < logged and set(kept) <= {version}
 
 
-def test_the_purge_runs_while_the_cars_verdicts_are_written(fresh_engine: Engine) -> None:
-    """The scheduled purge reads, then deletes, batch after batch, in the serving process beside the cars' verdicts:
-    on SQLite a batch that did not lock up front would fail, and old reads would outlive the policy."""
-    sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
+def _old_reads(engine: Engine, plates: list[str]) -> sessionmaker[Session]:
+    """Reads of `plates` (ids old-0, old-1, ...) captured 100 hours ago, answered and stored for real; returns the
+    database's sessions."""
+    sessions = sessionmaker(bind=engine, expire_on_commit=False)
     with sessions() as session:
         car = device_for_token(session, add_device(session, "car-1"))
         session.commit()
         assert car is not None
     service = EnforcementService(sessions)
     old = utc_now() - timedelta(hours=100)
-    for n in range(5):
-        service.answer(incoming_read(f"old-{n}", f"NOPERMIT{n}", old), car)
+    for n, plate in enumerate(plates):
+        service.answer(incoming_read(f"old-{n}", plate, old), car)
+    return sessions
+
+
+def test_the_purge_runs_while_the_cars_verdicts_are_written(fresh_engine: Engine) -> None:
+    """The scheduled purge reads, then deletes, batch after batch, in the serving process beside the cars' verdicts:
+    on SQLite a batch that did not lock up front would fail, and old reads would outlive the policy."""
+    sessions = _old_reads(fresh_engine, [f"NOPERMIT{n}" for n in range(5)])
     with a_verdict_after_every_read(fresh_engine), sessions() as session:
         assert purge_reads(session, utc_now(), keep_for=timedelta(hours=2), batch=2) == 0  # violations stay
         session.execute(update(VerdictRecord).values(outcome=Outcome.PERMITTED))
@@ -79,15 +86,7 @@ def test_the_purge_runs_while_the_cars_verdicts_are_written(fresh_engine: Engine
 def test_a_read_that_needs_follow_up_after_the_search_is_kept(fresh_engine: Engine) -> None:
     """The batch is searched for without the lock; a read that a verdict's review (here: its outcome changed by
     another connection) made evidence between the search and the deletes is checked again and kept."""
-    sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
-    with sessions() as session:
-        car = device_for_token(session, add_device(session, "car-1"))
-        session.commit()
-        assert car is not None
-    service = EnforcementService(sessions)
-    old = utc_now() - timedelta(hours=100)
-    for n in range(3):
-        service.answer(incoming_read(f"old-{n}", f"PERMITTEDX{n}", old), car)
+    sessions = _old_reads(fresh_engine, [f"PERMITTEDX{n}" for n in range(3)])
     with sessions() as session:
         session.execute(update(VerdictRecord).values(outcome=Outcome.PERMITTED))
         session.commit()
