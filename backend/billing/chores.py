@@ -1,5 +1,7 @@
 """The portal's periodic work, for the backend's schedule: settle pending payments, move the waitlists on,
-and mail renewal reminders. Each step runs in its own transaction, so one failing does not undo the others.
+and mail renewal reminders. Each step runs in its own transaction, so one failing does not undo the others. Its
+mail goes out once the step's changes commit, and the payment provider is asked before SQLite's write lock is
+taken: neither a mail server nor a provider holds up the cars' verdicts.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.accounts.mailer import Mailer
-from backend.billing.service import settle_pending_payments
+from backend.accounts.mailer import MailAfterCommit, Mailer
+from backend.billing.provider import provider_named
+from backend.billing.service import ProviderLookup, ask_about_pending_payments, record_settlements
 from backend.config import WebConfig
 from backend.permits.sales import advance_waitlists, send_renewal_reminders
 from backend.schedule import Every
@@ -33,44 +36,52 @@ class ChoresRun:
 
 
 def run_portal_chores(
-    sessions: sessionmaker[Session], now: datetime, config: WebConfig, mailer: Mailer, base_url: str = ""
+    sessions: sessionmaker[Session],
+    now: datetime,
+    config: WebConfig,
+    mailer: Mailer,
+    base_url: str = "",
+    providers: ProviderLookup = provider_named,
 ) -> ChoresRun:
     """One pass of the portal's periodic work at `now`; returns what it did (and which steps failed)."""
     link = base_url or config.base_url or f"http://{config.host}:{config.port}"
     failed: list[str] = []
     checked = expired = offered = reminded = 0
 
-    def step(name: str, work: Callable[[Session], None]) -> None:
+    def step(name: str, work: Callable[[Session, Mailer], None], lock_first: bool = True) -> None:
         try:
             with sessions() as session:
-                begin_writing(session)  # each step reads, then writes: on SQLite it must not race the verdicts
-                work(session)
+                if lock_first:
+                    begin_writing(session)  # the step reads, then writes: on SQLite it must not race the verdicts
+                work(session, MailAfterCommit(mailer, session))
                 session.commit()
         except Exception:  # a failing step is logged and tried again next time; the others still run
             log.exception("portal chore %s failed", name)
             failed.append(name)
 
-    def settle(session: Session) -> None:
+    def settle(session: Session, mail: Mailer) -> None:
         nonlocal checked
-        checked = settle_pending_payments(session, now, mailer)
+        checked, settlements = ask_about_pending_payments(session, providers)
+        begin_writing(session)
+        record_settlements(session, settlements, now, mail)
 
-    def waitlists(session: Session) -> None:
+    def waitlists(session: Session, mail: Mailer) -> None:
         nonlocal expired, offered
-        run = advance_waitlists(session, now, config.waitlist_offer_hours, mailer, link)
+        run = advance_waitlists(session, now, config.waitlist_offer_hours, mail, link)
         expired, offered = run.expired, run.offered
 
-    def reminders(session: Session) -> None:
-        # Batch by batch, each committed: a failure later on never mails the committed ones again.
+    def reminders(session: Session, mail: Mailer) -> None:
+        # Batch by batch, each committed (and its mail sent): a failure later on never mails the committed ones again.
         nonlocal reminded
         while True:
-            sent = send_renewal_reminders(session, now, mailer, link, config.timezone, limit=REMINDER_BATCH)
+            sent = send_renewal_reminders(session, now, mail, link, config.timezone, limit=REMINDER_BATCH)
             session.commit()
             reminded += sent
             if sent < REMINDER_BATCH:
                 return
             begin_writing(session)
 
-    step("settle payments", settle)
+    step("settle payments", settle, lock_first=False)  # the provider is asked first, without the lock
     step("waitlists", waitlists)
     step("renewal reminders", reminders)
     return ChoresRun(checked, expired, offered, reminded, tuple(failed))

@@ -9,7 +9,7 @@ cannot both write one: the loser's transaction fails and it reads the winner's r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +22,7 @@ from backend.accounts.service import FormError
 from backend.audit.log import audit
 from backend.billing.models import Order, OrderKind, OrderStatus, Payment, PaymentStatus, Refund
 from backend.billing.pricing import NotOnSaleError, Quote, Terms, quote
-from backend.billing.provider import Card, ChargeStatus, PaymentProvider, provider_named
+from backend.billing.provider import Card, Charge, ChargeStatus, PaymentProvider, provider_named
 from backend.permits.models import Permit, PermitStatus, PermitType
 from backend.permits.sales import (
     accept_offer,
@@ -297,6 +297,56 @@ def _fulfil(session: Session, order: Order, account: Account, now: datetime) -> 
     return permit
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """What the provider answered about a pending payment: its final state."""
+
+    payment_id: str
+    charge: Charge
+
+
+def ask_about_pending_payments(
+    session: Session, providers: ProviderLookup = provider_named, order_id: str | None = None
+) -> tuple[int, list[Settlement]]:
+    """Ask the provider about the payments still pending (or one order's); returns how many were asked and the
+    answers that are final. Writes nothing, so on SQLite it needs no write lock: a slow provider holds up no
+    verdict. A payment the provider cannot answer for is logged and asked again next time."""
+    query = select(Payment.id, Payment.provider, Payment.provider_ref).where(Payment.status == PaymentStatus.PENDING)
+    if order_id is not None:
+        query = query.where(Payment.order_id == order_id)
+    pending = session.execute(query).all()
+    final = []
+    for payment_id, provider, ref in pending:
+        try:
+            charge = providers(provider).settle(ref)
+        except Exception:
+            log.exception("payment %s could not be asked about; it stays pending and is asked again", payment_id)
+            continue
+        if charge.status is not ChargeStatus.PENDING:
+            final.append(Settlement(payment_id, charge))
+    return len(pending), final
+
+
+def record_settlements(session: Session, settlements: Sequence[Settlement], now: datetime, mailer: Mailer) -> None:
+    """Write what the provider answered: issue the permit on success, mark the order failed and mail the holder on
+    failure. A payment settled meanwhile (by another process, or the holder's receipt page) is left as it is."""
+    for settlement in settlements:
+        payment = session.scalar(
+            select(Payment)
+            .where(Payment.id == settlement.payment_id, Payment.status == PaymentStatus.PENDING)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if payment is None:
+            continue
+        try:
+            with session.begin_nested():  # one payment that cannot be settled does not hold up the others
+                _settle(session, payment, settlement.charge, now, mailer)
+        except Exception:
+            log.exception("payment %s could not be settled; it stays pending and is tried again", payment.id)
+    session.flush()
+
+
 def settle_pending_payments(
     session: Session,
     now: datetime,
@@ -304,26 +354,14 @@ def settle_pending_payments(
     providers: ProviderLookup = provider_named,
     order_id: str | None = None,
 ) -> int:
-    """For the schedule (or one order's receipt page): ask the provider about charges still pending; issue the
-    permit on success, mark the order failed and mail the holder on failure. Returns how many were asked."""
-    query = select(Payment).where(Payment.status == PaymentStatus.PENDING)
-    if order_id is not None:
-        query = query.where(Payment.order_id == order_id)
-    pending = session.scalars(query.with_for_update()).all()
-    for payment in pending:
-        try:
-            with session.begin_nested():  # one payment that cannot be settled does not hold up the others
-                _settle(session, payment, now, mailer, providers)
-        except Exception:
-            log.exception("payment %s could not be settled; it stays pending and is tried again", payment.id)
-    session.flush()
-    return len(pending)
+    """Ask about the pending payments (or one order's) and record the final answers, in the session's transaction
+    (`ask_about_pending_payments`, then `record_settlements`). Returns how many were asked."""
+    asked, settlements = ask_about_pending_payments(session, providers, order_id)
+    record_settlements(session, settlements, now, mailer)
+    return asked
 
 
-def _settle(session: Session, payment: Payment, now: datetime, mailer: Mailer, providers: ProviderLookup) -> None:
-    charge = providers(payment.provider).settle(payment.provider_ref)
-    if charge.status is ChargeStatus.PENDING:
-        return
+def _settle(session: Session, payment: Payment, charge: Charge, now: datetime, mailer: Mailer) -> None:
     payment.status = _STATUS[charge.status]
     payment.message = charge.message
     order = payment.order

@@ -23,7 +23,17 @@ from backend.accounts.service import (
 from backend.permits.models import Zone
 from backend.web.context import WebContext
 from backend.web.pages import redirect, render
-from backend.web.security import SESSION_COOKIE, Context, Db, Form, MaybeViewer, SignInForm, Viewer, signed_in
+from backend.web.security import (
+    SESSION_COOKIE,
+    Context,
+    Db,
+    Form,
+    MaybeViewer,
+    RequestMail,
+    SignInForm,
+    Viewer,
+    signed_in,
+)
 
 router = APIRouter(tags=["pages: accounts"], include_in_schema=False)
 
@@ -134,13 +144,13 @@ def forgot_page(request: Request) -> Response:
 
 
 @router.post("/forgot", response_class=HTMLResponse)
-def forgot_submit(request: Request, session: Db, context: Context, form: Form) -> Response:
+def forgot_submit(request: Request, session: Db, context: Context, form: Form, mail: RequestMail) -> Response:
     request_password_reset(
         session,
         form.get("email", ""),
         context.now(),
         timedelta(minutes=context.config.reset_link_minutes),
-        context.mailer,
+        mail,
         context.base_url,
     )
     session.commit()

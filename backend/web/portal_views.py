@@ -56,7 +56,7 @@ from backend.permits.sales import (
 from backend.web import portal_api
 from backend.web.ownership import own_order, own_permit, own_vehicle, own_waitlist
 from backend.web.pages import redirect, render
-from backend.web.security import Context, Db, ForbiddenError, Form, Viewer, require
+from backend.web.security import Context, Db, ForbiddenError, Form, RequestMail, Viewer, require
 
 router = APIRouter()  # pages are left out of the OpenAPI description; the JSON API is in
 Holder = Annotated[Viewer, Depends(require(Permission.HOLDER_PERMITS_VIEW))]
@@ -511,10 +511,12 @@ def receipt_page(request: Request, order_id: str, session: Db, viewer: Holder) -
 
 
 @router.post("/portal/receipts/{order_id}/check", include_in_schema=False)
-def receipt_check(order_id: str, session: Db, context: Context, viewer: Holder, _form: Form) -> Response:
+def receipt_check(
+    order_id: str, session: Db, context: Context, viewer: Holder, _form: Form, mail: RequestMail
+) -> Response:
     """Ask the provider again about a payment still being confirmed (the schedule also does)."""
     order = own_order(session, viewer, order_id)
-    settle_pending_payments(session, context.now(), context.mailer, order_id=order.id)
+    settle_pending_payments(session, context.now(), mail, order_id=order.id)
     session.commit()
     return redirect(f"/portal/receipts/{order_id}")
 

@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from backend.accounts.mailer import MailAfterCommit, Mailer
 from backend.accounts.models import Account
 from backend.accounts.permissions import Permission, allowed
 from backend.accounts.service import find_session
@@ -166,3 +167,11 @@ Form = Annotated[dict[str, str], Depends(form)]
 SignInForm = Annotated[dict[str, str], Depends(sign_in_form)]  # no write lock: open_signed_in_session takes it
 MaybeViewer = Annotated[Viewer | None, Depends(optional_viewer)]
 Context = Annotated[WebContext, Depends(web_context)]
+
+
+def request_mail(session: Db, context: Context) -> Mailer:
+    """The request's mail: sent once its changes commit, never for changes rolled back (MailAfterCommit)."""
+    return MailAfterCommit(context.mailer, session)
+
+
+RequestMail = Annotated[Mailer, Depends(request_mail)]

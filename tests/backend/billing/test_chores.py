@@ -3,17 +3,17 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.mailer import FolderMailer
 from backend.billing.chores import run_portal_chores
 from backend.billing.models import Payment, PaymentStatus
-from backend.billing.provider import FAILS_LATER, SUCCEEDS, Card, SandboxProvider
-from backend.billing.service import create_order, pay_order
+from backend.billing.provider import FAILS_LATER, SUCCEEDS, Card, Charge, SandboxProvider
+from backend.billing.service import create_order, pay_order, settle_pending_payments
 from backend.config import WebConfig
 from tests.backend.billing.helpers import NOW, holder_with_vehicle, permit_type, vehicle_ids
-from tests.backend.factories import a_verdict_after_every_read
+from tests.backend.factories import a_verdict_after_every_read, another_writer
 
 NY = "America/New_York"
 
@@ -60,3 +60,77 @@ def test_the_chores_run_while_the_cars_verdicts_are_written(fresh_engine: Engine
     assert (run.payments_checked, run.reminders_sent) == (10, 10)  # the good cards settled when paid
     with sessions() as session:
         assert not session.scalars(select(Payment).where(Payment.status == PaymentStatus.PENDING)).all()
+
+
+class _AsksWhileAnotherWrites(SandboxProvider):
+    """The sandbox, but while it is asked about a charge another connection writes and commits, as the cars'
+    verdicts do, and fails fast if the chores held SQLite's write lock (a networked provider takes its time)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.asked = 0
+
+    def settle(self, ref: str) -> Charge:
+        with self.engine.connect() as other:
+            if other.dialect.name == "sqlite":
+                other.exec_driver_sql("PRAGMA busy_timeout = 100")
+            other.execute(text("UPDATE accounts SET full_name = full_name || '.'"))
+            other.commit()
+        self.asked += 1
+        return super().settle(ref)
+
+
+def test_the_provider_is_asked_without_holding_up_the_writers(
+    fresh_engine: Engine, tmp_path: Path
+) -> None:
+    sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
+    with sessions() as session:
+        kind = permit_type(session)
+        for n in range(3):
+            account = holder_with_vehicle(session, f"LATE{n}", f"late{n}@example.org")
+            order = create_order(session, account, kind, vehicle_ids(session, account), None, f"order-{n}-1", NOW, NY)
+            pay_order(
+                session, account, order.id, Card(FAILS_LATER, 12, 2030, "123"), f"pay-{n}-001", NOW, SandboxProvider()
+            )
+        session.commit()
+    provider = _AsksWhileAnotherWrites(fresh_engine)
+    mailer = FolderMailer(tmp_path)
+    with another_writer(fresh_engine):
+        run = run_portal_chores(
+            sessions, NOW + timedelta(minutes=1), WebConfig(timezone=NY), mailer, providers=lambda _name: provider
+        )
+    assert (run.failed, run.payments_checked, provider.asked) == ((), 3, 3)
+    with sessions() as session:
+        assert set(session.scalars(select(Payment.status))) == {PaymentStatus.FAILED}
+    assert all(len(mailer.messages_to(f"late{n}@example.org")) == 1 for n in range(3))
+
+
+def test_a_payment_settled_meanwhile_is_left_as_it_is(fresh_engine: Engine, tmp_path: Path) -> None:
+    """The provider is asked outside the transaction that writes: a payment the holder's receipt page settled in
+    between is not settled (nor mailed about) twice."""
+    sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
+    with sessions() as session:
+        account = holder_with_vehicle(session, "LATE1", "late@example.org")
+        order = create_order(
+            session, account, permit_type(session), vehicle_ids(session, account), None, "order-1-1", NOW, NY
+        )
+        pay_order(session, account, order.id, Card(FAILS_LATER, 12, 2030, "123"), "pay-1-001", NOW, SandboxProvider())
+        session.commit()
+    mailer = FolderMailer(tmp_path)
+
+    class _ReceiptPageFirst(SandboxProvider):
+        def settle(self, ref: str) -> Charge:
+            with sessions() as other:  # the holder presses "check again" while the schedule asks
+                settle_pending_payments(other, NOW, mailer)
+                other.commit()
+            return super().settle(ref)
+
+    run = run_portal_chores(
+        sessions,
+        NOW + timedelta(minutes=1),
+        WebConfig(timezone=NY),
+        mailer,
+        providers=lambda _name: _ReceiptPageFirst(),
+    )
+    assert (run.failed, run.payments_checked) == ((), 1)
+    assert len(mailer.messages_to("late@example.org")) == 1
