@@ -281,7 +281,7 @@ class Fleet:
 class CarPlan:
     fleet: Fleet
     target: str
-    token: str
+    tokens: tuple[str, ...]  # car i streams as device i: each car is a device of its own, as in the fleet
     permits: int  # the plates read are drawn from twice as many: half have a permit
 
 
@@ -319,7 +319,7 @@ def _open_stream(channel: grpc.aio.Channel, batched: bool, token: str, refusals:
     return stream(metadata=(("authorization", f"Bearer {token}"), (ATTEMPT, str(refusals))))
 
 
-async def _car(plan: CarPlan, answers: Answers, seed: int) -> int:
+async def _car(plan: CarPlan, answers: Answers, car: int) -> int:
     """One simulated car on one stream; returns its verdicts. asyncio gRPC, one thread, reads encoded by
     hand: the cars share the machine with the server, so they should cost it little. Like the car's uplink, it
     connects again at once when a serving process refuses its stream for having its share of cars."""
@@ -328,9 +328,11 @@ async def _car(plan: CarPlan, answers: Answers, seed: int) -> int:
     while True:
         # A connection of its own (no subchannel shared with an earlier channel): a new try is a new connection.
         async with grpc.aio.insecure_channel(plan.target, options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
-            call = _open_stream(channel, plan.fleet.batched, plan.token, refusals)
+            call = _open_stream(channel, plan.fleet.batched, plan.tokens[car % len(plan.tokens)], refusals)
             if await _admitted(call):
-                return await _stream_reads(call, plan, random.Random(seed), answers, deadline)
+                return await _stream_reads(
+                    call, plan, random.Random(car), answers, deadline
+                )  # its index seeds its reads
         refusals += 1
 
 
@@ -405,10 +407,10 @@ class _BackendUnderTest:
             self._process.wait(timeout=60)
 
 
-def _car_process(plan: CarPlan, seed: int, results: multiprocessing.Queue[CarResult]) -> None:
+def _car_process(plan: CarPlan, car: int, results: multiprocessing.Queue[CarResult]) -> None:
     answers = Answers()
     began = time.time()  # wall clock: comparable across the cars' processes
-    count = asyncio.run(_car(plan, answers, seed))
+    count = asyncio.run(_car(plan, answers, car))
     results.put(CarResult(count, answers, began, time.time()))
 
 
@@ -421,7 +423,7 @@ def bench_backend(database_url: str, permits: int, reads: int, fleet: Fleet, pro
     with sessions() as session:
         fill(session, permits, reads)
         remove_car_reads(session)
-        token = add_device(session, f"{CAR_DEVICE_PREFIX}{uuid.uuid4().hex[:8]}")
+        tokens = tuple(add_device(session, f"{CAR_DEVICE_PREFIX}{uuid.uuid4().hex[:8]}") for _ in range(fleet.cars))
         session.commit()
         stored = session.scalar(select(func.count()).select_from(ReadRecord)) or 0
     settle(engine)
@@ -433,7 +435,7 @@ def bench_backend(database_url: str, permits: int, reads: int, fleet: Fleet, pro
     )
     try:
         watching.start()
-        counts, answers, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{server.port}", token, permits))
+        counts, answers, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{server.port}", tokens, permits))
     finally:
         done.set()
         watching.join()
@@ -522,7 +524,7 @@ def bench_transport(fleet: Fleet) -> BackendBenchResult:
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        counts, answers, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{port}", "", 1))
+        counts, answers, elapsed = _drive_cars(CarPlan(fleet, f"127.0.0.1:{port}", ("",), 1))
     finally:
         server.stop(grace=None)
     return _result("none (transport only)", 0, 0, 1, fleet, counts, answers, elapsed)

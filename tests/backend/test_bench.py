@@ -15,6 +15,7 @@ from shapely.geometry import Point
 from sqlalchemy import func, select
 
 from backend.bench import (
+    CAR_DEVICE_PREFIX,
     CITY,
     JPEG,
     ZONE_GRID,
@@ -28,7 +29,8 @@ from backend.bench import (
     rates_by_window,
 )
 from backend.config import ReadLimits
-from backend.enforcement.models import VerdictRecord
+from backend.devices.models import Device
+from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.wire import datetime_to_timestamp, read_from_proto
 from backend.permits.zones import parse_zone_geometry
 from backend.storage.base import utc_now
@@ -49,6 +51,18 @@ def test_the_cars_get_verdicts_that_the_database_stores(tmp_path: Path, batched:
     with make_engine(url).connect() as connection:
         stored = connection.scalar(select(func.count()).select_from(VerdictRecord))
         in_zones = connection.scalar(select(func.count()).where(VerdictRecord.zone_id.is_not(None)))
+        reads_by_car = (
+            connection.execute(
+                select(func.count())
+                .select_from(ReadRecord)
+                .join(Device, ReadRecord.device_id == Device.id)
+                .where(Device.name.startswith(CAR_DEVICE_PREFIX))
+                .group_by(Device.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert len(reads_by_car) == 2 and sum(reads_by_car) == result.verdicts  # each car streamed as its own device
     assert stored == 100 + result.verdicts  # every verdict the cars counted was decided and stored
     by_second = result.verdicts_per_s_by_window  # whole seconds once both cars answered, none beyond the count
     assert 1 <= len(by_second) <= int(result.seconds) and min(by_second) > 0 and sum(by_second) <= result.verdicts
