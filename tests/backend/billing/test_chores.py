@@ -80,9 +80,7 @@ class _AsksWhileAnotherWrites(SandboxProvider):
         return super().settle(ref)
 
 
-def test_the_provider_is_asked_without_holding_up_the_writers(
-    fresh_engine: Engine, tmp_path: Path
-) -> None:
+def test_the_provider_is_asked_without_holding_up_the_writers(fresh_engine: Engine, tmp_path: Path) -> None:
     sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
     with sessions() as session:
         kind = permit_type(session)
