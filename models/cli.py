@@ -91,9 +91,32 @@ def detector_data_command(
 
 @app.command("eval")
 def eval_command(
-    folders: Annotated[list[Path], typer.Argument(help="Labelled folders (VOC XML, YOLO txt, or file x y w h TEXT).")],
+    folders: Annotated[
+        list[Path],
+        typer.Argument(help="Labelled folders (VOC XML, YOLO txt, or file x y w h TEXT); reader: also label files."),
+    ],
     detector: Annotated[bool, typer.Option("--detector", help="Evaluate the plate detector.")] = False,
     reader: Annotated[bool, typer.Option("--reader", help="Evaluate the plate reader.")] = False,
+    end_to_end: Annotated[
+        bool,
+        typer.Option("--end-to-end", help="Evaluate the car's detector and reader together on full labelled images."),
+    ] = False,
+    images: Annotated[
+        Path | None,
+        typer.Option(
+            help="Reader, end to end: the folder of the images the 'file x y w h TEXT' lines name (default: beside "
+            "the labels).",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="End to end: the edge YAML config (default: the car's).", exists=True, dir_okay=False),
+    ] = None,
+    misses: Annotated[
+        Path | None, typer.Option(help="End to end: write each plate not read exactly and each false reading here.")
+    ] = None,
     weights: Annotated[Path | None, typer.Option(help="Weights to measure (default: the shipped ones).")] = None,
     plot: Annotated[
         Path | None, typer.Option(help="Write the plot (PR curve or confusion matrix) to this PNG.")
@@ -130,9 +153,14 @@ def eval_command(
         ),
     ] = None,
 ) -> None:
-    """Measure the detector or the reader on any labelled folder, per source, with a progress bar."""
-    if detector == reader:
-        raise typer.BadParameter("give exactly one of --detector or --reader")
+    """Measure the detector, the reader or both end to end on any labelled folder, per source, with a progress bar."""
+    if detector + reader + end_to_end != 1:
+        raise typer.BadParameter("give exactly one of --detector, --reader or --end-to-end")
+    if end_to_end:
+        from models.evaluation.end_to_end import run_end_to_end_eval
+
+        run_end_to_end_eval(folders, images=images, config_path=config, misses=misses)
+        return
     if detector and label_corrections:
         raise typer.BadParameter("--label-corrections is for --reader (the detector's audited boxes: --extra-labels)")
     if detector:
@@ -153,6 +181,7 @@ def eval_command(
             plate_formats=parse_regions(plate_formats),
             format_ratio=format_ratio,
             label_corrections=tuple(label_corrections or ()),
+            images=images,
         )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -220,19 +220,32 @@ def _image_beside(folder: Path, name: str) -> Path:
     return path
 
 
-def load_folder(folder: Path) -> list[LabelledPlate]:
-    """The labelled plates of a folder: `labels.csv` crops, else every `file x y w h TEXT` line of its .txt files."""
+def label_lines(source: Path, images: Path | None = None) -> Iterator[tuple[Path, Box, str]]:
+    """(image, box, normalised text) of every `file x y w h TEXT` line of a labels file, or of every .txt file of a
+    folder; text is empty for a plate labelled unreadable ('?'). Images are found in `images`, else beside the
+    labels."""
+    files = [source] if source.is_file() else sorted(source.rglob("*.txt"))
+    for labels in files:
+        for line in labels.read_text(encoding="utf-8", errors="replace").splitlines():
+            parsed = parse_box_line(line)
+            if parsed is not None:
+                name, box, text = parsed
+                yield _image_beside(images or labels.parent, name), box, text
+
+
+def set_name(source: Path) -> str:
+    """A labelled set's name in the tables: the folder's name, or the labels file's without its suffix."""
+    return (source.stem if source.is_file() else source.name) or str(source)
+
+
+def load_folder(folder: Path, images: Path | None = None) -> list[LabelledPlate]:
+    """The labelled plates of a folder: `labels.csv` crops, else every readable `file x y w h TEXT` line of its .txt
+    files (or of the labels file given instead of a folder)."""
     if (folder / "labels.csv").exists():
         from models.training.reader_data import load_labels
 
         return [LabelledPlate(crop.path, crop.text) for crop in load_labels(folder)]
-    plates = []
-    for labels in sorted(folder.rglob("*.txt")):
-        for line in labels.read_text(encoding="utf-8", errors="replace").splitlines():
-            parsed = parse_box_line(line)
-            if parsed is not None and parsed[2]:
-                name, box, text = parsed
-                plates.append(LabelledPlate(_image_beside(labels.parent, name), text, box))
+    plates = [LabelledPlate(path, text, box) for path, box, text in label_lines(folder, images) if text]
     if not plates:
         raise FileNotFoundError(f"{folder}: no labels.csv and no 'file x y w h TEXT' lines in its .txt files")
     return plates
@@ -358,6 +371,7 @@ def evaluate_folders(
     train_config: Path = DEFAULT_TRAIN_CONFIG,
     console: Console | None = None,
     corrections: Mapping[str, LabelCorrection] | None = None,
+    images: Path | None = None,
 ) -> tuple[list[ReaderScore], list[str], list[str]]:
     """A score per folder (and 'all' when there are several), with every prediction and truth (as given) in order.
 
@@ -372,14 +386,14 @@ def evaluate_folders(
     all_readings: list[Reading | None] = []
     total_seconds = 0.0
     for folder in folders:
-        plates, trained = split_of(folder, load_folder(folder), train_config)
+        plates, trained = split_of(folder, load_folder(folder, images), train_config)
         if trained:
             console.print(f"{folder}: {_held_out_note(len(plates))}")
         crops = load_crops(plates)
-        readings, seconds = read_timed(read_batch, crops, batch, description=f"reading {folder.name}")
+        readings, seconds = read_timed(read_batch, crops, batch, description=f"reading {set_name(folder)}")
         truths = [p.text for p in plates]
         names = [p.image.name for p in plates]
-        name = folder.name or str(folder)
+        name = set_name(folder)
         scores.append(score_reads(name, readings, truths, seconds))
         if corrections is not None:
             audited, audit_note = score_audited(name, readings, names, truths, seconds, corrections, trained)
@@ -465,16 +479,19 @@ def run_reader_eval(
     plate_formats: Sequence[str] = (),
     format_ratio: float | None = None,
     label_corrections: Sequence[Path] = (),
+    images: Path | None = None,
 ) -> list[ReaderScore]:
     """The `platepatrol models eval --reader` command: a table per folder, optionally the confusion PNG.
 
     With `label_corrections` (files of audited labels) every set is scored as given and audited."""
     for folder in folders:
-        if not folder.is_dir():
-            raise FileNotFoundError(f"{folder}: not a folder")
+        if not folder.exists():
+            raise FileNotFoundError(f"{folder}: no such folder or labels file")
     corrections = load_corrections(label_corrections) if label_corrections else None
     reader = load_reader(runtime, weights, threads, plate_formats, format_ratio)
-    scores, texts, truths = evaluate_folders(folders, batch_reader_of(reader), batch, corrections=corrections)
+    scores, texts, truths = evaluate_folders(
+        folders, batch_reader_of(reader), batch, corrections=corrections, images=images
+    )
     print_scores(scores)
     if plot is not None:
         Console().print(f"confusion matrix: {plot_confusion(texts, truths, plot)}")
