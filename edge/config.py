@@ -28,6 +28,13 @@ class DetectorConfig(StrictModel):
     # One per model: the car's capture, reading and sending threads share the cores with it, and intra-op
     # threads that wait for each other cost more than they give (bench edge, 720p: 20.8 -> 25.7 fps).
     threads: int = Field(default=1, ge=1, le=64)
+    close_up_width: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="a detection wider than this share of the image is a close-up: the image is detected again "
+        "inside grey padding, where the detector boxes the whole plate (edge/detect/close_ups.py); 1: never",
+    )
 
 
 class ReaderConfig(StrictModel):

@@ -33,4 +33,8 @@ def make_detector(config: DetectorConfig) -> PlateDetector:
             "(install the 'edge' extra, or 'train' for ultralytics)"
         ) from None
     detector: PlateDetector = plugin.load(weights, config)
+    if config.close_up_width < 1.0:
+        from edge.detect.close_ups import CloseUpDetector
+
+        return CloseUpDetector(detector, config.close_up_width)
     return detector
