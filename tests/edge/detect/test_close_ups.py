@@ -90,5 +90,5 @@ def test_the_car_reads_every_character_of_a_close_up(fill: float) -> None:
     height = width * plate.shape[0] // plate.shape[1]
     top, left = (scene.shape[0] - height) // 2, (scene.shape[1] - width) // 2
     scene[top : top + height, left : left + width] = cv2.resize(plate, (width, height))
-    found = plates_in(scene, make_detector(DetectorConfig()), make_reader(ReaderConfig()))
+    found = plates_in(np.asarray(scene, np.uint8), make_detector(DetectorConfig()), make_reader(ReaderConfig()))
     assert [p.reading.text for p in found if p.reading is not None] == ["KL482TX"]
