@@ -22,6 +22,7 @@ from cv2.typing import MatLike
 from torch.utils.data import Dataset
 
 from edge.read.plate_ocr import IMG_HEIGHT, Gray, network_input, stack_inputs, to_gray, two_row_to_one
+from edge.types import Box
 from models.training.synthetic_plates import LAYOUTS, RENDERERS, TWO_ROW_LAYOUTS, render_plate
 from platepatrol.plates import PLATE_ALPHABET, normalise_plate
 
@@ -34,6 +35,7 @@ Batch = tuple[torch.Tensor, list[str]]
 class LabelledCrop:
     path: Path
     text: str
+    box: Box | None = None  # a plate in a full image, cut out as the car cuts a detection; None: the image is the crop
 
 
 def load_labels(folder: Path) -> list[LabelledCrop]:
@@ -41,6 +43,17 @@ def load_labels(folder: Path) -> list[LabelledCrop]:
     with (folder / "labels.csv").open(encoding="utf-8", newline="") as file:
         rows = list(csv.DictReader(file))
     return [LabelledCrop(folder / "images" / row["image"], normalise_plate(row["text"])) for row in rows]
+
+
+def load_plate_boxes(labels: Path, images: Path) -> list[LabelledCrop]:
+    """The readable plates of a `file x y w h TEXT` file (e.g. models/reader/labels/ro_dashcam/), images in `images`;
+    plates labelled '?' are left out."""
+    from models.evaluation.reader import label_lines
+
+    crops = [LabelledCrop(path, text, box) for path, box, text in label_lines(labels, images) if text]
+    if not crops:
+        raise ValueError(f"{labels}: no 'file x y w h TEXT' lines with a plate's text")
+    return crops
 
 
 def split_by_plate(
@@ -60,6 +73,18 @@ def read_gray(path: Path) -> Gray:
     if image is None:
         raise FileNotFoundError(path)
     return np.asarray(image, dtype=np.uint8)
+
+
+def read_crop(crop: LabelledCrop) -> Gray:
+    """The crop's grey pixels: the image itself, or its plate box cut out with the car's margins."""
+    if crop.box is None:
+        return read_gray(crop.path)
+    from edge.observe import crop_plate
+
+    image = cv2.imread(str(crop.path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(crop.path)
+    return to_gray(crop_plate(np.asarray(image, dtype=np.uint8), crop.box))
 
 
 def augment_real(rng: random.Random, gray: Gray) -> Gray:
@@ -91,7 +116,7 @@ class RealCrops(Dataset[tuple[Gray, str]]):
     """Labelled crops, loaded once (a thousand small images); `item` augments with the caller's RNG."""
 
     def __init__(self, crops: Sequence[LabelledCrop], augment: bool = False) -> None:
-        self._images = [read_gray(crop.path) for crop in crops]
+        self._images = [read_crop(crop) for crop in crops]
         self._texts = [crop.text for crop in crops]
         self._augment = augment
 

@@ -32,6 +32,7 @@ from models.training.reader_data import (
     collate,
     encode_targets,
     load_labels,
+    load_plate_boxes,
     split_by_plate,
 )
 from models.training.synthetic_plates import AR_LAYOUTS, RENDERERS
@@ -42,6 +43,20 @@ ENGLISH_G2_CHARACTERS = (
 )
 NETWORK_PARAMS = {"input_channel": 1, "output_channel": 256, "hidden_size": 256}  # easyocr's generation2
 MODEL_SOURCE = Path(__file__).resolve().parents[1] / "reader" / f"{NETWORK}.py"
+
+
+class PlateBoxes(BaseModel):
+    """Real plates in full images, all trained on: a `file x y w h TEXT` file and the folder of its images."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    labels: Path
+    images: Path
+
+    @field_validator("labels", "images")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
 
 
 class ReaderTrainConfig(BaseModel):
@@ -55,6 +70,11 @@ class ReaderTrainConfig(BaseModel):
         None, description="start from an exported plate reader (NAME.pth) instead of english_g2: a further fine-tune"
     )
     br_crops: Path = Field(description="labelled real crops: labels.csv + images/")
+    extra_real: tuple[PlateBoxes, ...] = Field(
+        (),
+        description="more real plates, every one trained on (none held out: hold out whole videos by leaving their "
+        "files out), cut from their images as the car cuts a detection; '?' plates are skipped",
+    )
     test_fraction: float = Field(0.2, gt=0, lt=1, description="share of distinct plates held out")
     split_seed: int = 0
     val_fraction: float = Field(
@@ -213,12 +233,14 @@ def from_plate_reader(path: Path) -> torch.nn.Module:
 
 def split_crops(config: ReaderTrainConfig) -> tuple[list[LabelledCrop], list[LabelledCrop], list[LabelledCrop]]:
     """(train, validation, held-out) BR crops, each by plate: the held-out plates are the same whatever
-    `val_fraction` is, and the validation plates are drawn from the training plates only."""
+    `val_fraction` is, and the validation plates are drawn from the training plates only. The `extra_real` plates
+    join the training crops only."""
     train, test = split_by_plate(load_labels(config.br_crops), config.test_fraction, config.split_seed)
-    if config.val_fraction == 0:
-        return train, [], test
-    train, val = split_by_plate(train, config.val_fraction, config.val_seed)
-    return train, val, test
+    val: list[LabelledCrop] = []
+    if config.val_fraction > 0:
+        train, val = split_by_plate(train, config.val_fraction, config.val_seed)
+    extra = [crop for boxes in config.extra_real for crop in load_plate_boxes(boxes.labels, boxes.images)]
+    return train + extra, val, test
 
 
 def watched_crops(

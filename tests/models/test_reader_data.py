@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from edge.types import Box
 from models.training.reader_data import (
     IMG_HEIGHT,
     LabelledCrop,
@@ -211,6 +212,35 @@ def test_validation_plates_come_from_the_training_plates_only(tmp_path: Path) ->
     assert sorted(train + val, key=str) == sorted(without[0], key=str)
     assert len(plates[1]) == round(160 * 0.15)
     assert split_crops(ReaderTrainConfig(br_crops=folder, val_fraction=0.15, val_seed=4))[1] != val
+
+
+def test_plates_in_full_images_join_the_training_crops_only(tmp_path: Path) -> None:
+    import cv2
+
+    from models.training.reader_data import RealCrops, load_plate_boxes
+    from models.training.reader_train import PlateBoxes, split_crops
+
+    (tmp_path / "br").mkdir()
+    folder = _labelled_folder(tmp_path / "br", {f"ABC{n:04d}": 2 for n in range(40)})
+    (tmp_path / "frames").mkdir()
+    frame = np.full((120, 200, 3), 40, np.uint8)
+    frame[50:70, 60:140] = 250  # the plate: white, in a dark scene
+    cv2.imwrite(str(tmp_path / "frames" / "f1.png"), frame)
+    labels = tmp_path / "video.txt"
+    labels.write_text("# one video\nf1.png 60 50 80 20 B 121 PHD\nf1.png 0 0 30 10 ?\n")
+    extra = PlateBoxes(labels=labels, images=tmp_path / "frames")
+    without = split_crops(ReaderTrainConfig(br_crops=folder, val_fraction=0.2))
+    train, val, test = split_crops(ReaderTrainConfig(br_crops=folder, val_fraction=0.2, extra_real=(extra,)))
+    assert (val, test) == without[1:] and train[:-1] == without[0]  # never in the validation or held-out plates
+    assert train[-1] == LabelledCrop(tmp_path / "frames" / "f1.png", "B121PHD", Box(60, 50, 140, 70))
+    (gray, text) = RealCrops([train[-1]])[0]
+    assert text == "B121PHD" and gray.ndim == 2
+    assert gray.shape[1] > 80 and gray.mean() > 150  # the plate with the car's small margins, not the whole frame
+    labels.write_text("f1.png 0 0 30 10 ?\n")
+    with pytest.raises(ValueError, match="no 'file x y w h TEXT' lines"):
+        load_plate_boxes(labels, tmp_path / "frames")
+    with pytest.raises(ValueError, match="extra_real"):
+        ReaderTrainConfig(br_crops=folder, extra_real=({"labels": labels, "images": tmp_path, "split": 1},))
 
 
 @pytest.mark.parametrize("fraction", [-0.1, 1.0, 1.5])
