@@ -41,10 +41,14 @@ class Box:
     def centre(self) -> tuple[float, float]:
         return (self.x1 + self.x2) / 2, (self.y1 + self.y2) / 2
 
-    def iou(self, other: Box) -> float:
+    def intersection(self, other: Box) -> float:
+        """The area the two boxes share."""
         inter_w = max(0.0, min(self.x2, other.x2) - max(self.x1, other.x1))
         inter_h = max(0.0, min(self.y2, other.y2) - max(self.y1, other.y1))
-        inter = inter_w * inter_h
+        return inter_w * inter_h
+
+    def iou(self, other: Box) -> float:
+        inter = self.intersection(other)
         union = self.width * self.height + other.width * other.height - inter
         return inter / union if union > 0 else 0.0
 

@@ -59,7 +59,5 @@ def _inside(box: Box, left: int, top: int, cols: int, rows: int) -> Box | None:
 
 def _covers(big: Box, small: Box) -> bool:
     """At least half of `small` lies inside `big`."""
-    inter_w = max(0.0, min(big.x2, small.x2) - max(big.x1, small.x1))
-    inter_h = max(0.0, min(big.y2, small.y2) - max(big.y1, small.y1))
     area = small.width * small.height
-    return area > 0 and inter_w * inter_h >= 0.5 * area
+    return area > 0 and big.intersection(small) >= 0.5 * area

@@ -17,12 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from edge.capture import load_image
 from edge.observe import PlateInImage
 from edge.types import Box, Image
 from models.evaluation.reader import fold_lookalikes, label_lines, set_name
@@ -88,15 +87,10 @@ def load_labelled_images(source: Path, images: Path | None = None) -> list[Label
 def match_image(labelled: LabelledImage, found: Sequence[PlateInImage]) -> ImageOutcome:
     """Pair detections with labelled plates one to one, best overlap first; the rest of the readings are false
     unless they overlap a plate labelled unreadable."""
-    pairs = sorted(
-        (
-            (p.detection.box.iou(box), d, i)
-            for i, (box, _) in enumerate(labelled.plates)
-            for d, p in enumerate(found)
-            if p.detection.box.iou(box) >= MATCH_IOU
-        ),
-        reverse=True,
+    overlaps = (
+        (p.detection.box.iou(box), d, i) for i, (box, _) in enumerate(labelled.plates) for d, p in enumerate(found)
     )
+    pairs = sorted((pair for pair in overlaps if pair[0] >= MATCH_IOU), reverse=True)
     plate_of: dict[int, int] = {}
     taken: set[int] = set()
     for _, d, i in pairs:
@@ -146,11 +140,9 @@ def evaluate_images(
 ) -> tuple[EndToEndScore, list[ImageOutcome]]:
     outcomes, seconds = [], 0.0
     for item in track(labelled, description=f"reading {name}", console=Console(stderr=True)):
-        decoded = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
-        if decoded is None:
-            raise FileNotFoundError(f"{item.path}: missing or not an image")
+        image = load_image(item.path)  # a UserError naming the file when it is missing or unreadable
         started = time.perf_counter()
-        found = find_plates(np.asarray(decoded, dtype=np.uint8))
+        found = find_plates(image)
         seconds += time.perf_counter() - started
         outcomes.append(match_image(item, found))
     return score_outcomes(name, outcomes, seconds), outcomes
