@@ -1,7 +1,7 @@
-"""The portal's periodic work, for the backend's schedule: settle pending payments, move the waitlists on,
-and mail renewal reminders. Each step runs in its own transaction, so one failing does not undo the others. Its
-mail goes out once the step's changes commit, and the payment provider is asked before SQLite's write lock is
-taken: neither a mail server nor a provider holds up the cars' verdicts.
+"""The portal's periodic work, for the backend's schedule: settle pending payments (and refunds whose answer was
+lost), move the waitlists on, and mail renewal reminders. Each step runs in its own transaction, so one failing
+does not undo the others. Its mail goes out once the step's changes commit, and the payment provider is asked
+before SQLite's write lock is taken: neither a mail server nor a provider holds up the cars' verdicts.
 """
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.mailer import MailAfterCommit, Mailer
 from backend.billing.provider import provider_named
-from backend.billing.service import ProviderLookup, ask_about_pending_payments, record_settlements
+from backend.billing.service import (
+    ProviderLookup,
+    ask_about_pending_payments,
+    record_settlements,
+    settle_refunds_in_flight,
+)
 from backend.config import WebConfig
 from backend.permits.sales import advance_waitlists, send_renewal_reminders
 from backend.schedule import Every
@@ -32,6 +37,7 @@ class ChoresRun:
     offers_expired: int = 0
     offers_made: int = 0
     reminders_sent: int = 0
+    refunds_answered: int = 0  # refunds in flight whose lost answer the provider gave again
     failed: tuple[str, ...] = ()
 
 
@@ -46,7 +52,7 @@ def run_portal_chores(
     """One pass of the portal's periodic work at `now`; returns what it did (and which steps failed)."""
     link = base_url or config.base_url or f"http://{config.host}:{config.port}"
     failed: list[str] = []
-    checked = expired = offered = reminded = 0
+    checked = expired = offered = reminded = refunds_answered = 0
 
     def step(name: str, work: Callable[[Session, Mailer], None], lock_first: bool = True) -> None:
         try:
@@ -61,9 +67,13 @@ def run_portal_chores(
 
     def settle(session: Session, mail: Mailer) -> None:
         nonlocal checked
-        checked, settlements = ask_about_pending_payments(session, providers)
+        checked, settlements = ask_about_pending_payments(session, now, providers)
         begin_writing(session)
         record_settlements(session, settlements, now, mail)
+
+    def refunds(session: Session, _mail: Mailer) -> None:
+        nonlocal refunds_answered
+        refunds_answered = settle_refunds_in_flight(session, now, providers)
 
     def waitlists(session: Session, mail: Mailer) -> None:
         nonlocal expired, offered
@@ -82,9 +92,10 @@ def run_portal_chores(
             begin_writing(session)
 
     step("settle payments", settle, lock_first=False)  # the provider is asked first, without the lock
+    step("refunds in flight", refunds, lock_first=False)
     step("waitlists", waitlists)
     step("renewal reminders", reminders)
-    return ChoresRun(checked, expired, offered, reminded, tuple(failed))
+    return ChoresRun(checked, expired, offered, reminded, refunds_answered, tuple(failed))
 
 
 def portal_chores_schedule(
@@ -100,7 +111,7 @@ def portal_chores_schedule(
 
     def chores() -> None:
         run = run_portal_chores(sessions, clock(), config, mailer, base_url)
-        if run.offers_made or run.reminders_sent or run.payments_checked:
+        if run.offers_made or run.reminders_sent or run.payments_checked or run.refunds_answered:
             log.info("portal chores: %s", run)
 
     return Every("portal-chores", every, chores)

@@ -90,5 +90,12 @@ class Refund(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     by_account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    answered_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="when the provider's answer was recorded; NULL while the refund is in flight"
+    )
 
     payment: Mapped[Payment] = relationship(back_populates="refunds")
+
+    @property
+    def in_flight(self) -> bool:
+        return self.answered_at is None

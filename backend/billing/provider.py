@@ -73,7 +73,16 @@ class PaymentProvider(Protocol):
         """The final state of a charge that was PENDING (a settled one answers its own state)."""
         ...
 
+    def find(self, idempotency_key: str) -> Charge | None:
+        """The charge made with this key (its state now), or None if none reached the provider: for a payment
+        whose answer was lost on the way back."""
+        ...
+
     def refund(self, charge_ref: str, amount_minor: int, currency: str, idempotency_key: str) -> RefundResult: ...
+
+    def find_refund(self, idempotency_key: str) -> RefundResult | None:
+        """The refund made with this key, or None if none reached the provider."""
+        ...
 
 
 def _digest(prefix: str, key: str) -> str:
@@ -107,12 +116,19 @@ class SandboxProvider:
             return Charge(ref, ChargeStatus.SUCCEEDED)
         return Charge(ref, ChargeStatus.DECLINED, "the card was declined")
 
+    def find(self, idempotency_key: str) -> Charge | None:
+        # Stateless, the sandbox keeps no record of the charges it answered: a lost answer counts as never made.
+        return None
+
     def refund(self, charge_ref: str, amount_minor: int, currency: str, idempotency_key: str) -> RefundResult:
         if amount_minor <= 0:
             raise ValueError("a refund must be for a positive amount")
         if not charge_ref.startswith("sbx_ok_"):
             return RefundResult(_digest("sbx_re", idempotency_key), False, "only a settled charge can be refunded")
         return RefundResult(_digest("sbx_re", idempotency_key), True)
+
+    def find_refund(self, idempotency_key: str) -> RefundResult | None:
+        return None  # stateless, as `find`
 
 
 PROVIDERS: dict[str, type[SandboxProvider]] = {SANDBOX: SandboxProvider}

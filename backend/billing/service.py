@@ -1,4 +1,7 @@
-"""Orders, payments and refunds. Every function flushes and leaves the commit to its caller (one transaction).
+"""Orders, payments and refunds. Every function flushes and leaves the commit to its caller (one transaction),
+except those that ask the payment provider (`pay_order`, `settle_pending_payments`, `refund_payment`,
+`settle_refunds_in_flight`): they commit what came before and ask with no write transaction open, so that on
+SQLite a slow provider holds up no verdict.
 
 Idempotency: each submit of a payment or refund form carries a fresh key; the same key twice (a double
 click, a retry after a timeout) finds the first attempt and returns it, and the provider, asked with the
@@ -22,7 +25,7 @@ from backend.accounts.service import FormError
 from backend.audit.log import audit
 from backend.billing.models import Order, OrderKind, OrderStatus, Payment, PaymentStatus, Refund
 from backend.billing.pricing import NotOnSaleError, Quote, Terms, quote
-from backend.billing.provider import Card, Charge, ChargeStatus, PaymentProvider, provider_named
+from backend.billing.provider import Card, Charge, ChargeStatus, PaymentProvider, RefundResult, provider_named
 from backend.permits.models import Permit, PermitStatus, PermitType
 from backend.permits.sales import (
     accept_offer,
@@ -32,11 +35,14 @@ from backend.permits.sales import (
     owned_vehicles,
     why_not_renewable,
 )
-from backend.storage.engine import WRITES
+from backend.storage.engine import WRITES, begin_writing
 
 MAX_KEY = 64
 MAX_REASON = 500
 QUOTE_VALID = timedelta(hours=1)  # a quote is honoured this long; then prices and places are checked anew
+# A charge sent this long ago with no answer recorded lost its answer (the process stopped, the network failed):
+# the schedule then asks the provider for it by its key. Far longer than any charge takes.
+IN_FLIGHT_GRACE = timedelta(minutes=10)
 
 ProviderLookup = Callable[[str], PaymentProvider]
 
@@ -174,6 +180,21 @@ class PayResult:
         return self.payment is not None and self.payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED)
 
 
+def in_flight(payment: Payment) -> bool:
+    """Whether the payment was reserved and its charge sent, with no answer recorded yet (no provider reference)."""
+    return payment.status is PaymentStatus.PENDING and not payment.provider_ref
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A payment written in flight: what to ask the provider for, with the key that makes asking twice safe."""
+
+    payment_id: str
+    amount_minor: int
+    currency: str
+    idempotency_key: str
+
+
 def pay_order(
     session: Session,
     account: Account,
@@ -183,13 +204,46 @@ def pay_order(
     now: datetime,
     provider: PaymentProvider,
 ) -> PayResult:
-    """Charge the card for the order; on success issue (or extend) the permit in the same transaction.
+    """Charge the card for the order; on success issue (or extend) the permit.
 
-    The same key again returns the first attempt without charging. A decline records the declined
-    payment and leaves the order open (another card may be tried with a new key); a pending charge issues
-    nothing until it settles. Raises FormError (fields: order, card_number, idempotency_key, vehicle_ids...),
-    PermissionError for someone else's order, SoldOutError if the zone filled up since the quote.
+    The provider is never asked inside a write transaction: on SQLite that would hold up every verdict for as long
+    as the card processor takes. So paying is three steps. `reserve_payment` checks the order and writes its
+    payment in flight, which holds the order (no second payment) and its place in a capped zone; that commits. The
+    provider is asked with no transaction open. `record_charge` writes the answer and, on success, the permit; the
+    caller commits it. If the provider cannot be reached the payment stays in flight: the same key again asks again
+    (the provider answers the same charge), and the schedule asks by key once IN_FLIGHT_GRACE has passed.
+
+    The same key again returns the first attempt without charging. A decline records the declined payment and
+    leaves the order open (another card may be tried with a new key); a pending charge issues nothing until it
+    settles. Raises FormError (fields: order, card_number, idempotency_key, vehicle_ids...), PermissionError for
+    someone else's order, SoldOutError if the zone filled up since the quote.
     """
+    reserved = reserve_payment(session, account, order_id, card, idempotency_key, now, provider.name)
+    if isinstance(reserved, PayResult):
+        return reserved
+    assert card is not None  # reserve_payment asks for one whenever there is something to charge
+    session.commit()  # the reservation stands; SQLite's write lock is let go while the provider is asked
+    try:
+        charge = provider.charge(card, reserved.amount_minor, reserved.currency, reserved.idempotency_key)
+    except Exception:
+        log.exception("payment %s: the provider did not answer; it stays in flight", reserved.payment_id)
+        payment = session.get_one(Payment, reserved.payment_id)
+        return PayResult(session.get_one(Order, payment.order_id), payment)
+    begin_writing(session)
+    return record_charge(session, account, reserved.payment_id, charge, now)
+
+
+def reserve_payment(
+    session: Session,
+    account: Account,
+    order_id: str,
+    card: Card | None,
+    idempotency_key: str,
+    now: datetime,
+    provider_name: str,
+) -> PayResult | Reservation:
+    """Check the order can be paid and write its payment in flight (flushed; the caller commits), or the result
+    when there is nothing to charge: a free order (issued here), or a key already answered."""
     key = check_key(idempotency_key)
     if not session.in_transaction():
         session.connection(execution_options=WRITES)  # this transaction writes: lock early on SQLite
@@ -202,6 +256,8 @@ def pay_order(
     if (existing := payment_by_key(session, key)) is not None:
         if existing.order_id != order_id:
             raise FormError({"idempotency_key": "this key was already used for another order"})
+        if in_flight(existing) and card is not None:  # its answer was lost: ask again, with the same key
+            return Reservation(existing.id, existing.amount_minor, existing.currency, key)
         return PayResult(order, existing)
     if order.status is not OrderStatus.PENDING:
         raise FormError({"order": f"this order is {order.status.value}"})
@@ -217,21 +273,37 @@ def pay_order(
         return PayResult(order, None)
     if card is None:
         raise FormError({"card_number": "enter a card"})
-    charge = provider.charge(card, order.amount_minor, order.currency, key)
     payment = Payment(
         order_id=order.id,
-        provider=provider.name,
-        provider_ref=charge.ref,
+        provider=provider_name,
+        provider_ref="",
         amount_minor=order.amount_minor,
         currency=order.currency,
-        status=_STATUS[charge.status],
+        status=PaymentStatus.PENDING,
         card_last4=card.last4,
-        message=charge.message,
         idempotency_key=key,
         created_at=now,
     )
     session.add(payment)
     order.payments.append(payment)
+    session.flush()
+    return Reservation(payment.id, payment.amount_minor, payment.currency, key)
+
+
+def record_charge(session: Session, account: Account, payment_id: str, charge: Charge, now: datetime) -> PayResult:
+    """Write the provider's answer to a payment in flight and, on success, issue the permit (flushed; the caller
+    commits). A payment answered meanwhile (a replay of its key, or the schedule) is left as it is."""
+    order_id = session.scalar(select(Payment.order_id).where(Payment.id == payment_id))
+    if order_id is None:
+        raise FormError({"payment": "no such payment"})
+    # The order's lock first, as reserve_payment takes it: the two never wait on each other in turn.
+    order = session.get_one(Order, order_id, with_for_update=True, populate_existing=True)
+    payment = session.get_one(Payment, payment_id, with_for_update=True, populate_existing=True)
+    if not in_flight(payment):
+        return PayResult(order, payment)
+    payment.provider_ref = charge.ref
+    payment.status = _STATUS[charge.status]
+    payment.message = charge.message
     session.flush()
     audit(
         session,
@@ -243,7 +315,7 @@ def pay_order(
         amount_minor=payment.amount_minor,
         status=payment.status.value,
     )
-    if payment.status is PaymentStatus.SUCCEEDED:
+    if payment.status is PaymentStatus.SUCCEEDED and order.status is OrderStatus.PENDING:
         _fulfil(session, order, account, now)
     return PayResult(order, payment)
 
@@ -261,8 +333,27 @@ def _check_still_valid(
         raise FormError({"order": "the permit to renew is gone"})
     if permit.valid_until != order.period_start:
         raise FormError({"order": "this permit was renewed already: ask for a new quote"})
+    if _renewal_being_paid(session, permit.id):
+        raise FormError({"order": "another renewal of this permit is being paid: wait for its answer"})
     if reason := why_not_renewable(permit, now):
         raise FormError({"order": f"cannot renew: {reason}"})
+
+
+def _renewal_being_paid(session: Session, permit_id: str) -> bool:
+    """Whether a renewal order of the permit has a payment in flight or being confirmed (it would extend the
+    permit over the same period: paying a second one would charge twice for it)."""
+    found = session.scalar(
+        select(Payment.id)
+        .join(Order, Payment.order_id == Order.id)
+        .where(
+            Order.permit_id == permit_id,
+            Order.kind == OrderKind.RENEWAL,
+            Order.status == OrderStatus.PENDING,
+            Payment.status == PaymentStatus.PENDING,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def _fulfil(session: Session, order: Order, account: Account, now: datetime) -> Permit:
@@ -305,26 +396,37 @@ class Settlement:
     charge: Charge
 
 
+# The answer for a payment in flight whose charge the provider, asked by its key, never received.
+NEVER_RECEIVED = Charge("", ChargeStatus.FAILED, "the charge never reached the card processor")
+
+
 def ask_about_pending_payments(
-    session: Session, providers: ProviderLookup = provider_named, order_id: str | None = None
+    session: Session, now: datetime, providers: ProviderLookup = provider_named, order_id: str | None = None
 ) -> tuple[int, list[Settlement]]:
     """Ask the provider about the payments still pending (or one order's); returns how many were asked and the
     answers that are final. Writes nothing, so on SQLite it needs no write lock: a slow provider holds up no
-    verdict. A payment the provider cannot answer for is logged and asked again next time."""
-    query = select(Payment.id, Payment.provider, Payment.provider_ref).where(Payment.status == PaymentStatus.PENDING)
+    verdict. A payment the provider cannot answer for is logged and asked again next time. A payment in flight is
+    asked for by its key once IN_FLIGHT_GRACE has passed (before that its charge may still be on its way); one the
+    provider never received has failed."""
+    query = select(
+        Payment.id, Payment.provider, Payment.provider_ref, Payment.idempotency_key, Payment.created_at
+    ).where(Payment.status == PaymentStatus.PENDING)
     if order_id is not None:
         query = query.where(Payment.order_id == order_id)
-    pending = session.execute(query).all()
+    asked = 0
     final = []
-    for payment_id, provider, ref in pending:
+    for payment_id, provider, ref, key, created_at in session.execute(query).all():
+        if not ref and now < created_at + IN_FLIGHT_GRACE:
+            continue
+        asked += 1
         try:
-            charge = providers(provider).settle(ref)
+            charge = providers(provider).settle(ref) if ref else providers(provider).find(key) or NEVER_RECEIVED
         except Exception:
             log.exception("payment %s could not be asked about; it stays pending and is asked again", payment_id)
             continue
         if charge.status is not ChargeStatus.PENDING:
             final.append(Settlement(payment_id, charge))
-    return len(pending), final
+    return asked, final
 
 
 def record_settlements(session: Session, settlements: Sequence[Settlement], now: datetime, mailer: Mailer) -> None:
@@ -354,14 +456,18 @@ def settle_pending_payments(
     providers: ProviderLookup = provider_named,
     order_id: str | None = None,
 ) -> int:
-    """Ask about the pending payments (or one order's) and record the final answers, in the session's transaction
-    (`ask_about_pending_payments`, then `record_settlements`). Returns how many were asked."""
-    asked, settlements = ask_about_pending_payments(session, providers, order_id)
+    """Ask about the pending payments (or one order's) and record the final answers (`ask_about_pending_payments`,
+    then `record_settlements`). Commits what came before: the provider is asked with no write transaction open, the
+    answers are written in a new one that the caller commits. Returns how many were asked."""
+    session.commit()  # what came before; no write transaction stays open while the provider is asked
+    asked, settlements = ask_about_pending_payments(session, now, providers, order_id)
+    begin_writing(session)
     record_settlements(session, settlements, now, mailer)
     return asked
 
 
 def _settle(session: Session, payment: Payment, charge: Charge, now: datetime, mailer: Mailer) -> None:
+    payment.provider_ref = charge.ref or payment.provider_ref
     payment.status = _STATUS[charge.status]
     payment.message = charge.message
     order = payment.order
@@ -392,10 +498,11 @@ def refunded_minor(payment: Payment) -> int:
 
 
 def refundable_minor(payment: Payment) -> int:
-    """What may still be given back of a payment: nothing unless it succeeded."""
+    """What may still be given back of a payment: nothing unless it succeeded; refunds in flight count as given."""
     if payment.status is not PaymentStatus.SUCCEEDED:
         return 0
-    return payment.amount_minor - refunded_minor(payment)
+    in_flight_minor = sum(refund.amount_minor for refund in payment.refunds if refund.in_flight)
+    return payment.amount_minor - refunded_minor(payment) - in_flight_minor
 
 
 def refund_payment(
@@ -410,11 +517,43 @@ def refund_payment(
 ) -> Refund:
     """Give back `amount_minor` (up to what is left) of a succeeded payment, through the provider it came by.
 
+    As paying, in three steps so that the provider is never asked inside a write transaction: `reserve_refund`
+    writes the refund in flight (its amount is then no longer refundable) and that commits; the provider is asked
+    with no transaction open; `record_refund` writes its answer, which the caller commits. If the provider cannot
+    be reached the refund stays in flight: the same key again asks again, and the schedule asks by key once
+    IN_FLIGHT_GRACE has passed.
+
     The same `idempotency_key` again returns the first refund, whatever the other arguments. A refund that
     empties the payment marks its order REFUNDED. The permit is left as it is: revoking it is a separate act
     (the admin console offers both). Raises FormError (fields: amount_minor, reason, idempotency_key, payment).
-    Audited as `payment.refund`. Flushes; the caller commits.
+    Audited as `payment.refund`.
     """
+    refund = reserve_refund(session, payment_id, amount_minor, reason, idempotency_key, actor_id, now)
+    if not refund.in_flight:
+        return refund
+    payment = refund.payment
+    session.commit()  # the refund in flight stands; SQLite's write lock is let go while the provider is asked
+    try:
+        result = providers(payment.provider).refund(
+            payment.provider_ref, refund.amount_minor, payment.currency, refund.idempotency_key
+        )
+    except Exception:
+        log.exception("refund %s: the provider did not answer; it stays in flight", refund.id)
+        return refund
+    begin_writing(session)
+    return record_refund(session, refund.id, result, now)
+
+
+def reserve_refund(
+    session: Session,
+    payment_id: str,
+    amount_minor: int,
+    reason: str,
+    idempotency_key: str,
+    actor_id: str | None,
+    now: datetime,
+) -> Refund:
+    """Check the refund and write it in flight (flushed; the caller commits), or the refund the key already made."""
     key = check_key(idempotency_key)
     if not session.in_transaction():
         session.connection(execution_options=WRITES)  # this transaction writes: lock early on SQLite
@@ -439,36 +578,88 @@ def refund_payment(
         errors["reason"] = f"say why (up to {MAX_REASON} characters)"
     if errors:
         raise FormError(errors)
-    result = providers(payment.provider).refund(payment.provider_ref, amount_minor, payment.currency, key)
     refund = Refund(
         payment_id=payment.id,
         amount_minor=amount_minor,
         reason=reason,
-        provider_ref=result.ref,
-        succeeded=result.succeeded,
+        provider_ref="",
+        succeeded=False,
         idempotency_key=key,
         by_account_id=actor_id,
         created_at=now,
+        answered_at=None,
     )
     session.add(refund)
     payment.refunds.append(refund)
+    session.flush()
+    return refund
+
+
+def record_refund(session: Session, refund_id: str, result: RefundResult, now: datetime) -> Refund:
+    """Write the provider's answer to a refund in flight (flushed; the caller commits); a refund answered
+    meanwhile (a replay of its key, or the schedule) is left as it is."""
+    payment_id = session.scalar(select(Refund.payment_id).where(Refund.id == refund_id))
+    if payment_id is None:
+        raise FormError({"refund": "no such refund"})
+    # The payment's lock first, as reserve_refund takes it.
+    payment = session.get_one(Payment, payment_id, with_for_update=True, populate_existing=True)
+    refund = session.get_one(Refund, refund_id, with_for_update=True, populate_existing=True)
+    if not refund.in_flight:
+        return refund
+    refund.provider_ref = result.ref
+    refund.succeeded = result.succeeded
+    refund.answered_at = now
     if result.succeeded and refundable_minor(payment) == 0:
         payment.order.status = OrderStatus.REFUNDED
     session.flush()
     audit(
         session,
-        actor_id,
+        refund.by_account_id,
         "payment.refund",
         "payment",
         payment.id,
-        amount_minor=amount_minor,
+        amount_minor=refund.amount_minor,
         currency=payment.currency,
         succeeded=result.succeeded,
         refund_id=refund.id,
-        reason=reason,
+        reason=refund.reason,
         message=result.message,
     )
     return refund
+
+
+# The answer for a refund in flight that the provider, asked by its key, never received.
+REFUND_NEVER_RECEIVED = RefundResult("", False, "the refund never reached the card processor")
+
+
+def ask_about_refunds_in_flight(
+    session: Session, now: datetime, providers: ProviderLookup = provider_named
+) -> list[tuple[str, RefundResult]]:
+    """Ask the provider, by key, about the refunds in flight for longer than IN_FLIGHT_GRACE (their answer was
+    lost): (refund id, answer) for each it answered. Writes nothing: it needs no write lock."""
+    query = (
+        select(Refund.id, Payment.provider, Refund.idempotency_key)
+        .join(Payment, Refund.payment_id == Payment.id)
+        .where(Refund.answered_at.is_(None), Refund.created_at <= now - IN_FLIGHT_GRACE)
+    )
+    answers = []
+    for refund_id, provider, key in session.execute(query).all():
+        try:
+            answers.append((refund_id, providers(provider).find_refund(key) or REFUND_NEVER_RECEIVED))
+        except Exception:
+            log.exception("refund %s could not be asked about; it stays in flight and is asked again", refund_id)
+    return answers
+
+
+def settle_refunds_in_flight(session: Session, now: datetime, providers: ProviderLookup = provider_named) -> int:
+    """Ask about the refunds whose answer was lost and record the answers (`ask_about_refunds_in_flight`, then
+    `record_refund`); commits what came before, as `settle_pending_payments`. Returns how many were answered."""
+    session.commit()
+    answers = ask_about_refunds_in_flight(session, now, providers)
+    begin_writing(session)
+    for refund_id, result in answers:
+        record_refund(session, refund_id, result, now)
+    return len(answers)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from backend.accounts.mailer import Mail, Mailer
 from backend.accounts.models import Account
 from backend.accounts.service import FormError
 from backend.audit.log import audit
+from backend.billing.models import Order, OrderKind, OrderStatus, Payment, PaymentStatus
 from backend.enforcement.wire import InvalidReadError, plate_from_text
 from backend.permits.models import Permit, PermitStatus, PermitType, Vehicle, WaitlistEntry, WaitlistStatus, Zone
 
@@ -90,12 +91,33 @@ def _open_offers(session: Session, type_id: str, zone_id: str | None, now: datet
     return list(session.scalars(query))
 
 
+def being_paid_in_zone(session: Session, type_id: str, zone_id: str | None) -> int:
+    """New permits of the type and zone whose payment is in flight or being confirmed: each holds its place until
+    the provider answers, so the last place is never charged for twice."""
+    query = (
+        select(func.count(func.distinct(Order.id)))
+        .select_from(Order)
+        .join(Payment, Payment.order_id == Order.id)
+        .where(
+            Order.type_id == type_id,
+            Order.kind == OrderKind.NEW,
+            Order.status == OrderStatus.PENDING,
+            Payment.status == PaymentStatus.PENDING,
+        )
+    )
+    query = query.where(Order.home_zone_id.is_(None) if zone_id is None else Order.home_zone_id == zone_id)
+    return session.scalar(query) or 0
+
+
 def seats_left(session: Session, permit_type: PermitType, zone_id: str | None, now: datetime) -> int | None:
-    """Free places for anyone without an offer (None: no cap). Open waitlist offers hold their place."""
+    """Free places for anyone without an offer (None: no cap). Open waitlist offers and permits being paid for
+    hold their place."""
     if permit_type.cap_per_zone is None:
         return None
-    taken = live_in_zone(session, permit_type.id, zone_id, now) + len(
-        _open_offers(session, permit_type.id, zone_id, now)
+    taken = (
+        live_in_zone(session, permit_type.id, zone_id, now)
+        + len(_open_offers(session, permit_type.id, zone_id, now))
+        + being_paid_in_zone(session, permit_type.id, zone_id)
     )
     return max(0, permit_type.cap_per_zone - taken)
 

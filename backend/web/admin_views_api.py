@@ -337,6 +337,7 @@ class RefundOut(BaseModel):
     payment_id: str
     amount_minor: int
     succeeded: bool
+    in_flight: bool = Field(description="the provider has not answered yet; the schedule asks it again")
 
 
 @router.post("/payments/{payment_id}/refunds", status_code=201, response_model=RefundOut)
@@ -351,7 +352,11 @@ def api_refund(
         return _rejected(session, problem)
     session.commit()
     return RefundOut(
-        id=refund.id, payment_id=refund.payment_id, amount_minor=refund.amount_minor, succeeded=refund.succeeded
+        id=refund.id,
+        payment_id=refund.payment_id,
+        amount_minor=refund.amount_minor,
+        succeeded=refund.succeeded,
+        in_flight=refund.in_flight,
     )
 
 

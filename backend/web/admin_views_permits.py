@@ -164,5 +164,8 @@ def permit_refund(
         permit = _permit(session, permit_id)
         return _permit_page(request, session, permit, 422, form=form, errors=shown, refund_payment_id=payment_id)
     session.commit()
-    word = "refunded" if refund.succeeded else "refused by the provider"
+    if refund.in_flight:
+        word = "sent to the provider, which has not answered yet: it is asked again"
+    else:
+        word = "refunded" if refund.succeeded else "refused by the provider"
     return redirect(f"/admin/permits/{permit.id}", flash=f"{refund.amount_minor / 100:.2f} {word}.")

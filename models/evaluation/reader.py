@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from rich.console import Console
 from rich.progress import track
@@ -282,7 +281,9 @@ def _held_out_note(count: int) -> str:
 
 
 def load_crops(plates: Sequence[LabelledPlate]) -> list[Image]:
-    """Each plate's crop, BGR; full images are cut like the car cuts a detection."""
+    """Each plate's crop, BGR; full images are cut like the car cuts a detection. A missing or unreadable image
+    is a UserError naming the file."""
+    from edge.capture import load_image
     from edge.observe import crop_plate
 
     cache: dict[Path, Image] = {}
@@ -290,10 +291,7 @@ def load_crops(plates: Sequence[LabelledPlate]) -> list[Image]:
     for plate in plates:
         image = cache.get(plate.image)
         if image is None:
-            decoded = cv2.imread(str(plate.image), cv2.IMREAD_COLOR)
-            if decoded is None:
-                raise FileNotFoundError(plate.image)
-            image = np.asarray(decoded, dtype=np.uint8)
+            image = load_image(plate.image)
             if plate.box is not None:
                 cache = {plate.image: image}  # consecutive plates of one image share the decode
         crops.append(image if plate.box is None else crop_plate(image, plate.box))

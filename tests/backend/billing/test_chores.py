@@ -12,6 +12,7 @@ from backend.billing.models import Payment, PaymentStatus
 from backend.billing.provider import FAILS_LATER, SUCCEEDS, Card, Charge, SandboxProvider
 from backend.billing.service import create_order, pay_order, settle_pending_payments
 from backend.config import WebConfig
+from backend.storage.engine import begin_writing
 from tests.backend.billing.helpers import NOW, holder_with_vehicle, permit_type, vehicle_ids
 from tests.backend.factories import a_verdict_after_every_read, another_writer
 
@@ -132,3 +133,25 @@ def test_a_payment_settled_meanwhile_is_left_as_it_is(fresh_engine: Engine, tmp_
     )
     assert (run.failed, run.payments_checked) == ((), 1)
     assert len(mailer.messages_to("late@example.org")) == 1
+
+
+def test_the_receipt_pages_check_asks_the_provider_without_the_write_lock(fresh_engine: Engine, tmp_path: Path) -> None:
+    """The holder's "check again" runs in a request that took the write lock once its form was checked: the ask
+    itself must not hold it."""
+    sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
+    with sessions() as session:
+        account = holder_with_vehicle(session, "LATE1", "late@example.org")
+        order = create_order(
+            session, account, permit_type(session), vehicle_ids(session, account), None, "order-1-1", NOW, NY
+        )
+        pay_order(session, account, order.id, Card(FAILS_LATER, 12, 2030, "123"), "pay-1-001", NOW, SandboxProvider())
+        session.commit()
+        provider = _AsksWhileAnotherWrites(fresh_engine)
+        begin_writing(session)
+        asked = settle_pending_payments(
+            session, NOW, FolderMailer(tmp_path), providers=lambda _name: provider, order_id=order.id
+        )
+        session.commit()
+    assert (asked, provider.asked) == (1, 1)
+    with sessions() as session:
+        assert session.scalar(select(Payment.status)) is PaymentStatus.FAILED

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.service import FormError
 from backend.audit.models import AuditEntry
-from backend.billing.models import OrderStatus, PaymentStatus, Refund
-from backend.billing.service import refund_payment, refundable_minor
+from backend.billing.models import OrderStatus, Payment, PaymentStatus, Refund
+from backend.billing.provider import RefundResult, SandboxProvider
+from backend.billing.service import IN_FLIGHT_GRACE, refund_payment, refundable_minor, settle_refunds_in_flight
+from backend.storage.engine import begin_writing
 from tests.backend.billing.helpers import NOW, paid_order
 
 
@@ -65,3 +69,83 @@ def test_a_key_reused_for_another_payment_is_refused(session: Session) -> None:
     refund_payment(session, one.id, 100, "why", "key-12345", None, NOW)
     with pytest.raises(FormError):
         refund_payment(session, other.id, 100, "why", "key-12345", None, NOW)
+
+
+class _LosesAnswers(SandboxProvider):
+    """The sandbox behind a network that loses the first `lost` refund answers, and that can tell, by key, the
+    refunds it made (`made`)."""
+
+    def __init__(self, lost: int = 1, made: dict[str, RefundResult] | None = None) -> None:
+        self.lost = lost
+        self.keys: list[str] = []
+        self.made = made or {}
+
+    def refund(self, charge_ref: str, amount_minor: int, currency: str, idempotency_key: str) -> RefundResult:
+        self.keys.append(idempotency_key)
+        if self.lost > 0:
+            self.lost -= 1
+            raise TimeoutError("no answer from the card processor")
+        return super().refund(charge_ref, amount_minor, currency, idempotency_key)
+
+    def find_refund(self, idempotency_key: str) -> RefundResult | None:
+        return self.made.get(idempotency_key)
+
+
+def test_a_refund_whose_answer_was_lost_stays_in_flight_and_the_same_key_asks_again(session: Session) -> None:
+    payment = paid_order(session, 5000)
+    provider = _LosesAnswers(lost=1)
+    first = refund_payment(session, payment.id, 3000, "moved", "refund-key-1", None, NOW, lambda _name: provider)
+    assert first.in_flight and not first.succeeded
+    assert refundable_minor(payment) == 2000  # what is in flight cannot be given back twice
+    with pytest.raises(FormError, match="at most 2000"):
+        refund_payment(session, payment.id, 3000, "moved", "refund-key-2", None, NOW, lambda _name: provider)
+    again = refund_payment(session, payment.id, 3000, "moved", "refund-key-1", None, NOW, lambda _name: provider)
+    assert again.id == first.id and again.succeeded and not again.in_flight
+    assert provider.keys == ["refund-key-1", "refund-key-1"]
+    assert session.scalar(select(func.count()).select_from(Refund)) == 1 and refundable_minor(payment) == 2000
+
+
+def test_the_schedule_asks_for_a_lost_refund_by_its_key_after_the_grace(session: Session) -> None:
+    made = {"refund-key-a": SandboxProvider().refund("sbx_ok_x", 1000, "USD", "refund-key-a")}
+    provider = _LosesAnswers(lost=2, made=made)  # the first went through, the second never arrived
+    one = paid_order(session, 5000, key="order-a")
+    other = paid_order(session, 5000, key="order-b")
+    refund_payment(session, one.id, 1000, "moved", "refund-key-a", None, NOW, lambda _name: provider)
+    refund_payment(session, other.id, 1000, "moved", "refund-key-b", None, NOW, lambda _name: provider)
+    soon = NOW + IN_FLIGHT_GRACE - timedelta(seconds=1)
+    assert settle_refunds_in_flight(session, soon, lambda _name: provider) == 0
+    assert settle_refunds_in_flight(session, NOW + IN_FLIGHT_GRACE, lambda _name: provider) == 2
+    assert [(r.succeeded, r.in_flight) for r in (one.refunds[0], other.refunds[0])] == [(True, False), (False, False)]
+    assert (refundable_minor(one), refundable_minor(other)) == (4000, 5000)  # the failed one can be tried again
+
+
+class _RefundsWhileOthersWrite(SandboxProvider):
+    """The sandbox, but while it refunds another connection writes the payment's row and fails fast if the refund
+    held a write lock (SQLite's, or PostgreSQL's row lock)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def refund(self, charge_ref: str, amount_minor: int, currency: str, idempotency_key: str) -> RefundResult:
+        with self.engine.connect() as other:
+            if other.dialect.name == "sqlite":
+                other.exec_driver_sql("PRAGMA busy_timeout = 100")
+            else:
+                other.exec_driver_sql("SET lock_timeout = '100ms'")
+            other.execute(text("UPDATE payments SET card_last4 = card_last4"))
+            other.commit()
+        return super().refund(charge_ref, amount_minor, currency, idempotency_key)
+
+
+def test_the_provider_is_asked_for_a_refund_with_no_write_lock_held(fresh_engine: Engine) -> None:
+    sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
+    with sessions() as session:
+        payment = paid_order(session, 5000)
+        session.commit()
+        begin_writing(session)  # as an admin's request holds it once its form is checked
+        provider = _RefundsWhileOthersWrite(fresh_engine)
+        refund = refund_payment(session, payment.id, 5000, "moved", "refund-key-1", None, NOW, lambda _name: provider)
+        session.commit()
+    assert refund.succeeded
+    with sessions() as session:
+        assert session.get_one(Payment, payment.id).order.status is OrderStatus.REFUNDED

@@ -20,12 +20,14 @@ from models.evaluation.reader import (
     evaluate_folders,
     exact_accuracy,
     fold_lookalikes,
+    load_crops,
     load_folder,
     parse_box_line,
     plot_confusion,
     score_reads,
 )
 from models.training.synthetic_plates import render_clean
+from platepatrol.errors import UserError
 
 
 @pytest.mark.parametrize(
@@ -146,6 +148,15 @@ def test_load_folder_formats(tmp_path: Path) -> None:
         load_folder(tmp_path / "empty")
 
 
+def test_an_unreadable_image_is_named(tmp_path: Path) -> None:
+    plate = render_clean(1, "eu", ("KL 482 TX",))
+    _write_crops(tmp_path / "crops", [("KL482TX", plate)])
+    [labelled] = load_folder(tmp_path / "crops")
+    labelled.image.write_bytes(b"not an image")
+    with pytest.raises(UserError, match=f"{labelled.image.name}: not a readable image"):
+        load_crops([labelled])
+
+
 def test_end_to_end_with_a_fake_reader(tmp_path: Path) -> None:
     """Crops and full images through the evaluation with a reader that knows the answers by crop width."""
     plate = render_clean(2, "br_old", ("ABC-1234",))
@@ -201,7 +212,6 @@ def test_the_training_folder_is_measured_on_its_held_out_plates_only(tmp_path: P
 )
 def test_bad_reader_settings_are_a_clear_error(runtime: str, regions: tuple[str, ...], complaint: str) -> None:
     from models.evaluation.reader import load_reader
-    from platepatrol.errors import UserError
 
     with pytest.raises(UserError, match=f"bad reader settings: .*{complaint}"):
         load_reader(runtime, None, 1, regions)
