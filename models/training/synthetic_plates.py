@@ -20,8 +20,11 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 LAYOUTS: tuple[str, ...] = ("us", "eu", "br_old", "br_mercosul", "ar_old", "ar_mercosur", "two_row")
 AR_LAYOUTS: tuple[str, ...] = ("ar_old", "ar_mercosur")
-RENDERERS: tuple[int, ...] = (1, 2, 3)  # 1: v1-v4's renderer; 2: Argentine plates drawn after the real ar_crops;
-# 3: renderer 2 plus Argentine two-row motorcycle plates, Mercosur's flat-topped A and stronger night overexposure
+RENDERERS: tuple[int, ...] = (1, 2, 3, 4)  # 1: v1-v4's renderer; 2: Argentine plates drawn after the real ar_crops;
+# 3: renderer 2 plus Argentine two-row motorcycle plates, Mercosur's flat-topped A and stronger night overexposure;
+# 4: renderer 2 plus the European plates' variety: German seals between the groups, regional bands on the right
+AR_MOTO_RENDERERS = frozenset({3})
+EU_VARIETY_RENDERERS = frozenset({4})
 AR_MOTO = "ar_moto"  # renderer 3's two-row Argentine motorcycle plates: drawn for a share of the AR layouts
 TWO_ROW_LAYOUTS: tuple[str, ...] = ("two_row", AR_MOTO)  # crops the reader reads as top half + bottom half
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -182,7 +185,9 @@ def _reader_style(rng: random.Random, layout: str) -> tuple[Rgb, Rgb, float]:
     return background, ink, aspect
 
 
-def draw_plate(rng: random.Random, layout: str, rows: tuple[str, ...], varied: bool = True) -> Image.Image:
+def draw_plate(
+    rng: random.Random, layout: str, rows: tuple[str, ...], varied: bool = True, eu_variety: bool = False
+) -> Image.Image:
     """The bare plate, front on, about 120 px high.
 
     `varied` (training) draws the reader's wider range of looks, fonts and character spacing; without it the
@@ -207,6 +212,12 @@ def draw_plate(rng: random.Random, layout: str, rows: tuple[str, ...], varied: b
         draw.ellipse((band // 4, 14, 3 * band // 4, 14 + band // 2), outline=(240, 200, 30), width=3)
         _paste_text(canvas, rng.choice(_EU_CODES), small, (255, 255, 255), (6, h - 46, band - 4, h - 12))
         left = band + 10
+        if eu_variety and rng.random() < RIGHT_BAND_SHARE:  # France's region and department, Italy's province
+            draw.rectangle((w - band - 2, 2, w - 3, h - 3), fill=(20, 50, 160))
+            draw.rectangle((w - band + band // 5, 12, w - band // 5 - 2, h // 2), fill=_grey(rng.randint(150, 240)))
+            number = f"{rng.randint(1, 95):02d}"
+            _paste_text(canvas, number, small, (255, 255, 255), (w - band + 4, h - 46, w - 8, h - 12))
+            right = w - band - 10
     elif layout in ("br_mercosul", "ar_mercosur"):
         draw.rectangle((2, 2, w - 3, 30), fill=(20, 60, 170))
         title = "BRASIL" if layout == "br_mercosul" else "REPUBLICA ARGENTINA"
@@ -261,7 +272,7 @@ def _draw_rows(
         height = round(row_h * rng.uniform(0.72, 0.95))
         x = left + rng.randint(0, (right - left) - width)
         y = top + i * row_h + rng.randint(0, row_h - height)
-        if rng.random() < 0.25:  # the whole row as one piece of text, the font's own spacing
+        if SEALS not in row and rng.random() < 0.25:  # the whole row as one piece of text, the font's spacing
             _paste_text(canvas, row, font, ink, (x, y, x + width, y + height))
             continue
         mask = _row_mask(row, font, spacing).resize((width, height), Image.Resampling.BICUBIC)
@@ -270,6 +281,11 @@ def _draw_rows(
 
 _GLYPH_HEIGHT = 96
 SQUARE_DOT = "▪"
+SEALS = "◉"  # German plates: the inspection sticker over the state seal, between the district and the rest
+# Renderer 4's German registrations: district (1-3 letters), the seals, 1-2 letters, 1-4 digits.
+GERMAN_PATTERNS = ("L◉LL DDDD", "LL◉L DDD", "LLL◉LL DD", "LL◉LL DDDD", "L◉L DDDD", "LLL◉L DDD")
+GERMAN_SHARE = 0.35  # of renderer 4's European plates (when no rows are given)
+RIGHT_BAND_SHARE = 0.3  # of renderer 4's European plates: a regional band on the right (France, Italy)
 
 
 @dataclass(frozen=True)
@@ -299,6 +315,12 @@ def _glyph(ch: str, font: ImageFont.FreeTypeFont) -> Image.Image:
     if ch == SQUARE_DOT:  # old Argentine plates: a small square between the groups, at mid-height
         mask = Image.new("L", (40, _GLYPH_HEIGHT), 0)
         ImageDraw.Draw(mask).rectangle((10, 38, 30, 58), fill=255)
+        return mask
+    if ch == SEALS:  # two round stickers stacked, each under half the character height, printed in colour (grey)
+        mask = Image.new("L", (52, _GLYPH_HEIGHT), 0)
+        draw = ImageDraw.Draw(mask)
+        draw.ellipse((8, 4, 44, 40), fill=110, outline=200, width=4)
+        draw.ellipse((6, 48, 46, 88), fill=90, outline=190, width=4)
         return mask
     if ch in "-·•":
         mask = Image.new("L", (40, _GLYPH_HEIGHT), 0)
@@ -731,7 +753,9 @@ def render_plate(
     `renderer` 2 draws the Argentine layouts as real Argentine crops look (`draw_ar_plate`, `degrade_ar`); every
     other layout, and renderer 1 (the default, v1-v4's), is drawn exactly as before. Renderer 3 is renderer 2
     plus, for the Argentine layouts, a share of two-row motorcycle plates (layout AR_MOTO, when `rows` is not
-    given), Mercosur's flat-topped A on half the Mercosur plates, and stronger night overexposure."""
+    given), Mercosur's flat-topped A on half the Mercosur plates, and stronger night overexposure. Renderer 4 is
+    renderer 2 plus, for the European layout, German registrations with the seals between the groups (GERMAN_SHARE,
+    when `rows` is not given) and a regional band on the right (RIGHT_BAND_SHARE)."""
     if renderer not in RENDERERS:
         raise ValueError(f"unknown renderer {renderer!r}; expected one of {RENDERERS}")
     rng = random.Random(seed)
@@ -739,7 +763,9 @@ def render_plate(
     if chosen not in LAYOUTS:
         raise ValueError(f"unknown layout {chosen!r}; expected one of {LAYOUTS}")
     printed = rows or plate_text(rng, chosen)
-    if renderer >= 3 and chosen in AR_LAYOUTS:
+    if renderer in EU_VARIETY_RENDERERS and chosen == "eu" and rows is None and rng.random() < GERMAN_SHARE:
+        printed = (_pick(rng, rng.choice(GERMAN_PATTERNS)),)
+    if renderer in AR_MOTO_RENDERERS and chosen in AR_LAYOUTS:
         if rows is None and rng.random() < MOTO_SHARE:
             moto = moto_rows(rng, chosen)
             image = degrade_ar(rng, draw_ar_moto(rng, chosen, moto), light_ink=chosen == "ar_old", renderer=3)
@@ -750,7 +776,8 @@ def render_plate(
     if renderer >= 2 and chosen in AR_LAYOUTS:
         image = degrade_ar(rng, draw_ar_plate(rng, chosen, printed), light_ink=chosen == "ar_old")
         return SyntheticPlate(image=image, text=label_of(printed), layout=chosen)
-    bare = cv2.cvtColor(np.asarray(draw_plate(rng, chosen, printed)), cv2.COLOR_RGB2BGR)
+    eu_variety = renderer in EU_VARIETY_RENDERERS
+    bare = cv2.cvtColor(np.asarray(draw_plate(rng, chosen, printed, eu_variety=eu_variety)), cv2.COLOR_RGB2BGR)
     return SyntheticPlate(image=degrade(rng, np.asarray(bare, dtype=np.uint8)), text=label_of(printed), layout=chosen)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from models.training.reader_data import (
     two_row_to_one,
 )
 from models.training.reader_train import ENGLISH_G2_CHARACTERS, ReaderTrainConfig, learning_rate
-from models.training.synthetic_plates import LAYOUTS, label_of, render_clean, render_plate
+from models.training.synthetic_plates import LAYOUTS, SEALS, label_of, render_clean, render_plate
 from platepatrol.plates import PLATE_ALPHABET
 
 
@@ -349,6 +350,17 @@ def test_synthetic_crops_read_motorcycle_plates_as_one_row() -> None:
         gray, text = crops[i]
         assert text == plates[i].text
         assert gray.shape[1] > 1.5 * gray.shape[0]  # top half + bottom half side by side
+
+
+def test_renderer_4_adds_european_variety_and_leaves_the_other_layouts_as_renderer_2() -> None:
+    for layout in ("ar_old", "ar_mercosur", "br_old", "us"):  # not renderer 3's motorcycles: renderer 2 exactly
+        assert np.array_equal(render_plate(7, layout, renderer=4).image, render_plate(7, layout, renderer=2).image)
+    plates = [render_plate(i, "eu", renderer=4) for i in range(60)]
+    german = [p.text for p in plates if re.fullmatch(r"[A-Z]{2,5}[0-9]{2,4}", p.text)]
+    assert len(german) >= 10 and all(SEALS not in p.text and p.text.isalnum() for p in plates)
+    changed = sum(not np.array_equal(p.image, render_plate(i, "eu", renderer=2).image) for i, p in enumerate(plates))
+    assert changed >= 20  # seals or a right-hand band on about half of them
+    assert render_plate(3, "eu", ("AB◉C 123",), renderer=4).text == "ABC123"
 
 
 def _distill_config(**changes: object) -> ReaderTrainConfig:
