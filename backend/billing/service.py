@@ -43,6 +43,9 @@ QUOTE_VALID = timedelta(hours=1)  # a quote is honoured this long; then prices a
 # A charge sent this long ago with no answer recorded lost its answer (the process stopped, the network failed):
 # the schedule then asks the provider for it by its key. Far longer than any charge takes.
 IN_FLIGHT_GRACE = timedelta(minutes=10)
+# The same key asks the provider again only this soon after the first attempt, so that no ask can still be on
+# its way when the schedule, after IN_FLIGHT_GRACE, takes a silent provider's word that it never arrived.
+REPLAY_WINDOW = timedelta(minutes=5)
 
 ProviderLookup = Callable[[str], PaymentProvider]
 
@@ -256,8 +259,8 @@ def reserve_payment(
     if (existing := payment_by_key(session, key)) is not None:
         if existing.order_id != order_id:
             raise FormError({"idempotency_key": "this key was already used for another order"})
-        if in_flight(existing) and card is not None:  # its answer was lost: ask again, with the same key
-            return Reservation(existing.id, existing.amount_minor, existing.currency, key)
+        if in_flight(existing) and card is not None and now < existing.created_at + REPLAY_WINDOW:
+            return Reservation(existing.id, existing.amount_minor, existing.currency, key)  # ask again, same key
         return PayResult(order, existing)
     if order.status is not OrderStatus.PENDING:
         raise FormError({"order": f"this order is {order.status.value}"})
@@ -300,6 +303,12 @@ def record_charge(session: Session, account: Account, payment_id: str, charge: C
     order = session.get_one(Order, order_id, with_for_update=True, populate_existing=True)
     payment = session.get_one(Payment, payment_id, with_for_update=True, populate_existing=True)
     if not in_flight(payment):
+        if charge.status is ChargeStatus.SUCCEEDED and payment.status is not PaymentStatus.SUCCEEDED:
+            log.error(
+                "payment %s: the provider took the money after it was recorded %s: refund it",
+                payment.id,
+                payment.status.value,
+            )
         return PayResult(order, payment)
     payment.provider_ref = charge.ref
     payment.status = _STATUS[charge.status]
@@ -433,6 +442,10 @@ def record_settlements(session: Session, settlements: Sequence[Settlement], now:
     """Write what the provider answered: issue the permit on success, mark the order failed and mail the holder on
     failure. A payment settled meanwhile (by another process, or the holder's receipt page) is left as it is."""
     for settlement in settlements:
+        order_id = session.scalar(select(Payment.order_id).where(Payment.id == settlement.payment_id))
+        if order_id is None:
+            continue
+        session.get_one(Order, order_id, with_for_update=True, populate_existing=True)  # the order first, always
         payment = session.scalar(
             select(Payment)
             .where(Payment.id == settlement.payment_id, Payment.status == PaymentStatus.PENDING)
@@ -477,14 +490,14 @@ def _settle(session: Session, payment: Payment, charge: Charge, now: datetime, m
         _fulfil(session, order, account, now)
     elif payment.status is not PaymentStatus.SUCCEEDED:
         order.status = OrderStatus.FAILED
+        what = "could not be confirmed" if charge is NEVER_RECEIVED else "failed after the card was accepted"
         mailer.send(
             Mail(
                 to=account.email,
                 subject="Your permit payment failed",
                 body=(
-                    f"Hello {account.full_name},\n\nThe payment of your order {order.id[:8]} failed after the "
-                    f"card was accepted ({charge.message}). No permit was issued. Please buy again with "
-                    "another card.\n"
+                    f"Hello {account.full_name},\n\nThe payment of your order {order.id[:8]} {what} "
+                    f"({charge.message}). No permit was issued. Please buy again.\n"
                 ),
             )
         )
@@ -529,7 +542,7 @@ def refund_payment(
     Audited as `payment.refund`.
     """
     refund = reserve_refund(session, payment_id, amount_minor, reason, idempotency_key, actor_id, now)
-    if not refund.in_flight:
+    if not refund.in_flight or now >= refund.created_at + REPLAY_WINDOW:  # answered, or left to the schedule
         return refund
     payment = refund.payment
     session.commit()  # the refund in flight stands; SQLite's write lock is let go while the provider is asked
@@ -601,15 +614,19 @@ def record_refund(session: Session, refund_id: str, result: RefundResult, now: d
     payment_id = session.scalar(select(Refund.payment_id).where(Refund.id == refund_id))
     if payment_id is None:
         raise FormError({"refund": "no such refund"})
-    # The payment's lock first, as reserve_refund takes it.
+    # Locks in one order everywhere: the order, its payment, then the refund.
+    order_id = session.scalar(select(Payment.order_id).where(Payment.id == payment_id))
+    session.get_one(Order, order_id, with_for_update=True, populate_existing=True)
     payment = session.get_one(Payment, payment_id, with_for_update=True, populate_existing=True)
     refund = session.get_one(Refund, refund_id, with_for_update=True, populate_existing=True)
     if not refund.in_flight:
+        if result.succeeded and not refund.succeeded:
+            log.error("refund %s: the provider gave the money back after it was recorded failed", refund.id)
         return refund
     refund.provider_ref = result.ref
     refund.succeeded = result.succeeded
     refund.answered_at = now
-    if result.succeeded and refundable_minor(payment) == 0:
+    if result.succeeded and refunded_minor(payment) == payment.amount_minor:  # given back, not merely in flight
         payment.order.status = OrderStatus.REFUNDED
     session.flush()
     audit(

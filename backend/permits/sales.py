@@ -91,9 +91,12 @@ def _open_offers(session: Session, type_id: str, zone_id: str | None, now: datet
     return list(session.scalars(query))
 
 
-def being_paid_in_zone(session: Session, type_id: str, zone_id: str | None) -> int:
+def being_paid_in_zone(
+    session: Session, type_id: str, zone_id: str | None, offer_holders: frozenset[str] = frozenset()
+) -> int:
     """New permits of the type and zone whose payment is in flight or being confirmed: each holds its place until
-    the provider answers, so the last place is never charged for twice."""
+    the provider answers, so the last place is never charged for twice. The orders of `offer_holders` are left out:
+    their waitlist offer holds their place already."""
     query = (
         select(func.count(func.distinct(Order.id)))
         .select_from(Order)
@@ -106,6 +109,8 @@ def being_paid_in_zone(session: Session, type_id: str, zone_id: str | None) -> i
         )
     )
     query = query.where(Order.home_zone_id.is_(None) if zone_id is None else Order.home_zone_id == zone_id)
+    if offer_holders:
+        query = query.where(Order.account_id.not_in(offer_holders))
     return session.scalar(query) or 0
 
 
@@ -114,10 +119,12 @@ def seats_left(session: Session, permit_type: PermitType, zone_id: str | None, n
     hold their place."""
     if permit_type.cap_per_zone is None:
         return None
+    offers = _open_offers(session, permit_type.id, zone_id, now)
+    offer_holders = frozenset(entry.account_id for entry in offers)
     taken = (
         live_in_zone(session, permit_type.id, zone_id, now)
-        + len(_open_offers(session, permit_type.id, zone_id, now))
-        + being_paid_in_zone(session, permit_type.id, zone_id)
+        + len(offers)
+        + being_paid_in_zone(session, permit_type.id, zone_id, offer_holders)
     )
     return max(0, permit_type.cap_per_zone - taken)
 
@@ -427,12 +434,27 @@ def remove_vehicle(session: Session, account: Account, vehicle: Vehicle, now: da
     if live := live_permits_of(vehicle, now):
         codes = ", ".join(permit.code for permit in live)
         raise FormError({"vehicle": f"{vehicle.plate} is on permit {codes}: swap another vehicle in first"})
+    if _on_an_order_being_paid(session, account.id, vehicle.id):  # its permit is issued once the payment answers
+        raise FormError({"vehicle": f"{vehicle.plate} is on an order whose payment is being confirmed: wait for it"})
     if vehicle.permits:
         vehicle.owner_id = None
     else:
         session.delete(vehicle)
     session.flush()
     audit(session, account.id, "vehicle.remove", "vehicle", vehicle.id, plate=vehicle.plate)
+
+
+def _on_an_order_being_paid(session: Session, account_id: str, vehicle_id: str) -> bool:
+    orders = session.scalars(
+        select(Order.vehicle_ids)
+        .join(Payment, Payment.order_id == Order.id)
+        .where(
+            Order.account_id == account_id,
+            Order.status == OrderStatus.PENDING,
+            Payment.status == PaymentStatus.PENDING,
+        )
+    )
+    return any(vehicle_id in (vehicle_ids or []) for vehicle_ids in orders)
 
 
 def owned_vehicles(

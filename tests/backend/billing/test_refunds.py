@@ -149,3 +149,14 @@ def test_the_provider_is_asked_for_a_refund_with_no_write_lock_held(fresh_engine
     assert refund.succeeded
     with sessions() as session:
         assert session.get_one(Payment, payment.id).order.status is OrderStatus.REFUNDED
+
+
+def test_the_order_is_refunded_only_once_the_money_is_given_back(session: Session) -> None:
+    payment = paid_order(session, 100)
+    provider = _LosesAnswers(lost=1)  # the first refund's answer is lost; it never reached the provider
+    lost = refund_payment(session, payment.id, 60, "moved", "refund-key-a", None, NOW, lambda _name: provider)
+    refund_payment(session, payment.id, 40, "moved", "refund-key-b", None, NOW, lambda _name: provider)
+    assert lost.in_flight and refundable_minor(payment) == 0
+    assert payment.order.status is OrderStatus.PAID  # 40 given back, 60 not known to be
+    assert settle_refunds_in_flight(session, NOW + IN_FLIGHT_GRACE, lambda _name: provider) == 1
+    assert not lost.succeeded and refundable_minor(payment) == 60 and payment.order.status is OrderStatus.PAID

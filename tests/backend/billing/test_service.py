@@ -15,14 +15,15 @@ from backend.billing.models import Order, OrderStatus, Payment, PaymentStatus
 from backend.billing.provider import DECLINES, FAILS_LATER, SUCCEEDS, Card, Charge, SandboxProvider
 from backend.billing.service import (
     IN_FLIGHT_GRACE,
+    REPLAY_WINDOW,
     create_order,
     create_renewal,
     in_flight,
     pay_order,
     settle_pending_payments,
 )
-from backend.permits.models import Permit, PermitRevision
-from backend.permits.sales import SoldOutError
+from backend.permits.models import Permit, PermitRevision, Vehicle, WaitlistEntry, WaitlistStatus
+from backend.permits.sales import SoldOutError, remove_vehicle, seats_left
 from backend.storage.engine import begin_writing
 from tests.backend.billing.helpers import NOW, holder_with_vehicle, permit_type, vehicle_ids, zone
 
@@ -344,3 +345,49 @@ def test_a_payment_in_flight_holds_the_last_place(fresh_engine: Engine) -> None:
     assert paid.paid and len(refused) == 1  # Ada's place was held while her card was charged
     with sessions() as session:
         assert (count(session, Permit), count(session, Payment)) == (1, 1)
+
+
+def test_a_vehicle_on_an_order_being_paid_cannot_be_removed(session: Session) -> None:
+    account = holder_with_vehicle(session)
+    order = create_order(
+        session, account, permit_type(session), vehicle_ids(session, account), None, "k-order-1", NOW, NY
+    )
+    pay_order(session, account, order.id, card(), "pay-key-001", NOW, _Unreachable())
+    [vehicle] = session.scalars(select(Vehicle).where(Vehicle.owner_id == account.id)).all()
+    with pytest.raises(FormError, match="being confirmed"):  # else the charge could succeed with no permit to issue
+        remove_vehicle(session, account, vehicle, NOW)
+    assert pay_order(session, account, order.id, card(), "pay-key-001", NOW, SANDBOX).paid
+
+
+def test_the_same_key_asks_again_only_soon_after_the_first_attempt(session: Session) -> None:
+    account = holder_with_vehicle(session)
+    order = create_order(
+        session, account, permit_type(session), vehicle_ids(session, account), None, "k-order-1", NOW, NY
+    )
+    provider = _Unreachable(lost=1)
+    pay_order(session, account, order.id, card(), "pay-key-001", NOW, provider)
+    late = pay_order(session, account, order.id, card(), "pay-key-001", NOW + REPLAY_WINDOW, provider)
+    assert late.payment is not None and in_flight(late.payment)  # left to the schedule, which asks by key
+    assert provider.keys == ["pay-key-001"]
+
+
+def test_an_offer_holders_payment_does_not_take_a_second_place(session: Session) -> None:
+    home = zone(session)
+    kind = permit_type(session, zones=[home], cap_per_zone=2)
+    ada = holder_with_vehicle(session)
+    bob = holder_with_vehicle(session, "BOB1", "bob@example.org")
+    session.add(
+        WaitlistEntry(
+            type_id=kind.id,
+            zone_id=home.id,
+            account_id=ada.id,
+            joined_at=NOW,
+            status=WaitlistStatus.OFFERED,
+            offer_expires_at=NOW + timedelta(days=2),
+        )
+    )
+    ada_order = create_order(session, ada, kind, vehicle_ids(session, ada), home.id, "k-order-1", NOW, NY)
+    pay_order(session, ada, ada_order.id, card(FAILS_LATER), "pay-key-001", NOW, SANDBOX)  # being confirmed
+    assert seats_left(session, kind, home.id, NOW) == 1  # Ada's offer holds one place, not two
+    bob_order = create_order(session, bob, kind, vehicle_ids(session, bob), home.id, "k-order-2", NOW, NY)
+    assert pay_order(session, bob, bob_order.id, card(), "pay-key-002", NOW, SANDBOX).paid
