@@ -29,6 +29,7 @@ from backend.billing.provider import Card, Charge, ChargeStatus, PaymentProvider
 from backend.permits.models import Permit, PermitStatus, PermitType
 from backend.permits.sales import (
     accept_offer,
+    being_paid,
     check_can_buy,
     check_vehicle_count,
     new_permit_code,
@@ -351,18 +352,8 @@ def _check_still_valid(
 def _renewal_being_paid(session: Session, permit_id: str) -> bool:
     """Whether a renewal order of the permit has a payment in flight or being confirmed (it would extend the
     permit over the same period: paying a second one would charge twice for it)."""
-    found = session.scalar(
-        select(Payment.id)
-        .join(Order, Payment.order_id == Order.id)
-        .where(
-            Order.permit_id == permit_id,
-            Order.kind == OrderKind.RENEWAL,
-            Order.status == OrderStatus.PENDING,
-            Payment.status == PaymentStatus.PENDING,
-        )
-        .limit(1)
-    )
-    return found is not None
+    query = being_paid(Payment.id).where(Order.permit_id == permit_id, Order.kind == OrderKind.RENEWAL).limit(1)
+    return session.scalar(query) is not None
 
 
 def _fulfil(session: Session, order: Order, account: Account, now: datetime) -> Permit:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.mailer import Mail, Mailer
@@ -91,23 +92,23 @@ def _open_offers(session: Session, type_id: str, zone_id: str | None, now: datet
     return list(session.scalars(query))
 
 
+def being_paid(*columns: Any) -> Select[Any]:
+    """`columns` of the open orders whose payment is in flight or being confirmed (a row per such payment)."""
+    return (
+        select(*columns)
+        .select_from(Order)
+        .join(Payment, Payment.order_id == Order.id)
+        .where(Order.status == OrderStatus.PENDING, Payment.status == PaymentStatus.PENDING)
+    )
+
+
 def being_paid_in_zone(
     session: Session, type_id: str, zone_id: str | None, offer_holders: frozenset[str] = frozenset()
 ) -> int:
     """New permits of the type and zone whose payment is in flight or being confirmed: each holds its place until
     the provider answers, so the last place is never charged for twice. The orders of `offer_holders` are left out:
     their waitlist offer holds their place already."""
-    query = (
-        select(func.count(func.distinct(Order.id)))
-        .select_from(Order)
-        .join(Payment, Payment.order_id == Order.id)
-        .where(
-            Order.type_id == type_id,
-            Order.kind == OrderKind.NEW,
-            Order.status == OrderStatus.PENDING,
-            Payment.status == PaymentStatus.PENDING,
-        )
-    )
+    query = being_paid(func.count(func.distinct(Order.id))).where(Order.type_id == type_id, Order.kind == OrderKind.NEW)
     query = query.where(Order.home_zone_id.is_(None) if zone_id is None else Order.home_zone_id == zone_id)
     if offer_holders:
         query = query.where(Order.account_id.not_in(offer_holders))
@@ -445,15 +446,7 @@ def remove_vehicle(session: Session, account: Account, vehicle: Vehicle, now: da
 
 
 def _on_an_order_being_paid(session: Session, account_id: str, vehicle_id: str) -> bool:
-    orders = session.scalars(
-        select(Order.vehicle_ids)
-        .join(Payment, Payment.order_id == Order.id)
-        .where(
-            Order.account_id == account_id,
-            Order.status == OrderStatus.PENDING,
-            Payment.status == PaymentStatus.PENDING,
-        )
-    )
+    orders = session.scalars(being_paid(Order.vehicle_ids).where(Order.account_id == account_id))
     return any(vehicle_id in (vehicle_ids or []) for vehicle_ids in orders)
 
 
