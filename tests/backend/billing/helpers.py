@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Account
@@ -96,3 +96,15 @@ def holder_with_vehicle(session: Session, plate: str = "ABC123", email: str = "a
 
 def vehicle_ids(session: Session, account: Account) -> list[str]:
     return list(session.scalars(select(Vehicle.id).where(Vehicle.owner_id == account.id).order_by(Vehicle.plate)))
+
+
+def write_from_another_connection(engine: Engine, statement: str) -> None:
+    """Commit `statement` from a connection of its own that gives up after 100 ms waiting for a lock (SQLite's
+    write lock, or a PostgreSQL row lock): it fails fast if the caller holds one, as a verdict would wait."""
+    with engine.connect() as other:
+        if other.dialect.name == "sqlite":
+            other.exec_driver_sql("PRAGMA busy_timeout = 100")
+        else:
+            other.exec_driver_sql("SET lock_timeout = '100ms'")
+        other.execute(text(statement))
+        other.commit()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.mailer import FolderMailer
@@ -13,7 +13,13 @@ from backend.billing.provider import FAILS_LATER, SUCCEEDS, Card, Charge, Sandbo
 from backend.billing.service import create_order, pay_order, settle_pending_payments
 from backend.config import WebConfig
 from backend.storage.engine import begin_writing
-from tests.backend.billing.helpers import NOW, holder_with_vehicle, permit_type, vehicle_ids
+from tests.backend.billing.helpers import (
+    NOW,
+    holder_with_vehicle,
+    permit_type,
+    vehicle_ids,
+    write_from_another_connection,
+)
 from tests.backend.factories import a_verdict_after_every_read, another_writer
 
 NY = "America/New_York"
@@ -72,11 +78,7 @@ class _AsksWhileAnotherWrites(SandboxProvider):
         self.asked = 0
 
     def settle(self, ref: str) -> Charge:
-        with self.engine.connect() as other:
-            if other.dialect.name == "sqlite":
-                other.exec_driver_sql("PRAGMA busy_timeout = 100")
-            other.execute(text("UPDATE accounts SET full_name = full_name || '.'"))
-            other.commit()
+        write_from_another_connection(self.engine, "UPDATE accounts SET full_name = full_name || '.'")
         self.asked += 1
         return super().settle(ref)
 
@@ -104,10 +106,8 @@ def test_the_provider_is_asked_without_holding_up_the_writers(fresh_engine: Engi
     assert all(len(mailer.messages_to(f"late{n}@example.org")) == 1 for n in range(3))
 
 
-def test_a_payment_settled_meanwhile_is_left_as_it_is(fresh_engine: Engine, tmp_path: Path) -> None:
-    """The provider is asked outside the transaction that writes: a payment the holder's receipt page settled in
-    between is not settled (nor mailed about) twice."""
-    sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
+def _a_payment_being_confirmed(sessions: sessionmaker[Session]) -> str:
+    """late@example.org's order, paid with the card the bank confirms later (and then refuses); its id."""
     with sessions() as session:
         account = holder_with_vehicle(session, "LATE1", "late@example.org")
         order = create_order(
@@ -115,6 +115,14 @@ def test_a_payment_settled_meanwhile_is_left_as_it_is(fresh_engine: Engine, tmp_
         )
         pay_order(session, account, order.id, Card(FAILS_LATER, 12, 2030, "123"), "pay-1-001", NOW, SandboxProvider())
         session.commit()
+        return order.id
+
+
+def test_a_payment_settled_meanwhile_is_left_as_it_is(fresh_engine: Engine, tmp_path: Path) -> None:
+    """The provider is asked outside the transaction that writes: a payment the holder's receipt page settled in
+    between is not settled (nor mailed about) twice."""
+    sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
+    _a_payment_being_confirmed(sessions)
     mailer = FolderMailer(tmp_path)
 
     class _ReceiptPageFirst(SandboxProvider):
@@ -139,17 +147,12 @@ def test_the_receipt_pages_check_asks_the_provider_without_the_write_lock(fresh_
     """The holder's "check again" runs in a request that took the write lock once its form was checked: the ask
     itself must not hold it."""
     sessions = sessionmaker(bind=fresh_engine, expire_on_commit=False)
+    order_id = _a_payment_being_confirmed(sessions)
+    provider = _AsksWhileAnotherWrites(fresh_engine)
     with sessions() as session:
-        account = holder_with_vehicle(session, "LATE1", "late@example.org")
-        order = create_order(
-            session, account, permit_type(session), vehicle_ids(session, account), None, "order-1-1", NOW, NY
-        )
-        pay_order(session, account, order.id, Card(FAILS_LATER, 12, 2030, "123"), "pay-1-001", NOW, SandboxProvider())
-        session.commit()
-        provider = _AsksWhileAnotherWrites(fresh_engine)
         begin_writing(session)
         asked = settle_pending_payments(
-            session, NOW, FolderMailer(tmp_path), providers=lambda _name: provider, order_id=order.id
+            session, NOW, FolderMailer(tmp_path), providers=lambda _name: provider, order_id=order_id
         )
         session.commit()
     assert (asked, provider.asked) == (1, 1)

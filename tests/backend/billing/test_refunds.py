@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.service import FormError
@@ -12,7 +12,7 @@ from backend.billing.models import OrderStatus, Payment, PaymentStatus, Refund
 from backend.billing.provider import RefundResult, SandboxProvider
 from backend.billing.service import IN_FLIGHT_GRACE, refund_payment, refundable_minor, settle_refunds_in_flight
 from backend.storage.engine import begin_writing
-from tests.backend.billing.helpers import NOW, paid_order
+from tests.backend.billing.helpers import NOW, paid_order, write_from_another_connection
 
 
 def test_a_partial_then_the_rest_marks_the_order_refunded(session: Session) -> None:
@@ -127,13 +127,7 @@ class _RefundsWhileOthersWrite(SandboxProvider):
         self.engine = engine
 
     def refund(self, charge_ref: str, amount_minor: int, currency: str, idempotency_key: str) -> RefundResult:
-        with self.engine.connect() as other:
-            if other.dialect.name == "sqlite":
-                other.exec_driver_sql("PRAGMA busy_timeout = 100")
-            else:
-                other.exec_driver_sql("SET lock_timeout = '100ms'")
-            other.execute(text("UPDATE payments SET card_last4 = card_last4"))
-            other.commit()
+        write_from_another_connection(self.engine, "UPDATE payments SET card_last4 = card_last4")
         return super().refund(charge_ref, amount_minor, currency, idempotency_key)
 
 

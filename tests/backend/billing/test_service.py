@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.mailer import FolderMailer
@@ -25,7 +25,14 @@ from backend.billing.service import (
 from backend.permits.models import Permit, PermitRevision, Vehicle, WaitlistEntry, WaitlistStatus
 from backend.permits.sales import SoldOutError, remove_vehicle, seats_left
 from backend.storage.engine import begin_writing
-from tests.backend.billing.helpers import NOW, holder_with_vehicle, permit_type, vehicle_ids, zone
+from tests.backend.billing.helpers import (
+    NOW,
+    holder_with_vehicle,
+    permit_type,
+    vehicle_ids,
+    write_from_another_connection,
+    zone,
+)
 
 NY = "America/New_York"
 SANDBOX = SandboxProvider()
@@ -279,13 +286,7 @@ class _ChargesWhileOthersWrite(SandboxProvider):
         self.charged = 0
 
     def charge(self, card: Card, amount_minor: int, currency: str, idempotency_key: str) -> Charge:
-        with self.engine.connect() as other:
-            if other.dialect.name == "sqlite":
-                other.exec_driver_sql("PRAGMA busy_timeout = 100")
-            else:
-                other.exec_driver_sql("SET lock_timeout = '100ms'")
-            other.execute(text("UPDATE permit_types SET name = name"))
-            other.commit()
+        write_from_another_connection(self.engine, "UPDATE permit_types SET name = name")
         if self.during is not None:
             self.during()
         self.charged += 1
