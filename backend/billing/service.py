@@ -297,12 +297,10 @@ def reserve_payment(
 def record_charge(session: Session, account: Account, payment_id: str, charge: Charge, now: datetime) -> PayResult:
     """Write the provider's answer to a payment in flight and, on success, issue the permit (flushed; the caller
     commits). A payment answered meanwhile (a replay of its key, or the schedule) is left as it is."""
-    order_id = session.scalar(select(Payment.order_id).where(Payment.id == payment_id))
-    if order_id is None:
+    locked = _lock_order_and_payment(session, payment_id)
+    if locked is None:
         raise FormError({"payment": "no such payment"})
-    # The order's lock first, as reserve_payment takes it: the two never wait on each other in turn.
-    order = session.get_one(Order, order_id, with_for_update=True, populate_existing=True)
-    payment = session.get_one(Payment, payment_id, with_for_update=True, populate_existing=True)
+    order, payment = locked
     if not in_flight(payment):
         if charge.status is ChargeStatus.SUCCEEDED and payment.status is not PaymentStatus.SUCCEEDED:
             log.error(
@@ -328,6 +326,17 @@ def record_charge(session: Session, account: Account, payment_id: str, charge: C
     if payment.status is PaymentStatus.SUCCEEDED and order.status is OrderStatus.PENDING:
         _fulfil(session, order, account, now)
     return PayResult(order, payment)
+
+
+def _lock_order_and_payment(session: Session, payment_id: str) -> tuple[Order, Payment] | None:
+    """The payment and its order, both locked and read afresh (None: no such payment). Every writer of payments
+    locks in this order (the order, its payment, then a refund), as reserve_payment does: none waits on another in
+    turn (a deadlock on PostgreSQL)."""
+    order_id = session.scalar(select(Payment.order_id).where(Payment.id == payment_id))
+    if order_id is None:
+        return None
+    order = session.get_one(Order, order_id, with_for_update=True, populate_existing=True)
+    return order, session.get_one(Payment, payment_id, with_for_update=True, populate_existing=True)
 
 
 def _check_still_valid(
@@ -433,18 +442,10 @@ def record_settlements(session: Session, settlements: Sequence[Settlement], now:
     """Write what the provider answered: issue the permit on success, mark the order failed and mail the holder on
     failure. A payment settled meanwhile (by another process, or the holder's receipt page) is left as it is."""
     for settlement in settlements:
-        order_id = session.scalar(select(Payment.order_id).where(Payment.id == settlement.payment_id))
-        if order_id is None:
+        locked = _lock_order_and_payment(session, settlement.payment_id)
+        if locked is None or locked[1].status is not PaymentStatus.PENDING:
             continue
-        session.get_one(Order, order_id, with_for_update=True, populate_existing=True)  # the order first, always
-        payment = session.scalar(
-            select(Payment)
-            .where(Payment.id == settlement.payment_id, Payment.status == PaymentStatus.PENDING)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        if payment is None:
-            continue
+        payment = locked[1]
         try:
             with session.begin_nested():  # one payment that cannot be settled does not hold up the others
                 _settle(session, payment, settlement.charge, now, mailer)
@@ -605,10 +606,9 @@ def record_refund(session: Session, refund_id: str, result: RefundResult, now: d
     payment_id = session.scalar(select(Refund.payment_id).where(Refund.id == refund_id))
     if payment_id is None:
         raise FormError({"refund": "no such refund"})
-    # Locks in one order everywhere: the order, its payment, then the refund.
-    order_id = session.scalar(select(Payment.order_id).where(Payment.id == payment_id))
-    session.get_one(Order, order_id, with_for_update=True, populate_existing=True)
-    payment = session.get_one(Payment, payment_id, with_for_update=True, populate_existing=True)
+    locked = _lock_order_and_payment(session, payment_id)
+    assert locked is not None  # a refund's payment is never deleted (foreign key)
+    order, payment = locked
     refund = session.get_one(Refund, refund_id, with_for_update=True, populate_existing=True)
     if not refund.in_flight:
         if result.succeeded and not refund.succeeded:
@@ -618,7 +618,7 @@ def record_refund(session: Session, refund_id: str, result: RefundResult, now: d
     refund.succeeded = result.succeeded
     refund.answered_at = now
     if result.succeeded and refunded_minor(payment) == payment.amount_minor:  # given back, not merely in flight
-        payment.order.status = OrderStatus.REFUNDED
+        order.status = OrderStatus.REFUNDED
     session.flush()
     audit(
         session,
