@@ -20,11 +20,17 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 LAYOUTS: tuple[str, ...] = ("us", "eu", "br_old", "br_mercosul", "ar_old", "ar_mercosur", "two_row")
 AR_LAYOUTS: tuple[str, ...] = ("ar_old", "ar_mercosur")
-RENDERERS: tuple[int, ...] = (1, 2, 3, 4)  # 1: v1-v4's renderer; 2: Argentine plates drawn after the real ar_crops;
+RENDERERS: tuple[int, ...] = (1, 2, 3, 4, 5)  # 1: v1-v4's renderer; 2: Argentine plates drawn after the real ar_crops;
 # 3: renderer 2 plus Argentine two-row motorcycle plates, Mercosur's flat-topped A and stronger night overexposure;
-# 4: renderer 2 plus the European plates' variety: German seals between the groups, regional bands on the right
+# 4: renderer 2 plus the European plates' variety: German seals between the groups, regional bands on the right;
+# 5: renderer 4 plus the plate typefaces' W with upright sides (an upside-down M) on the layouts that use them
 AR_MOTO_RENDERERS = frozenset({3})
-EU_VARIETY_RENDERERS = frozenset({4})
+EU_VARIETY_RENDERERS = frozenset({4, 5})
+UPRIGHT_W_RENDERERS = frozenset({5})
+# The typefaces of German (FE-Schrift), Mercosur and old Argentine plates draw W as an M turned over: upright outer
+# strokes and a middle that rises from the foot. A reader that only saw the fonts' slanted W reads it as M, N or H.
+UPRIGHT_W_LAYOUTS: tuple[str, ...] = ("eu", "br_mercosul", "ar_old", "ar_mercosur")
+UPRIGHT_W_SHARE = 0.5  # of renderer 5's plates of those layouts
 AR_MOTO = "ar_moto"  # renderer 3's two-row Argentine motorcycle plates: drawn for a share of the AR layouts
 TWO_ROW_LAYOUTS: tuple[str, ...] = ("two_row", AR_MOTO)  # crops the reader reads as top half + bottom half
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -186,12 +192,19 @@ def _reader_style(rng: random.Random, layout: str) -> tuple[Rgb, Rgb, float]:
 
 
 def draw_plate(
-    rng: random.Random, layout: str, rows: tuple[str, ...], varied: bool = True, eu_variety: bool = False
+    rng: random.Random,
+    layout: str,
+    rows: tuple[str, ...],
+    varied: bool = True,
+    eu_variety: bool = False,
+    upright_w: bool = False,
 ) -> Image.Image:
     """The bare plate, front on, about 120 px high.
 
     `varied` (training) draws the reader's wider range of looks, fonts and character spacing; without it the
-    plate is drawn the plain way (DejaVu, the font's own spacing), which tests and demos rely on staying put."""
+    plate is drawn the plain way (DejaVu, the font's own spacing), which tests and demos rely on staying put.
+    `upright_w` (renderer 5, with `varied`) draws W as an upside-down M (a row with a W is then always set
+    character by character)."""
     background, ink, aspect = _reader_style(rng, layout) if varied else _style(rng, layout)
     h = 120
     w = round(h * aspect)
@@ -230,7 +243,7 @@ def draw_plate(
         _paste_text(canvas, "ARGENTINA", small, ink, (w // 3, 6, 2 * w // 3, 24))
         top = 28
     if varied:
-        _draw_rows(canvas, rows, main, ink, (left, top, right, bottom), rng)
+        _draw_rows(canvas, rows, main, ink, (left, top, right, bottom), rng, upright_w)
     else:
         _draw_plain_rows(canvas, rows, main, ink, (left, top, right, bottom), rng)
     return canvas
@@ -262,6 +275,7 @@ def _draw_rows(
     ink: Rgb,
     box: tuple[int, int, int, int],
     rng: random.Random,
+    upright_w: bool = False,
 ) -> None:
     left, top, right, bottom = box
     row_h = (bottom - top) // len(rows)
@@ -272,10 +286,11 @@ def _draw_rows(
         height = round(row_h * rng.uniform(0.72, 0.95))
         x = left + rng.randint(0, (right - left) - width)
         y = top + i * row_h + rng.randint(0, row_h - height)
-        if SEALS not in row and rng.random() < 0.25:  # the whole row as one piece of text, the font's spacing
+        whole_row = rng.random() < 0.25  # the whole row as one piece of text, the font's spacing
+        if whole_row and SEALS not in row and not (upright_w and "W" in row):
             _paste_text(canvas, row, font, ink, (x, y, x + width, y + height))
             continue
-        mask = _row_mask(row, font, spacing).resize((width, height), Image.Resampling.BICUBIC)
+        mask = _row_mask(row, font, spacing, upright_w=upright_w).resize((width, height), Image.Resampling.BICUBIC)
         canvas.paste(Image.new("RGB", mask.size, ink), (x, y), mask)
 
 
@@ -352,10 +367,19 @@ def _flat_top_a(font: ImageFont.FreeTypeFont) -> Image.Image:
     return body
 
 
-def _row_mask(row: str, font: ImageFont.FreeTypeFont, spacing: _Spacing, flat_a: bool = False) -> Image.Image:
+@cache
+def _upright_w(font: ImageFont.FreeTypeFont) -> Image.Image:
+    """The plate typefaces' W (renderer 5): the font's M turned over, so the outer strokes stand upright and the
+    middle rises from the foot, as on German, Mercosur and old Argentine plates."""
+    return _glyph("M", font).rotate(180)
+
+
+def _row_mask(
+    row: str, font: ImageFont.FreeTypeFont, spacing: _Spacing, flat_a: bool = False, upright_w: bool = False
+) -> Image.Image:
     """The row's characters set one by one with the plate's spacing, as an L mask (255 = ink); `flat_a` draws
-    the A flat-topped (renderer 3's Mercosur)."""
-    glyphs = {ch: _flat_top_a(font) if flat_a and ch == "A" else _glyph(ch, font) for ch in set(row) if ch != " "}
+    the A flat-topped (renderer 3's Mercosur), `upright_w` the W as an upside-down M (renderer 5)."""
+    glyphs = {ch: _character_glyph(ch, font, flat_a, upright_w) for ch in set(row) if ch != " "}
     cell = max((g.width for ch, g in glyphs.items() if ch.isalnum()), default=_GLYPH_HEIGHT // 2)
     gap = round(spacing.gap * _GLYPH_HEIGHT)
     pieces: list[tuple[int, Image.Image | None]] = []  # (advance, glyph)
@@ -381,6 +405,14 @@ def _row_mask(row: str, font: ImageFont.FreeTypeFont, spacing: _Spacing, flat_a:
         mask = mask.filter(ImageFilter.MaxFilter(size) if spacing.weight > 0 else ImageFilter.MinFilter(size))
     box = mask.getbbox()
     return mask.crop(box) if box else mask
+
+
+def _character_glyph(ch: str, font: ImageFont.FreeTypeFont, flat_a: bool, upright_w: bool) -> Image.Image:
+    if flat_a and ch == "A":
+        return _flat_top_a(font)
+    if upright_w and ch == "W":
+        return _upright_w(font)
+    return _glyph(ch, font)
 
 
 def _perspective(
@@ -509,10 +541,13 @@ def _paste_row(
     ink: Rgb,
     box: tuple[int, int, int, int],
     flat_a: bool = False,
+    upright_w: bool = False,
 ) -> None:
     """The row set with `spacing`, stretched to `box` (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = box
-    mask = _row_mask(row, font, spacing, flat_a).resize((max(1, x1 - x0), max(1, y1 - y0)), Image.Resampling.BICUBIC)
+    mask = _row_mask(row, font, spacing, flat_a, upright_w).resize(
+        (max(1, x1 - x0), max(1, y1 - y0)), Image.Resampling.BICUBIC
+    )
     canvas.paste(Image.new("RGB", mask.size, ink), (x0, y0), mask)
 
 
@@ -520,7 +555,7 @@ def _grey(value: int) -> Rgb:
     return (value, value, value)
 
 
-def _draw_ar_old(rng: random.Random, row: str) -> Image.Image:
+def _draw_ar_old(rng: random.Random, row: str, upright_w: bool = False) -> Image.Image:
     h = 120
     w = round(h * rng.uniform(2.1, 2.45))
     surround, rim, field = _grey(rng.randint(0, 90)), _grey(rng.randint(170, 250)), _grey(rng.randint(5, 70))
@@ -552,11 +587,13 @@ def _draw_ar_old(rng: random.Random, row: str) -> Image.Image:
         weight=rng.choice((0, 1, 2, 3)),
     )
     font = _font(rng.choice(_ar_fonts(bold=True)), _GLYPH_HEIGHT)
-    _paste_row(canvas, rng, _ar_row(rng, row, "ar_old"), font, spacing, ink, (x, y, x + text_w, y + text_h))
+    _paste_row(
+        canvas, rng, _ar_row(rng, row, "ar_old"), font, spacing, ink, (x, y, x + text_w, y + text_h), False, upright_w
+    )
     return canvas
 
 
-def _draw_ar_mercosur(rng: random.Random, row: str, flat_a: bool = False) -> Image.Image:
+def _draw_ar_mercosur(rng: random.Random, row: str, flat_a: bool = False, upright_w: bool = False) -> Image.Image:
     h = 120
     w = round(h * rng.uniform(2.9, 3.2))
     paper, ink = _grey(rng.randint(200, 255)), _grey(rng.randint(5, 60))
@@ -585,7 +622,7 @@ def _draw_ar_mercosur(rng: random.Random, row: str, flat_a: bool = False) -> Ima
         weight=rng.choice((-2, -1, 0, 0, 1)),
     )
     font = _font(rng.choice(_ar_fonts(bold=False)), _GLYPH_HEIGHT)
-    _paste_row(canvas, rng, row, font, spacing, ink, (x, top, x + text_w, bottom), flat_a)
+    _paste_row(canvas, rng, row, font, spacing, ink, (x, top, x + text_w, bottom), flat_a, upright_w)
     return _holder(rng, canvas)
 
 
@@ -615,12 +652,12 @@ def _holder(rng: random.Random, plate: Image.Image) -> Image.Image:
 
 
 def draw_ar_plate(
-    rng: random.Random, layout: str, rows: tuple[str, ...], flat_a: bool = False
+    rng: random.Random, layout: str, rows: tuple[str, ...], flat_a: bool = False, upright_w: bool = False
 ) -> npt.NDArray[np.uint8]:
     """An Argentine plate (renderer 2) front on, about 120 px high, as BGR; `flat_a` (renderer 3) draws
-    Mercosur's A flat-topped."""
+    Mercosur's A flat-topped, `upright_w` (renderer 5) the W as an upside-down M."""
     row = " ".join(rows)
-    plate = _draw_ar_old(rng, row) if layout == "ar_old" else _draw_ar_mercosur(rng, row, flat_a)
+    plate = _draw_ar_old(rng, row, upright_w) if layout == "ar_old" else _draw_ar_mercosur(rng, row, flat_a, upright_w)
     return np.asarray(cv2.cvtColor(np.asarray(plate), cv2.COLOR_RGB2BGR), dtype=np.uint8)
 
 
@@ -755,7 +792,9 @@ def render_plate(
     plus, for the Argentine layouts, a share of two-row motorcycle plates (layout AR_MOTO, when `rows` is not
     given), Mercosur's flat-topped A on half the Mercosur plates, and stronger night overexposure. Renderer 4 is
     renderer 2 plus, for the European layout, German registrations with the seals between the groups (GERMAN_SHARE,
-    when `rows` is not given) and a regional band on the right (RIGHT_BAND_SHARE)."""
+    when `rows` is not given) and a regional band on the right (RIGHT_BAND_SHARE). Renderer 5 is renderer 4 with,
+    on a share of the plates of UPRIGHT_W_LAYOUTS (UPRIGHT_W_SHARE), the plate typefaces' upright W; a plate
+    without a W, or not drawn so, is the same as renderer 4's."""
     if renderer not in RENDERERS:
         raise ValueError(f"unknown renderer {renderer!r}; expected one of {RENDERERS}")
     rng = random.Random(seed)
@@ -773,12 +812,20 @@ def render_plate(
         bare_ar = draw_ar_plate(rng, chosen, printed, flat_a=rng.random() < 0.5)
         image = degrade_ar(rng, bare_ar, light_ink=chosen == "ar_old", renderer=3)
         return SyntheticPlate(image=image, text=label_of(printed), layout=chosen)
+    upright_w = renderer in UPRIGHT_W_RENDERERS and _draws_upright_w(seed, chosen)
     if renderer >= 2 and chosen in AR_LAYOUTS:
-        image = degrade_ar(rng, draw_ar_plate(rng, chosen, printed), light_ink=chosen == "ar_old")
+        bare_ar = draw_ar_plate(rng, chosen, printed, upright_w=upright_w)
+        image = degrade_ar(rng, bare_ar, light_ink=chosen == "ar_old")
         return SyntheticPlate(image=image, text=label_of(printed), layout=chosen)
     eu_variety = renderer in EU_VARIETY_RENDERERS
-    bare = cv2.cvtColor(np.asarray(draw_plate(rng, chosen, printed, eu_variety=eu_variety)), cv2.COLOR_RGB2BGR)
+    plate = draw_plate(rng, chosen, printed, eu_variety=eu_variety, upright_w=upright_w)
+    bare = cv2.cvtColor(np.asarray(plate), cv2.COLOR_RGB2BGR)
     return SyntheticPlate(image=degrade(rng, np.asarray(bare, dtype=np.uint8)), text=label_of(printed), layout=chosen)
+
+
+def _draws_upright_w(seed: int, layout: str) -> bool:
+    """Renderer 5's choice, drawn from a stream of its own so that the plate is otherwise renderer 4's."""
+    return layout in UPRIGHT_W_LAYOUTS and random.Random(f"upright-w {seed}").random() < UPRIGHT_W_SHARE
 
 
 def render_clean(seed: int, layout: str, rows: tuple[str, ...]) -> npt.NDArray[np.uint8]:

@@ -363,6 +363,33 @@ def test_renderer_4_adds_european_variety_and_leaves_the_other_layouts_as_render
     assert render_plate(3, "eu", ("AB◉C 123",), renderer=4).text == "ABC123"
 
 
+def test_renderer_5_turns_w_upright_on_plate_typefaces_and_is_otherwise_renderer_4() -> None:
+    rows = {"eu": ("AWB 123",), "br_mercosul": ("ABW1C23",), "ar_old": ("AWB 123",), "ar_mercosur": ("AW 123 BC",)}
+    for layout, printed in rows.items():
+        seeds = range(12)
+        turned = [not np.array_equal(*(render_plate(i, layout, printed, r).image for r in (4, 5))) for i in seeds]
+        assert 2 <= sum(turned) <= 10  # about half of them
+        assert render_plate(0, layout, printed, 5).text == render_plate(0, layout, printed, 4).text
+    for layout in LAYOUTS:  # no W, or a layout whose typeface draws it slanted: renderer 4's plate exactly
+        without_w = tuple(row.replace("W", "M") for row in render_plate(5, layout, renderer=4).text.split())
+        for seed in range(6):
+            same = render_plate(seed, layout, without_w, 5).image, render_plate(seed, layout, without_w, 4).image
+            assert np.array_equal(*same)
+    for seed in range(6):
+        assert np.array_equal(
+            render_plate(seed, "us", ("WWW1234",), 5).image, render_plate(seed, "us", ("WWW1234",), 4).image
+        )
+
+
+def test_the_upright_w_is_the_fonts_m_turned_over() -> None:
+    from models.training.synthetic_plates import _font, _glyph, _upright_w, reader_fonts
+
+    font = _font(reader_fonts()[0], 96)
+    upright, slanted = np.asarray(_upright_w(font)), np.asarray(_glyph("W", font))
+    assert np.array_equal(upright, np.asarray(_glyph("M", font))[::-1, ::-1])
+    assert upright.shape != slanted.shape or not np.array_equal(upright, slanted)
+
+
 def _distill_config(**changes: object) -> ReaderTrainConfig:
     values: dict[str, object] = {
         "br_crops": Path("x"),
