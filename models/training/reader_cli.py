@@ -74,7 +74,8 @@ def eval_reader_command(
         int,
         typer.Option(
             help="With --synthetic: the renderer (1: v1-v4's; 2: Argentine plates as the real ones; "
-            "3: 2 + motorcycle plates)."
+            "3: 2 + motorcycle plates; 4: 2 + German seals, right-hand bands; 5: 4 + upright W; "
+            "6: 5 + condensed plate typefaces; 7: 6 in a typeface no renderer trains on)."
         ),
     ] = 1,
     label_corrections: Annotated[

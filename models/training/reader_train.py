@@ -35,7 +35,7 @@ from models.training.reader_data import (
     load_plate_boxes,
     split_by_plate,
 )
-from models.training.synthetic_plates import AR_LAYOUTS, RENDERERS
+from models.training.synthetic_plates import AR_LAYOUTS, EVALUATION_ONLY_RENDERERS, RENDERERS
 from platepatrol.plates import PLATE_ALPHABET
 
 ENGLISH_G2_CHARACTERS = (
@@ -120,7 +120,8 @@ class ReaderTrainConfig(BaseModel):
     synthetic_renderer: int = Field(
         1,
         description="synthetic_plates renderer: 1 (v1-v4), 2 (Argentine plates drawn after the real ar_crops), 3 (2 + "
-        "motorcycle plates, flat-topped A, stronger night overexposure)",
+        "motorcycle plates, flat-topped A, stronger night overexposure), 4 (2 + German seals, right-hand bands), "
+        "5 (4 + the plate typefaces' upright W), 6 (5 + condensed plate typefaces); 7 measures only",
     )
     val_synthetic: int = Field(
         0,
@@ -145,6 +146,8 @@ class ReaderTrainConfig(BaseModel):
     def _known_renderer(cls, value: int) -> int:
         if value not in RENDERERS:
             raise ValueError(f"unknown renderer {value}; expected one of {RENDERERS}")
+        if value in EVALUATION_ONLY_RENDERERS:
+            raise ValueError(f"renderer {value} draws the held-out typeface: it measures readers, never trains them")
         return value
 
     @model_validator(mode="after")

@@ -20,13 +20,16 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 LAYOUTS: tuple[str, ...] = ("us", "eu", "br_old", "br_mercosul", "ar_old", "ar_mercosur", "two_row")
 AR_LAYOUTS: tuple[str, ...] = ("ar_old", "ar_mercosur")
-RENDERERS: tuple[int, ...] = (1, 2, 3, 4, 5)  # 1: v1-v4's renderer; 2: Argentine plates drawn after the real ar_crops;
+RENDERERS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)  # 1: v1-v4's; 2: Argentine plates drawn after the real ar_crops;
 # 3: renderer 2 plus Argentine two-row motorcycle plates, Mercosur's flat-topped A and stronger night overexposure;
 # 4: renderer 2 plus the European plates' variety: German seals between the groups, regional bands on the right;
-# 5: renderer 4 plus the plate typefaces' W with upright sides (an upside-down M) on the layouts that use them
+# 5: renderer 4 plus the plate typefaces' W with upright sides (an upside-down M) on the layouts that use them;
+# 6: renderer 5 with the registration also set in condensed plate typefaces (PLATE_TYPEFACES);
+# 7: for evaluation only, renderer 6 with the registration in a typeface no renderer trains on (HELD_OUT_TYPEFACE)
 AR_MOTO_RENDERERS = frozenset({3})
-EU_VARIETY_RENDERERS = frozenset({4, 5})
-UPRIGHT_W_RENDERERS = frozenset({5})
+EU_VARIETY_RENDERERS = frozenset({4, 5, 6, 7})
+UPRIGHT_W_RENDERERS = frozenset({5, 6, 7})
+EVALUATION_ONLY_RENDERERS = frozenset({7})
 # The typefaces of German (FE-Schrift), Mercosur and old Argentine plates draw W as an M turned over: upright outer
 # strokes and a middle that rises from the foot. A reader that only saw the fonts' slanted W reads it as M, N or H.
 UPRIGHT_W_LAYOUTS: tuple[str, ...] = ("eu", "br_mercosul", "ar_old", "ar_mercosur")
@@ -74,7 +77,8 @@ def font_paths() -> tuple[Path, ...]:
 
 # Plate-like fonts from PyPI wheels (the `train` extra): condensed and DIN-like shapes DejaVu lacks. Optional:
 # without them the reader's renderer uses DejaVu alone, as the detector's always does.
-_WHEEL_FONTS = (
+WheelFont = tuple[str, str]  # (package, file name in its files/ folder)
+_WHEEL_FONTS: tuple[WheelFont, ...] = (
     ("font_fjallaone", "FjallaOne-Regular.ttf"),
     ("font_roboto", "Roboto-Medium.ttf"),
     ("font_roboto", "Roboto-Bold.ttf"),
@@ -85,13 +89,26 @@ _WHEEL_FONTS = (
 )
 
 
-@cache
-def reader_fonts() -> tuple[Path, ...]:
-    """The reader's registration fonts: DejaVu (font_paths) plus the wheel fonts that are installed."""
+# Renderer 6's typefaces: the condensed grotesques number plates are set in. Barlow was drawn after California's
+# plates and highway signs; Saira Condensed is close to the DIN / FE-Schrift of European and Mercosur plates.
+PLATE_TYPEFACES: tuple[WheelFont, ...] = (
+    ("fontpkg_barlow_condensed", "BarlowCondensed-Medium.ttf"),
+    ("fontpkg_barlow_condensed", "BarlowCondensed-SemiBold.ttf"),
+    ("fontpkg_barlow_condensed", "BarlowCondensed-Bold.ttf"),
+    ("fontpkg_saira_condensed", "SairaCondensed-Medium.ttf"),
+    ("fontpkg_saira_condensed", "SairaCondensed-SemiBold.ttf"),
+    ("fontpkg_roboto_condensed", "RobotoCondensed[wght].ttf"),
+)
+# Renderer 7's: a plate-like typeface no renderer trains on, to measure how far a reader carries to a new one.
+HELD_OUT_TYPEFACE: WheelFont = ("fontpkg_oswald", "Oswald[wght].ttf")
+
+
+def _wheel_font_files(fonts: tuple[WheelFont, ...]) -> tuple[Path, ...]:
+    """The files of `fonts` whose packages are installed, in order."""
     import importlib.util
 
     found = []
-    for package, name in _WHEEL_FONTS:
+    for package, name in fonts:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
             continue
@@ -100,7 +117,26 @@ def reader_fonts() -> tuple[Path, ...]:
             if path.is_file():
                 found.append(path)
                 break
-    return font_paths() + tuple(found)
+    return tuple(found)
+
+
+@cache
+def reader_fonts() -> tuple[Path, ...]:
+    """The reader's registration fonts: DejaVu (font_paths) plus the wheel fonts that are installed."""
+    return font_paths() + _wheel_font_files(_WHEEL_FONTS)
+
+
+def registration_typefaces(renderer: int) -> tuple[Path, ...] | None:
+    """The typefaces `renderer` sets registrations in (None: reader_fonts, renderers 1-5). Renderer 7's typeface
+    must be installed (the `train` extra): a measurement in a fallback font would measure nothing."""
+    if renderer in EVALUATION_ONLY_RENDERERS:
+        held_out = _wheel_font_files((HELD_OUT_TYPEFACE,))
+        if not held_out:
+            raise FileNotFoundError(f"renderer {renderer} needs the {HELD_OUT_TYPEFACE[0]} package (the train extra)")
+        return held_out
+    if renderer >= 6:
+        return reader_fonts() + _wheel_font_files(PLATE_TYPEFACES)
+    return None
 
 
 @cache
@@ -198,13 +234,14 @@ def draw_plate(
     varied: bool = True,
     eu_variety: bool = False,
     upright_w: bool = False,
+    typefaces: tuple[Path, ...] | None = None,
 ) -> Image.Image:
     """The bare plate, front on, about 120 px high.
 
     `varied` (training) draws the reader's wider range of looks, fonts and character spacing; without it the
     plate is drawn the plain way (DejaVu, the font's own spacing), which tests and demos rely on staying put.
     `upright_w` (renderer 5, with `varied`) draws W as an upside-down M (a row with a W is then always set
-    character by character)."""
+    character by character); `typefaces` (with `varied`) are the registration's (default reader_fonts)."""
     background, ink, aspect = _reader_style(rng, layout) if varied else _style(rng, layout)
     h = 120
     w = round(h * aspect)
@@ -212,7 +249,7 @@ def draw_plate(
     draw = ImageDraw.Draw(canvas)
     draw.rectangle((1, 1, w - 2, h - 2), outline=ink if rng.random() < 0.7 else (60, 60, 60), width=rng.randint(2, 5))
     fonts = reader_fonts() if varied else font_paths()
-    main = _font(rng.choice(fonts), 96)
+    main = _font(rng.choice(typefaces or fonts if varied else fonts), 96)
     small = _font(fonts[0], 40)
     left, top, right, bottom = 8, 10, w - 8, h - 10
     if layout == "us":
@@ -517,11 +554,13 @@ _DEALERS = ("AUTOMOTORES", "TOYOTA ZENTO", "FORD", "CONCESIONARIO", "STRIANESE",
 
 
 @cache
-def _ar_fonts(bold: bool) -> tuple[Path, ...]:
-    """Bold condensed fonts for old plates' characters, regular weights for Mercosur's (both from reader_fonts)."""
-    heavy = ("Bold", "Fjalla", "Semibold", "Medium")
-    fonts = tuple(p for p in reader_fonts() if any(k in p.name for k in heavy) == bold)
-    return fonts or reader_fonts()
+def _ar_fonts(bold: bool, typefaces: tuple[Path, ...] | None = None) -> tuple[Path, ...]:
+    """Bold condensed fonts for old plates' characters, regular weights for Mercosur's (both from `typefaces`,
+    default reader_fonts; all of them when none is of the weight)."""
+    pool = typefaces or reader_fonts()
+    heavy = ("Bold", "Fjalla", "Semibold", "SemiBold", "Medium")
+    fonts = tuple(p for p in pool if any(k in p.name for k in heavy) == bold)
+    return fonts or pool
 
 
 def _ar_row(rng: random.Random, row: str, layout: str) -> str:
@@ -555,7 +594,9 @@ def _grey(value: int) -> Rgb:
     return (value, value, value)
 
 
-def _draw_ar_old(rng: random.Random, row: str, upright_w: bool = False) -> Image.Image:
+def _draw_ar_old(
+    rng: random.Random, row: str, upright_w: bool = False, typefaces: tuple[Path, ...] | None = None
+) -> Image.Image:
     h = 120
     w = round(h * rng.uniform(2.1, 2.45))
     surround, rim, field = _grey(rng.randint(0, 90)), _grey(rng.randint(170, 250)), _grey(rng.randint(5, 70))
@@ -586,14 +627,20 @@ def _draw_ar_old(rng: random.Random, row: str, upright_w: bool = False) -> Image
         condense=rng.uniform(0.55, 0.85),
         weight=rng.choice((0, 1, 2, 3)),
     )
-    font = _font(rng.choice(_ar_fonts(bold=True)), _GLYPH_HEIGHT)
+    font = _font(rng.choice(_ar_fonts(True, typefaces)), _GLYPH_HEIGHT)
     _paste_row(
         canvas, rng, _ar_row(rng, row, "ar_old"), font, spacing, ink, (x, y, x + text_w, y + text_h), False, upright_w
     )
     return canvas
 
 
-def _draw_ar_mercosur(rng: random.Random, row: str, flat_a: bool = False, upright_w: bool = False) -> Image.Image:
+def _draw_ar_mercosur(
+    rng: random.Random,
+    row: str,
+    flat_a: bool = False,
+    upright_w: bool = False,
+    typefaces: tuple[Path, ...] | None = None,
+) -> Image.Image:
     h = 120
     w = round(h * rng.uniform(2.9, 3.2))
     paper, ink = _grey(rng.randint(200, 255)), _grey(rng.randint(5, 60))
@@ -621,7 +668,7 @@ def _draw_ar_mercosur(rng: random.Random, row: str, flat_a: bool = False, uprigh
         condense=rng.uniform(0.55, 0.8),
         weight=rng.choice((-2, -1, 0, 0, 1)),
     )
-    font = _font(rng.choice(_ar_fonts(bold=False)), _GLYPH_HEIGHT)
+    font = _font(rng.choice(_ar_fonts(False, typefaces)), _GLYPH_HEIGHT)
     _paste_row(canvas, rng, row, font, spacing, ink, (x, top, x + text_w, bottom), flat_a, upright_w)
     return _holder(rng, canvas)
 
@@ -652,12 +699,21 @@ def _holder(rng: random.Random, plate: Image.Image) -> Image.Image:
 
 
 def draw_ar_plate(
-    rng: random.Random, layout: str, rows: tuple[str, ...], flat_a: bool = False, upright_w: bool = False
+    rng: random.Random,
+    layout: str,
+    rows: tuple[str, ...],
+    flat_a: bool = False,
+    upright_w: bool = False,
+    typefaces: tuple[Path, ...] | None = None,
 ) -> npt.NDArray[np.uint8]:
     """An Argentine plate (renderer 2) front on, about 120 px high, as BGR; `flat_a` (renderer 3) draws
-    Mercosur's A flat-topped, `upright_w` (renderer 5) the W as an upside-down M."""
+    Mercosur's A flat-topped, `upright_w` (renderer 5) the W as an upside-down M, `typefaces` (renderer 6) are the
+    registration's (default reader_fonts)."""
     row = " ".join(rows)
-    plate = _draw_ar_old(rng, row, upright_w) if layout == "ar_old" else _draw_ar_mercosur(rng, row, flat_a, upright_w)
+    if layout == "ar_old":
+        plate = _draw_ar_old(rng, row, upright_w, typefaces)
+    else:
+        plate = _draw_ar_mercosur(rng, row, flat_a, upright_w, typefaces)
     return np.asarray(cv2.cvtColor(np.asarray(plate), cv2.COLOR_RGB2BGR), dtype=np.uint8)
 
 
@@ -794,7 +850,8 @@ def render_plate(
     renderer 2 plus, for the European layout, German registrations with the seals between the groups (GERMAN_SHARE,
     when `rows` is not given) and a regional band on the right (RIGHT_BAND_SHARE). Renderer 5 is renderer 4 with,
     on a share of the plates of UPRIGHT_W_LAYOUTS (UPRIGHT_W_SHARE), the plate typefaces' upright W; a plate
-    without a W, or not drawn so, is the same as renderer 4's."""
+    without a W, or not drawn so, is the same as renderer 4's. Renderer 6 is renderer 5 with the registration's
+    typeface drawn from reader_fonts and PLATE_TYPEFACES; renderer 7 (evaluation only) from HELD_OUT_TYPEFACE."""
     if renderer not in RENDERERS:
         raise ValueError(f"unknown renderer {renderer!r}; expected one of {RENDERERS}")
     rng = random.Random(seed)
@@ -813,12 +870,13 @@ def render_plate(
         image = degrade_ar(rng, bare_ar, light_ink=chosen == "ar_old", renderer=3)
         return SyntheticPlate(image=image, text=label_of(printed), layout=chosen)
     upright_w = renderer in UPRIGHT_W_RENDERERS and _draws_upright_w(seed, chosen)
+    typefaces = registration_typefaces(renderer)
     if renderer >= 2 and chosen in AR_LAYOUTS:
-        bare_ar = draw_ar_plate(rng, chosen, printed, upright_w=upright_w)
+        bare_ar = draw_ar_plate(rng, chosen, printed, upright_w=upright_w, typefaces=typefaces)
         image = degrade_ar(rng, bare_ar, light_ink=chosen == "ar_old")
         return SyntheticPlate(image=image, text=label_of(printed), layout=chosen)
     eu_variety = renderer in EU_VARIETY_RENDERERS
-    plate = draw_plate(rng, chosen, printed, eu_variety=eu_variety, upright_w=upright_w)
+    plate = draw_plate(rng, chosen, printed, eu_variety=eu_variety, upright_w=upright_w, typefaces=typefaces)
     bare = cv2.cvtColor(np.asarray(plate), cv2.COLOR_RGB2BGR)
     return SyntheticPlate(image=degrade(rng, np.asarray(bare, dtype=np.uint8)), text=label_of(printed), layout=chosen)
 

@@ -390,6 +390,30 @@ def test_the_upright_w_is_the_fonts_m_turned_over() -> None:
     assert upright.shape != slanted.shape or not np.array_equal(upright, slanted)
 
 
+def test_renderer_6_sets_registrations_in_plate_typefaces_too_and_7_only_in_the_held_out_one() -> None:
+    from models.training.synthetic_plates import HELD_OUT_TYPEFACE, PLATE_TYPEFACES, registration_typefaces
+
+    assert registration_typefaces(5) is None  # reader_fonts, as before
+    names = [path.name for path in registration_typefaces(6) or ()]
+    assert {name for _, name in PLATE_TYPEFACES} <= set(names) and HELD_OUT_TYPEFACE[1] not in names
+    assert [path.name for path in registration_typefaces(7) or ()] == [HELD_OUT_TYPEFACE[1]]
+    for layout in LAYOUTS:
+        texts = {renderer: render_plate(11, layout, renderer=renderer).text for renderer in (5, 6, 7)}
+        assert texts[5] == texts[6] == texts[7]  # the same plate, set in other typefaces
+    differ = sum(
+        not np.array_equal(render_plate(i, "us", renderer=6).image, render_plate(i, "us", renderer=7).image)
+        for i in range(6)
+    )
+    assert differ == 6
+
+
+def test_training_refuses_the_renderer_that_measures_the_held_out_typeface() -> None:
+    values = {"br_crops": Path("x"), "init_weights": Path("w.pth")}
+    assert ReaderTrainConfig.model_validate(values | {"synthetic_renderer": 6}).synthetic_renderer == 6
+    with pytest.raises(ValueError, match="held-out typeface"):
+        ReaderTrainConfig.model_validate(values | {"synthetic_renderer": 7})
+
+
 def _distill_config(**changes: object) -> ReaderTrainConfig:
     values: dict[str, object] = {
         "br_crops": Path("x"),
