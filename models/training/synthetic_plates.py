@@ -8,7 +8,7 @@ separators are drawn but never part of the text. Two-row plates are labelled top
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -24,11 +24,13 @@ RENDERERS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)  # 1: v1-v4's; 2: Argentine p
 # 3: renderer 2 plus Argentine two-row motorcycle plates, Mercosur's flat-topped A and stronger night overexposure;
 # 4: renderer 2 plus the European plates' variety: German seals between the groups, regional bands on the right;
 # 5: renderer 4 plus the plate typefaces' W with upright sides (an upside-down M) on the layouts that use them;
-# 6: renderer 5 with the registration also set in condensed plate typefaces (PLATE_TYPEFACES);
+# 6: renderer 5 with the registration also set in condensed plate typefaces (PLATE_TYPEFACES), and where 5 turns
+# the W, M and W drawn as the plate typefaces draw them (_plate_m_w);
 # 7: for evaluation only, renderer 6 with the registration in a typeface no renderer trains on (HELD_OUT_TYPEFACE)
 AR_MOTO_RENDERERS = frozenset({3})
 EU_VARIETY_RENDERERS = frozenset({4, 5, 6, 7})
 UPRIGHT_W_RENDERERS = frozenset({5, 6, 7})
+PLATE_M_W_RENDERERS = frozenset({6, 7})  # of those, the ones that draw M too, with a short middle (_plate_m_w)
 EVALUATION_ONLY_RENDERERS = frozenset({7})
 # The typefaces of German (FE-Schrift), Mercosur and old Argentine plates draw W as an M turned over: upright outer
 # strokes and a middle that rises from the foot. A reader that only saw the fonts' slanted W reads it as M, N or H.
@@ -233,15 +235,16 @@ def draw_plate(
     rows: tuple[str, ...],
     varied: bool = True,
     eu_variety: bool = False,
-    upright_w: bool = False,
+    style: GlyphStyle | None = None,
     typefaces: tuple[Path, ...] | None = None,
 ) -> Image.Image:
     """The bare plate, front on, about 120 px high.
 
     `varied` (training) draws the reader's wider range of looks, fonts and character spacing; without it the
     plate is drawn the plain way (DejaVu, the font's own spacing), which tests and demos rely on staying put.
-    `upright_w` (renderer 5, with `varied`) draws W as an upside-down M (a row with a W is then always set
-    character by character); `typefaces` (with `varied`) are the registration's (default reader_fonts)."""
+    `style` (with `varied`) says how the characters plate typefaces draw their own way are drawn (a row with one
+    of them is then always set character by character); `typefaces` (with `varied`) are the registration's
+    (default reader_fonts)."""
     background, ink, aspect = _reader_style(rng, layout) if varied else _style(rng, layout)
     h = 120
     w = round(h * aspect)
@@ -280,7 +283,7 @@ def draw_plate(
         _paste_text(canvas, "ARGENTINA", small, ink, (w // 3, 6, 2 * w // 3, 24))
         top = 28
     if varied:
-        _draw_rows(canvas, rows, main, ink, (left, top, right, bottom), rng, upright_w)
+        _draw_rows(canvas, rows, main, ink, (left, top, right, bottom), rng, style or PLAIN_GLYPHS)
     else:
         _draw_plain_rows(canvas, rows, main, ink, (left, top, right, bottom), rng)
     return canvas
@@ -312,7 +315,7 @@ def _draw_rows(
     ink: Rgb,
     box: tuple[int, int, int, int],
     rng: random.Random,
-    upright_w: bool = False,
+    style: GlyphStyle,
 ) -> None:
     left, top, right, bottom = box
     row_h = (bottom - top) // len(rows)
@@ -324,10 +327,10 @@ def _draw_rows(
         x = left + rng.randint(0, (right - left) - width)
         y = top + i * row_h + rng.randint(0, row_h - height)
         whole_row = rng.random() < 0.25  # the whole row as one piece of text, the font's spacing
-        if whole_row and SEALS not in row and not (upright_w and "W" in row):
+        if whole_row and SEALS not in row and not style.redraws(row):
             _paste_text(canvas, row, font, ink, (x, y, x + width, y + height))
             continue
-        mask = _row_mask(row, font, spacing, upright_w=upright_w).resize((width, height), Image.Resampling.BICUBIC)
+        mask = _row_mask(row, font, spacing, style).resize((width, height), Image.Resampling.BICUBIC)
         canvas.paste(Image.new("RGB", mask.size, ink), (x, y), mask)
 
 
@@ -338,6 +341,23 @@ SEALS = "◉"  # German plates: the inspection sticker over the state seal, betw
 GERMAN_PATTERNS = ("L◉LL DDDD", "LL◉L DDD", "LLL◉LL DD", "LL◉LL DDDD", "L◉L DDDD", "LLL◉L DDD")
 GERMAN_SHARE = 0.35  # of renderer 4's European plates (when no rows are given)
 RIGHT_BAND_SHARE = 0.3  # of renderer 4's European plates: a regional band on the right (France, Italy)
+
+
+@dataclass(frozen=True)
+class GlyphStyle:
+    """How the characters that plate typefaces draw their own way are drawn (the font's own shape otherwise)."""
+
+    flat_a: bool = False  # renderer 3: Mercosur's A, flat-topped
+    upright_w: bool = False  # renderer 5: W as the font's M turned over
+    plate_m_w: bool = False  # renderers 6-7: M and W with upright stems and a short middle (_plate_m_w)
+
+    def redraws(self, row: str) -> bool:
+        """Whether a character of `row` is drawn other than the font draws it."""
+        redrawn = ("A" if self.flat_a else "") + ("W" if self.upright_w else "") + ("MW" if self.plate_m_w else "")
+        return any(ch in redrawn for ch in row)
+
+
+PLAIN_GLYPHS = GlyphStyle()
 
 
 @dataclass(frozen=True)
@@ -411,12 +431,50 @@ def _upright_w(font: ImageFont.FreeTypeFont) -> Image.Image:
     return _glyph("M", font).rotate(180)
 
 
+# The plate typefaces' M and W (FE-Schrift, Mercosur, old Argentine): two upright stems, and a middle V that reaches
+# only about half-way, hung from the top for M and standing on the foot for W. Fonts draw M's V to the foot and W
+# slanted, so a reader taught on them reads a plate's W as M, N or H.
+_PLATE_MIDDLE_REACH = 0.5  # of the height
+
+
+def _stem_width(font: ImageFont.FreeTypeFont) -> int:
+    """The font's upright stroke weight at _GLYPH_HEIGHT: the first run of ink across the H a quarter way down
+    (above the bar, below any serif)."""
+    row = np.asarray(_glyph("H", font))[_GLYPH_HEIGHT // 4] > 127
+    ink = np.flatnonzero(row)
+    if ink.size == 0:
+        return _GLYPH_HEIGHT // 8
+    gaps = np.flatnonzero(np.diff(ink) > 1)
+    run_end = ink[gaps[0]] if gaps.size else ink[-1]
+    return max(3, int(run_end - ink[0] + 1))
+
+
+@cache
+def _plate_m_w(ch: str, font: ImageFont.FreeTypeFont) -> Image.Image:
+    """M or W as plate typefaces draw them, with the stem weight and the width of the font's own M."""
+    stem = _stem_width(font)
+    width = _glyph("M", font).width
+    scale = 4  # drawn large, then shrunk: smooth diagonals
+    big_w, big_h, big_stem = width * scale, _GLYPH_HEIGHT * scale, stem * scale
+    mask = Image.new("L", (big_w, big_h), 0)
+    draw = ImageDraw.Draw(mask)
+    draw.rectangle((0, 0, big_stem, big_h), fill=255)
+    draw.rectangle((big_w - big_stem, 0, big_w, big_h), fill=255)
+    reach, half = round(big_h * _PLATE_MIDDLE_REACH), big_stem // 2
+    apex = (big_w // 2, big_h - reach)
+    # W: from each stem's foot up to the apex in the middle; M is the same turned upside down
+    draw.line((half, big_h - half, *apex), fill=255, width=big_stem)
+    draw.line((*apex, big_w - half, big_h - half), fill=255, width=big_stem)
+    draw.ellipse((apex[0] - half, apex[1] - half, apex[0] + half, apex[1] + half), fill=255)
+    glyph = mask.resize((width, _GLYPH_HEIGHT), Image.Resampling.LANCZOS)
+    return glyph if ch == "W" else glyph.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+
+
 def _row_mask(
-    row: str, font: ImageFont.FreeTypeFont, spacing: _Spacing, flat_a: bool = False, upright_w: bool = False
+    row: str, font: ImageFont.FreeTypeFont, spacing: _Spacing, style: GlyphStyle = PLAIN_GLYPHS
 ) -> Image.Image:
-    """The row's characters set one by one with the plate's spacing, as an L mask (255 = ink); `flat_a` draws
-    the A flat-topped (renderer 3's Mercosur), `upright_w` the W as an upside-down M (renderer 5)."""
-    glyphs = {ch: _character_glyph(ch, font, flat_a, upright_w) for ch in set(row) if ch != " "}
+    """The row's characters set one by one with the plate's spacing, as an L mask (255 = ink), in `style`."""
+    glyphs = {ch: _character_glyph(ch, font, style) for ch in set(row) if ch != " "}
     cell = max((g.width for ch, g in glyphs.items() if ch.isalnum()), default=_GLYPH_HEIGHT // 2)
     gap = round(spacing.gap * _GLYPH_HEIGHT)
     pieces: list[tuple[int, Image.Image | None]] = []  # (advance, glyph)
@@ -444,10 +502,12 @@ def _row_mask(
     return mask.crop(box) if box else mask
 
 
-def _character_glyph(ch: str, font: ImageFont.FreeTypeFont, flat_a: bool, upright_w: bool) -> Image.Image:
-    if flat_a and ch == "A":
+def _character_glyph(ch: str, font: ImageFont.FreeTypeFont, style: GlyphStyle) -> Image.Image:
+    if style.flat_a and ch == "A":
         return _flat_top_a(font)
-    if upright_w and ch == "W":
+    if style.plate_m_w and ch in "MW":
+        return _plate_m_w(ch, font)
+    if style.upright_w and ch == "W":
         return _upright_w(font)
     return _glyph(ch, font)
 
@@ -579,14 +639,11 @@ def _paste_row(
     spacing: _Spacing,
     ink: Rgb,
     box: tuple[int, int, int, int],
-    flat_a: bool = False,
-    upright_w: bool = False,
+    style: GlyphStyle,
 ) -> None:
-    """The row set with `spacing`, stretched to `box` (x0, y0, x1, y1)."""
+    """The row set with `spacing` and `style`, stretched to `box` (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = box
-    mask = _row_mask(row, font, spacing, flat_a, upright_w).resize(
-        (max(1, x1 - x0), max(1, y1 - y0)), Image.Resampling.BICUBIC
-    )
+    mask = _row_mask(row, font, spacing, style).resize((max(1, x1 - x0), max(1, y1 - y0)), Image.Resampling.BICUBIC)
     canvas.paste(Image.new("RGB", mask.size, ink), (x0, y0), mask)
 
 
@@ -595,7 +652,7 @@ def _grey(value: int) -> Rgb:
 
 
 def _draw_ar_old(
-    rng: random.Random, row: str, upright_w: bool = False, typefaces: tuple[Path, ...] | None = None
+    rng: random.Random, row: str, style: GlyphStyle, typefaces: tuple[Path, ...] | None = None
 ) -> Image.Image:
     h = 120
     w = round(h * rng.uniform(2.1, 2.45))
@@ -628,17 +685,14 @@ def _draw_ar_old(
         weight=rng.choice((0, 1, 2, 3)),
     )
     font = _font(rng.choice(_ar_fonts(True, typefaces)), _GLYPH_HEIGHT)
-    _paste_row(
-        canvas, rng, _ar_row(rng, row, "ar_old"), font, spacing, ink, (x, y, x + text_w, y + text_h), False, upright_w
-    )
+    _paste_row(canvas, rng, _ar_row(rng, row, "ar_old"), font, spacing, ink, (x, y, x + text_w, y + text_h), style)
     return canvas
 
 
 def _draw_ar_mercosur(
     rng: random.Random,
     row: str,
-    flat_a: bool = False,
-    upright_w: bool = False,
+    style: GlyphStyle,
     typefaces: tuple[Path, ...] | None = None,
 ) -> Image.Image:
     h = 120
@@ -669,7 +723,7 @@ def _draw_ar_mercosur(
         weight=rng.choice((-2, -1, 0, 0, 1)),
     )
     font = _font(rng.choice(_ar_fonts(False, typefaces)), _GLYPH_HEIGHT)
-    _paste_row(canvas, rng, row, font, spacing, ink, (x, top, x + text_w, bottom), flat_a, upright_w)
+    _paste_row(canvas, rng, row, font, spacing, ink, (x, top, x + text_w, bottom), style)
     return _holder(rng, canvas)
 
 
@@ -702,18 +756,17 @@ def draw_ar_plate(
     rng: random.Random,
     layout: str,
     rows: tuple[str, ...],
-    flat_a: bool = False,
-    upright_w: bool = False,
+    style: GlyphStyle | None = None,
     typefaces: tuple[Path, ...] | None = None,
 ) -> npt.NDArray[np.uint8]:
-    """An Argentine plate (renderer 2) front on, about 120 px high, as BGR; `flat_a` (renderer 3) draws
-    Mercosur's A flat-topped, `upright_w` (renderer 5) the W as an upside-down M, `typefaces` (renderer 6) are the
-    registration's (default reader_fonts)."""
+    """An Argentine plate (renderer 2) front on, about 120 px high, as BGR, its characters in `style` (renderer 3:
+    Mercosur's A flat-topped; the A stays plain on old plates) and `typefaces` (renderer 6; default reader_fonts)."""
     row = " ".join(rows)
+    style = style or PLAIN_GLYPHS
     if layout == "ar_old":
-        plate = _draw_ar_old(rng, row, upright_w, typefaces)
+        plate = _draw_ar_old(rng, row, replace(style, flat_a=False), typefaces)
     else:
-        plate = _draw_ar_mercosur(rng, row, flat_a, upright_w, typefaces)
+        plate = _draw_ar_mercosur(rng, row, style, typefaces)
     return np.asarray(cv2.cvtColor(np.asarray(plate), cv2.COLOR_RGB2BGR), dtype=np.uint8)
 
 
@@ -765,7 +818,7 @@ def draw_ar_moto(rng: random.Random, layout: str, rows: tuple[str, ...]) -> npt.
         text_h = round(row_h * rng.uniform(0.78, 0.92))
         x = side + rng.randint(0, field_w - text_w)
         y = top + i * row_h + rng.randint(0, row_h - text_h)
-        _paste_row(canvas, rng, row, font, spacing, ink, (x, y, x + text_w, y + text_h), flat_a=not old)
+        _paste_row(canvas, rng, row, font, spacing, ink, (x, y, x + text_w, y + text_h), GlyphStyle(flat_a=not old))
     if rng.random() < 0.3:  # a small sticker or letter beside the rows, as on the real old plate
         size = round(h * rng.uniform(0.1, 0.16))
         x, y = w - side - size, top + row_h - size
@@ -851,7 +904,8 @@ def render_plate(
     when `rows` is not given) and a regional band on the right (RIGHT_BAND_SHARE). Renderer 5 is renderer 4 with,
     on a share of the plates of UPRIGHT_W_LAYOUTS (UPRIGHT_W_SHARE), the plate typefaces' upright W; a plate
     without a W, or not drawn so, is the same as renderer 4's. Renderer 6 is renderer 5 with the registration's
-    typeface drawn from reader_fonts and PLATE_TYPEFACES; renderer 7 (evaluation only) from HELD_OUT_TYPEFACE."""
+    typeface drawn from reader_fonts and PLATE_TYPEFACES, and on the plates where 5 turns the W, M and W drawn as
+    plate typefaces draw them; renderer 7 (evaluation only) is 6 set in HELD_OUT_TYPEFACE alone."""
     if renderer not in RENDERERS:
         raise ValueError(f"unknown renderer {renderer!r}; expected one of {RENDERERS}")
     rng = random.Random(seed)
@@ -866,24 +920,29 @@ def render_plate(
             moto = moto_rows(rng, chosen)
             image = degrade_ar(rng, draw_ar_moto(rng, chosen, moto), light_ink=chosen == "ar_old", renderer=3)
             return SyntheticPlate(image=image, text=label_of(moto), layout=AR_MOTO)
-        bare_ar = draw_ar_plate(rng, chosen, printed, flat_a=rng.random() < 0.5)
+        bare_ar = draw_ar_plate(rng, chosen, printed, GlyphStyle(flat_a=rng.random() < 0.5))
         image = degrade_ar(rng, bare_ar, light_ink=chosen == "ar_old", renderer=3)
         return SyntheticPlate(image=image, text=label_of(printed), layout=chosen)
-    upright_w = renderer in UPRIGHT_W_RENDERERS and _draws_upright_w(seed, chosen)
+    style = _glyph_style(renderer, seed, chosen)
     typefaces = registration_typefaces(renderer)
     if renderer >= 2 and chosen in AR_LAYOUTS:
-        bare_ar = draw_ar_plate(rng, chosen, printed, upright_w=upright_w, typefaces=typefaces)
+        bare_ar = draw_ar_plate(rng, chosen, printed, style, typefaces)
         image = degrade_ar(rng, bare_ar, light_ink=chosen == "ar_old")
         return SyntheticPlate(image=image, text=label_of(printed), layout=chosen)
     eu_variety = renderer in EU_VARIETY_RENDERERS
-    plate = draw_plate(rng, chosen, printed, eu_variety=eu_variety, upright_w=upright_w, typefaces=typefaces)
+    plate = draw_plate(rng, chosen, printed, eu_variety=eu_variety, style=style, typefaces=typefaces)
     bare = cv2.cvtColor(np.asarray(plate), cv2.COLOR_RGB2BGR)
     return SyntheticPlate(image=degrade(rng, np.asarray(bare, dtype=np.uint8)), text=label_of(printed), layout=chosen)
 
 
-def _draws_upright_w(seed: int, layout: str) -> bool:
-    """Renderer 5's choice, drawn from a stream of its own so that the plate is otherwise renderer 4's."""
-    return layout in UPRIGHT_W_LAYOUTS and random.Random(f"upright-w {seed}").random() < UPRIGHT_W_SHARE
+def _glyph_style(renderer: int, seed: int, layout: str) -> GlyphStyle:
+    """Whether the plate's W (renderer 5) or M and W (renderers 6-7) are drawn the plate typefaces' way, drawn from
+    a stream of its own so that the plate is otherwise the same as without."""
+    if renderer not in UPRIGHT_W_RENDERERS or layout not in UPRIGHT_W_LAYOUTS:
+        return PLAIN_GLYPHS
+    if random.Random(f"upright-w {seed}").random() >= UPRIGHT_W_SHARE:
+        return PLAIN_GLYPHS
+    return GlyphStyle(plate_m_w=True) if renderer in PLATE_M_W_RENDERERS else GlyphStyle(upright_w=True)
 
 
 def render_clean(seed: int, layout: str, rows: tuple[str, ...]) -> npt.NDArray[np.uint8]:

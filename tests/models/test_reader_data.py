@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -407,6 +408,36 @@ def test_renderer_6_sets_registrations_in_plate_typefaces_too_and_7_only_in_the_
         for i in range(6)
     )
     assert differ == 6
+
+
+def test_plate_typefaces_m_and_w_stand_on_upright_stems_with_a_short_middle() -> None:
+    from models.training.synthetic_plates import (
+        PLAIN_GLYPHS,
+        GlyphStyle,
+        _font,
+        _glyph_style,
+        _plate_m_w,
+        draw_plate,
+        reader_fonts,
+    )
+
+    font = _font(reader_fonts()[0], 96)
+    w, m = np.asarray(_plate_m_w("W", font)) > 127, np.asarray(_plate_m_w("M", font)) > 127
+    assert np.array_equal(m, w[::-1])
+    height, width = w.shape
+    apex = np.flatnonzero(w[:, width // 2 - 1 : width // 2 + 2].any(axis=1))[0]  # the middle's highest ink
+    assert 0.35 * height < apex < 0.6 * height  # W's middle rises half-way only
+    assert w[:, :3].all() and w[:, -3:].all()  # both stems upright, top to foot
+    for layout in ("eu", "br_mercosul", "ar_old", "ar_mercosur"):  # the same plates as renderer 5 turns the W of
+        styles = {renderer: [_glyph_style(renderer, seed, layout) for seed in range(20)] for renderer in (5, 6)}
+        assert [s.upright_w for s in styles[5]] == [s.plate_m_w for s in styles[6]]
+        assert 4 <= sum(s.plate_m_w for s in styles[6]) <= 16
+    assert _glyph_style(6, 0, "us") == _glyph_style(6, 0, "br_old") == PLAIN_GLYPHS  # their typefaces slant W
+    plates = [
+        draw_plate(random.Random(3), "eu", ("MWM 123",), style=style)
+        for style in (PLAIN_GLYPHS, GlyphStyle(plate_m_w=True))
+    ]
+    assert not np.array_equal(np.asarray(plates[0]), np.asarray(plates[1]))
 
 
 def test_training_refuses_the_renderer_that_measures_the_held_out_typeface() -> None:
