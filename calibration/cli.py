@@ -237,6 +237,15 @@ def confidence(
             dir_okay=False,
         ),
     ] = None,
+    real_share: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01,
+            max=0.99,
+            help="the real held-out reads' share of the fit's weight, the rendered ones the rest (default: "
+            "every read counts once, so the renders weigh nine in ten)",
+        ),
+    ] = None,
 ) -> None:
     """Calibrate the plate reader's confidence on held-out reads: ECE before and after, reliability diagram."""
     from calibration.confidence import calibrate_reader
@@ -261,6 +270,7 @@ def confidence(
         threads=threads,
         plate_formats=regions.plate_formats,
         label_corrections=load_corrections(label_corrections) if label_corrections else None,
+        real_share=real_share,
     )
     typer.echo(f"{'set':28} {'reads':>6} {'right':>7} {'ECE raw':>8} {'ECE cal':>8}  measured")
     for row in report.rows:

@@ -163,20 +163,34 @@ class ConfidenceMap:
         return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
-def fit_isotonic(confidences: npt.ArrayLike, correct: npt.ArrayLike, max_knots: int = 64) -> ConfidenceMap:
-    """Pool-adjacent-violators on the reads sorted by raw confidence; a knot at each block's mean confidence."""
+def _weights_of(weights: npt.ArrayLike | None, size: int) -> FloatArray:
+    if weights is None:
+        return np.ones(size, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64).ravel()
+    if w.size != size or not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):
+        raise ValueError("weights must be one finite, non-negative number a read, not all zero")
+    return w
+
+
+def fit_isotonic(
+    confidences: npt.ArrayLike, correct: npt.ArrayLike, max_knots: int = 64, weights: npt.ArrayLike | None = None
+) -> ConfidenceMap:
+    """Pool-adjacent-violators on the reads sorted by raw confidence, each read counted with its weight (default
+    1); a knot at each block's weighted mean confidence."""
     conf = np.clip(np.asarray(confidences, dtype=np.float64).ravel(), 0.0, 1.0)
     right = np.asarray(correct, dtype=np.float64).ravel()
     if conf.size == 0:
         raise ValueError("no reads to fit on")
+    w = _weights_of(weights, conf.size)
     order = np.argsort(conf, kind="stable")
-    xs, ys = conf[order], pool_adjacent_violators(right[order])
+    xs, ws, ys = conf[order], w[order], pool_adjacent_violators(right[order], w[order])
     knots_x: list[float] = []
     knots_y: list[float] = []
     start = 0
     for end in range(1, len(ys) + 1):  # one knot per block of equal fitted value
         if end == len(ys) or ys[end] != ys[start]:
-            knots_x.append(float(xs[start:end].mean()))
+            block = ws[start:end]
+            knots_x.append(float(np.average(xs[start:end], weights=block) if block.sum() > 0 else xs[start:end].mean()))
             knots_y.append(float(ys[start]))
             start = end
     kx, ky = np.asarray(knots_x), np.asarray(knots_y)
@@ -191,19 +205,23 @@ def fit_isotonic(confidences: npt.ArrayLike, correct: npt.ArrayLike, max_knots: 
     return ConfidenceMap("isotonic", tuple(kx.tolist()), tuple(ky.tolist()))
 
 
-def fit_platt(confidences: npt.ArrayLike, correct: npt.ArrayLike, iterations: int = 100) -> ConfidenceMap:
-    """Logistic regression of right/wrong on logit(raw confidence) (Newton's method, a little L2 for stability)."""
+def fit_platt(
+    confidences: npt.ArrayLike, correct: npt.ArrayLike, iterations: int = 100, weights: npt.ArrayLike | None = None
+) -> ConfidenceMap:
+    """Logistic regression of right/wrong on logit(raw confidence), each read counted with its weight (default 1)
+    (Newton's method, a little L2 for stability)."""
     z = _logit(np.asarray(confidences, dtype=np.float64).ravel())
     y = np.asarray(correct, dtype=np.float64).ravel()
     if z.size == 0:
         raise ValueError("no reads to fit on")
+    w = _weights_of(weights, z.size)
     features = np.stack([z, np.ones_like(z)], axis=1)
     theta = np.array([1.0, 0.0])
     ridge = 1e-3 * np.eye(2)
     for _ in range(iterations):
         p = _sigmoid(features @ theta)
-        gradient = features.T @ (p - y) + ridge @ (theta - np.array([1.0, 0.0]))
-        hessian = (features * (p * (1 - p))[:, None]).T @ features + ridge
+        gradient = features.T @ (w * (p - y)) + ridge @ (theta - np.array([1.0, 0.0]))
+        hessian = (features * (w * p * (1 - p))[:, None]).T @ features + ridge
         step = np.linalg.solve(hessian, gradient)
         theta -= step
         if np.abs(step).max() < 1e-9:
@@ -212,10 +230,15 @@ def fit_platt(confidences: npt.ArrayLike, correct: npt.ArrayLike, iterations: in
     return ConfidenceMap("platt", a=a, b=float(theta[1]))
 
 
-def fit(confidences: npt.ArrayLike, correct: npt.ArrayLike, method: Method = "isotonic") -> ConfidenceMap:
+def fit(
+    confidences: npt.ArrayLike,
+    correct: npt.ArrayLike,
+    method: Method = "isotonic",
+    weights: npt.ArrayLike | None = None,
+) -> ConfidenceMap:
     if method == "platt":
-        return fit_platt(confidences, correct)
-    return fit_isotonic(confidences, correct)
+        return fit_platt(confidences, correct, weights=weights)
+    return fit_isotonic(confidences, correct, weights=weights)
 
 
 def map_file(plate_formats: Sequence[str] = ()) -> str:
@@ -321,9 +344,16 @@ def read_set(source: str, images: Sequence[npt.NDArray[np.uint8]], truths: Seque
     return Reads(source, tuple(truths), conf, right)
 
 
-def cross_fitted(reads: Reads, method: Method = "isotonic", folds: int = 5, seed: int = 0) -> FloatArray:
-    """Each read's calibrated confidence from a map fitted on the other folds (folds by plate text): an honest
-    after-calibration measure that still uses every read, both to fit and to test."""
+def cross_fitted(
+    reads: Reads,
+    method: Method = "isotonic",
+    folds: int = 5,
+    seed: int = 0,
+    weights: FloatArray | None = None,
+) -> FloatArray:
+    """Each read's calibrated confidence from a map fitted (with the reads' `weights`) on the other folds (folds by
+    plate text): an honest after-calibration measure that still uses every read, both to fit and to test."""
+    w = _weights_of(weights, reads.confidences.size)
     plates = sorted(set(reads.texts))
     order = np.random.default_rng(seed).permutation(len(plates)) % folds
     fold_of = dict(zip(plates, order.tolist(), strict=True))
@@ -332,10 +362,23 @@ def cross_fitted(reads: Reads, method: Method = "isotonic", folds: int = 5, seed
     for k in range(folds):
         test = fold == k
         if test.any() and (~test).any():
-            out[test] = fit(reads.confidences[~test], reads.correct[~test], method)(reads.confidences[test])
+            fitted = fit(reads.confidences[~test], reads.correct[~test], method, w[~test])
+            out[test] = fitted(reads.confidences[test])
         elif test.any():
             out[test] = reads.confidences[test]
     return out
+
+
+def share_weights(real: BoolArray, real_share: float | None) -> FloatArray | None:
+    """Weights that give the `real` reads `real_share` of the total and the others the rest (None: one each)."""
+    if real_share is None:
+        return None
+    if not 0 < real_share < 1:
+        raise ValueError(f"real_share must be between 0 and 1, not {real_share}")
+    n_real, n_other = int(real.sum()), int((~real).sum())
+    if n_real == 0 or n_other == 0:
+        return None  # nothing to share between
+    return np.where(real, real_share / n_real, (1 - real_share) / n_other) * real.size
 
 
 @dataclass(frozen=True)
@@ -369,6 +412,7 @@ def calibrate_reader(
     seed: int = 0,
     plate_formats: Sequence[str] = (),
     label_corrections: Mapping[str, LabelCorrection] | None = None,
+    real_share: float | None = None,
 ) -> CalibrationReport:
     """Fit the reader's map on its held-out reads (the BR plates it never trained on and rendered plates it never
     saw), measured by cross-fitting (folds by plate) and on `extra_tests` (never fitted); save it beside the weights.
@@ -378,6 +422,9 @@ def calibrate_reader(
 
     With `plate_formats` the reads are decoded inside those regions' formats (ReaderConfig.plate_formats) and the
     map is saved under that setting's name (`confidence.ar-br.json`): the reader loads it for that setting only.
+
+    `real_share` (0 to 1) gives the real held-out reads that share of the fit's weight and the rendered ones the
+    rest (the car reads real plates; by count the renders are nine in ten); None counts every read once.
     """
     from edge.config import ReaderConfig
     from edge.read.plate_ocr import PlateOcrReader
@@ -395,8 +442,9 @@ def calibrate_reader(
     images, truths = synthetic_set(synthetic, SYNTHETIC_EVAL_SEED + 10**7)
     synthetic_reads = read_set("synthetic", images, truths, reader)
     pool = concat([br_reads, synthetic_reads], "held-out (BR + synthetic)")
-    calibrated = cross_fitted(pool, method, folds, seed)
     source = np.array([0] * len(br_reads.texts) + [1] * len(synthetic_reads.texts))
+    weights = share_weights(source == 0, real_share)
+    calibrated = cross_fitted(pool, method, folds, seed, weights)
     rows = []
     for name, chosen in (
         (pool.source, np.ones_like(source, dtype=bool)),
@@ -413,7 +461,7 @@ def calibrate_reader(
                 f"cross-fitted, {folds} folds by plate",
             )
         )
-    mapping = fit(pool.confidences, pool.correct, method)
+    mapping = fit(pool.confidences, pool.correct, method, weights)
     tests = []
     for folder in extra_tests:
         plates = _audited(load_folder(folder), label_corrections)
@@ -434,6 +482,7 @@ def calibrate_reader(
         "fitted_on": f"{len(br_reads.texts)} held-out BR crops ({len(set(br_reads.texts))} plates never trained on) "
         f"and {len(synthetic_reads.texts)} rendered plates never trained on"
         + (", BR labels as audited" if label_corrections is not None else ""),
+        "real_share": real_share,
         "bins": bins,
         "ece": {
             r.name: {

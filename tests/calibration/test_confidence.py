@@ -23,6 +23,7 @@ from calibration.confidence import (
     plot_reliability,
     pool_adjacent_violators,
     reliability,
+    share_weights,
 )
 from edge.read.ctc import ConfidenceCalibration
 
@@ -89,6 +90,33 @@ def test_isotonic_on_tiny_and_constant_sets() -> None:
     assert np.all(np.diff(flat(np.linspace(0, 1, 11))) >= 0)
     with pytest.raises(ValueError):
         fit_isotonic([], [])
+
+
+@pytest.mark.parametrize("method", ["isotonic", "platt"])
+def test_a_read_of_weight_two_counts_as_two_reads(method: str) -> None:
+    raw, right = _overconfident(300, 2)
+    twice = np.arange(300) < 100
+    weighted = fit(raw, right, method, np.where(twice, 2.0, 1.0))  # type: ignore[arg-type]
+    repeated = fit(np.concatenate([raw, raw[twice]]), np.concatenate([right, right[twice]]), method)  # type: ignore[arg-type]
+    grid = np.linspace(0, 1, 101)
+    assert np.allclose(weighted(grid), repeated(grid), atol=1e-6)
+    assert not np.allclose(weighted(grid), fit(raw, right, method)(grid), atol=1e-3)  # type: ignore[arg-type]
+
+
+def test_weights_that_say_nothing_are_refused() -> None:
+    for bad in ([1.0, -1.0], [0.0, 0.0], [1.0], [1.0, float("nan")]):
+        with pytest.raises(ValueError, match="weights"):
+            fit_isotonic([0.2, 0.8], [0, 1], weights=bad)
+
+
+def test_real_reads_get_their_share_of_the_weight() -> None:
+    real = np.array([True] * 10 + [False] * 90)
+    weights = share_weights(real, 0.5)
+    assert weights is not None
+    assert weights[real].sum() == pytest.approx(weights[~real].sum()) and weights.sum() == pytest.approx(100)
+    assert share_weights(real, None) is None and share_weights(np.ones(5, dtype=bool), 0.5) is None
+    with pytest.raises(ValueError, match="real_share"):
+        share_weights(real, 1.0)
 
 
 def test_platt_slope_is_never_negative() -> None:
