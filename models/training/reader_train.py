@@ -121,7 +121,8 @@ class ReaderTrainConfig(BaseModel):
         1,
         description="synthetic_plates renderer: 1 (v1-v4), 2 (Argentine plates drawn after the real ar_crops), 3 (2 + "
         "motorcycle plates, flat-topped A, stronger night overexposure), 4 (2 + German seals, right-hand bands), "
-        "5 (4 + the plate typefaces' upright W), 6 (5 + condensed plate typefaces); 7 measures only",
+        "5 (4 + the plate typefaces' upright W), 6 (5 + condensed plate typefaces), 8 (6 + varied M and W middles); "
+        "7 measures only",
     )
     val_synthetic: int = Field(
         0,

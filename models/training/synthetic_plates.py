@@ -20,17 +20,19 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 LAYOUTS: tuple[str, ...] = ("us", "eu", "br_old", "br_mercosul", "ar_old", "ar_mercosur", "two_row")
 AR_LAYOUTS: tuple[str, ...] = ("ar_old", "ar_mercosur")
-RENDERERS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)  # 1: v1-v4's; 2: Argentine plates drawn after the real ar_crops;
+RENDERERS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)  # 1: v1-v4's; 2: Argentine plates drawn after real ar_crops;
 # 3: renderer 2 plus Argentine two-row motorcycle plates, Mercosur's flat-topped A and stronger night overexposure;
 # 4: renderer 2 plus the European plates' variety: German seals between the groups, regional bands on the right;
 # 5: renderer 4 plus the plate typefaces' W with upright sides (an upside-down M) on the layouts that use them;
 # 6: renderer 5 with the registration also set in condensed plate typefaces (PLATE_TYPEFACES), and where 5 turns
 # the W, M and W drawn as the plate typefaces draw them (_plate_m_w);
-# 7: for evaluation only, renderer 6 with the registration in a typeface no renderer trains on (HELD_OUT_TYPEFACE)
+# 7: for evaluation only, renderer 6 with the registration in a typeface no renderer trains on (HELD_OUT_TYPEFACE);
+# 8: renderer 6 with the plate M and W's middle drawn plate by plate lower or higher and thinner (VARIED_MIDDLE)
 AR_MOTO_RENDERERS = frozenset({3})
-EU_VARIETY_RENDERERS = frozenset({4, 5, 6, 7})
-UPRIGHT_W_RENDERERS = frozenset({5, 6, 7})
-PLATE_M_W_RENDERERS = frozenset({6, 7})  # of those, the ones that draw M too, with a short middle (_plate_m_w)
+EU_VARIETY_RENDERERS = frozenset({4, 5, 6, 7, 8})
+UPRIGHT_W_RENDERERS = frozenset({5, 6, 7, 8})
+PLATE_M_W_RENDERERS = frozenset({6, 7, 8})  # of those, the ones that draw M too, with a short middle (_plate_m_w)
+VARIED_MIDDLE_RENDERERS = frozenset({8})
 EVALUATION_ONLY_RENDERERS = frozenset({7})
 # The typefaces of German (FE-Schrift), Mercosur and old Argentine plates draw W as an M turned over: upright outer
 # strokes and a middle that rises from the foot. A reader that only saw the fonts' slanted W reads it as M, N or H.
@@ -349,7 +351,9 @@ class GlyphStyle:
 
     flat_a: bool = False  # renderer 3: Mercosur's A, flat-topped
     upright_w: bool = False  # renderer 5: W as the font's M turned over
-    plate_m_w: bool = False  # renderers 6-7: M and W with upright stems and a short middle (_plate_m_w)
+    plate_m_w: bool = False  # renderers 6-8: M and W with upright stems and a short middle (_plate_m_w)
+    middle_reach: float = 0.5  # with plate_m_w: how far the middle reaches, in character heights
+    middle_weight: float = 1.0  # with plate_m_w: the middle's strokes, in stem widths
 
     def redraws(self, row: str) -> bool:
         """Whether a character of `row` is drawn other than the font draws it."""
@@ -434,7 +438,10 @@ def _upright_w(font: ImageFont.FreeTypeFont) -> Image.Image:
 # The plate typefaces' M and W (FE-Schrift, Mercosur, old Argentine): two upright stems, and a middle V that reaches
 # only about half-way, hung from the top for M and standing on the foot for W. Fonts draw M's V to the foot and W
 # slanted, so a reader taught on them reads a plate's W as M, N or H.
-_PLATE_MIDDLE_REACH = 0.5  # of the height
+# Renderer 8 draws the middle's reach and weight plate by plate from these ranges (the real plates' middles are
+# often lower and thinner than the stems), in steps, so that the glyphs can be cached.
+VARIED_MIDDLE_REACH = (0.3, 0.6)
+VARIED_MIDDLE_WEIGHT = (0.5, 1.0)
 
 
 def _stem_width(font: ImageFont.FreeTypeFont) -> int:
@@ -450,8 +457,9 @@ def _stem_width(font: ImageFont.FreeTypeFont) -> int:
 
 
 @cache
-def _plate_m_w(ch: str, font: ImageFont.FreeTypeFont) -> Image.Image:
-    """M or W as plate typefaces draw them, with the stem weight and the width of the font's own M."""
+def _plate_m_w(ch: str, font: ImageFont.FreeTypeFont, reach: float = 0.5, weight: float = 1.0) -> Image.Image:
+    """M or W as plate typefaces draw them, with the stem weight and the width of the font's own M; the middle
+    reaches `reach` of the height and its strokes are `weight` stems wide."""
     stem = _stem_width(font)
     width = _glyph("M", font).width
     scale = 4  # drawn large, then shrunk: smooth diagonals
@@ -460,11 +468,12 @@ def _plate_m_w(ch: str, font: ImageFont.FreeTypeFont) -> Image.Image:
     draw = ImageDraw.Draw(mask)
     draw.rectangle((0, 0, big_stem, big_h), fill=255)
     draw.rectangle((big_w - big_stem, 0, big_w, big_h), fill=255)
-    reach, half = round(big_h * _PLATE_MIDDLE_REACH), big_stem // 2
-    apex = (big_w // 2, big_h - reach)
+    middle = max(scale, round(big_stem * weight))
+    half = middle // 2
+    apex = (big_w // 2, big_h - round(big_h * reach))
     # W: from each stem's foot up to the apex in the middle; M is the same turned upside down
-    draw.line((half, big_h - half, *apex), fill=255, width=big_stem)
-    draw.line((*apex, big_w - half, big_h - half), fill=255, width=big_stem)
+    draw.line((big_stem // 2, big_h - half, *apex), fill=255, width=middle)
+    draw.line((*apex, big_w - big_stem // 2, big_h - half), fill=255, width=middle)
     draw.ellipse((apex[0] - half, apex[1] - half, apex[0] + half, apex[1] + half), fill=255)
     glyph = mask.resize((width, _GLYPH_HEIGHT), Image.Resampling.LANCZOS)
     return glyph if ch == "W" else glyph.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
@@ -506,7 +515,7 @@ def _character_glyph(ch: str, font: ImageFont.FreeTypeFont, style: GlyphStyle) -
     if style.flat_a and ch == "A":
         return _flat_top_a(font)
     if style.plate_m_w and ch in "MW":
-        return _plate_m_w(ch, font)
+        return _plate_m_w(ch, font, style.middle_reach, style.middle_weight)
     if style.upright_w and ch == "W":
         return _upright_w(font)
     return _glyph(ch, font)
@@ -936,13 +945,20 @@ def render_plate(
 
 
 def _glyph_style(renderer: int, seed: int, layout: str) -> GlyphStyle:
-    """Whether the plate's W (renderer 5) or M and W (renderers 6-7) are drawn the plate typefaces' way, drawn from
-    a stream of its own so that the plate is otherwise the same as without."""
+    """Whether the plate's W (renderer 5) or M and W (renderers 6-8) are drawn the plate typefaces' way, and how
+    (renderer 8), drawn from streams of their own so that the plate is otherwise the same as without."""
     if renderer not in UPRIGHT_W_RENDERERS or layout not in UPRIGHT_W_LAYOUTS:
         return PLAIN_GLYPHS
     if random.Random(f"upright-w {seed}").random() >= UPRIGHT_W_SHARE:
         return PLAIN_GLYPHS
-    return GlyphStyle(plate_m_w=True) if renderer in PLATE_M_W_RENDERERS else GlyphStyle(upright_w=True)
+    if renderer not in PLATE_M_W_RENDERERS:
+        return GlyphStyle(upright_w=True)
+    if renderer not in VARIED_MIDDLE_RENDERERS:
+        return GlyphStyle(plate_m_w=True)
+    middle = random.Random(f"plate-m-w middle {seed}")
+    reach = round(middle.uniform(*VARIED_MIDDLE_REACH) / 0.05) * 0.05
+    weight = round(middle.uniform(*VARIED_MIDDLE_WEIGHT) / 0.1) * 0.1
+    return GlyphStyle(plate_m_w=True, middle_reach=round(reach, 2), middle_weight=round(weight, 1))
 
 
 def render_clean(seed: int, layout: str, rows: tuple[str, ...]) -> npt.NDArray[np.uint8]:
