@@ -440,6 +440,30 @@ def test_plate_typefaces_m_and_w_stand_on_upright_stems_with_a_short_middle() ->
     assert not np.array_equal(np.asarray(plates[0]), np.asarray(plates[1]))
 
 
+def test_renderer_8_varies_the_plate_middle_plate_by_plate_and_is_otherwise_renderer_6() -> None:
+    from models.training.synthetic_plates import (
+        VARIED_MIDDLE_REACH,
+        VARIED_MIDDLE_WEIGHT,
+        _font,
+        _glyph_style,
+        _plate_m_w,
+        reader_fonts,
+    )
+
+    styles = [_glyph_style(8, seed, "ar_old") for seed in range(60)]
+    assert [s.plate_m_w for s in styles] == [_glyph_style(6, seed, "ar_old").plate_m_w for seed in range(60)]
+    varied = [s for s in styles if s.plate_m_w]
+    assert len({s.middle_reach for s in varied}) >= 4 and len({s.middle_weight for s in varied}) >= 4
+    assert all(VARIED_MIDDLE_REACH[0] <= s.middle_reach <= VARIED_MIDDLE_REACH[1] for s in varied)
+    assert all(VARIED_MIDDLE_WEIGHT[0] <= s.middle_weight <= VARIED_MIDDLE_WEIGHT[1] for s in varied)
+    font = _font(reader_fonts()[0], 96)
+    low, high = (np.asarray(_plate_m_w("W", font, reach)) > 127 for reach in (0.3, 0.6))
+    middle = slice(low.shape[1] // 2 - 1, low.shape[1] // 2 + 2)
+    assert np.flatnonzero(low[:, middle].any(axis=1))[0] > np.flatnonzero(high[:, middle].any(axis=1))[0] + 20
+    for layout in ("us", "br_old", "two_row"):  # no plate M or W there: renderer 6's plate exactly
+        assert np.array_equal(render_plate(4, layout, renderer=8).image, render_plate(4, layout, renderer=6).image)
+
+
 def test_training_refuses_the_renderer_that_measures_the_held_out_typeface() -> None:
     values = {"br_crops": Path("x"), "init_weights": Path("w.pth")}
     assert ReaderTrainConfig.model_validate(values | {"synthetic_renderer": 6}).synthetic_renderer == 6
