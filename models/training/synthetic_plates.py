@@ -33,6 +33,7 @@ EU_VARIETY_RENDERERS = frozenset({4, 5, 6, 7, 8})
 UPRIGHT_W_RENDERERS = frozenset({5, 6, 7, 8})
 PLATE_M_W_RENDERERS = frozenset({6, 7, 8})  # of those, the ones that draw M too, with a short middle (_plate_m_w)
 VARIED_MIDDLE_RENDERERS = frozenset({8})
+PLATE_TYPEFACE_RENDERERS = frozenset({6, 8})  # 7 sets its plates in HELD_OUT_TYPEFACE alone
 EVALUATION_ONLY_RENDERERS = frozenset({7})
 # The typefaces of German (FE-Schrift), Mercosur and old Argentine plates draw W as an M turned over: upright outer
 # strokes and a middle that rises from the foot. A reader that only saw the fonts' slanted W reads it as M, N or H.
@@ -138,7 +139,7 @@ def registration_typefaces(renderer: int) -> tuple[Path, ...] | None:
         if not held_out:
             raise FileNotFoundError(f"renderer {renderer} needs the {HELD_OUT_TYPEFACE[0]} package (the train extra)")
         return held_out
-    if renderer >= 6:
+    if renderer in PLATE_TYPEFACE_RENDERERS:
         return reader_fonts() + _wheel_font_files(PLATE_TYPEFACES)
     return None
 
@@ -254,7 +255,7 @@ def draw_plate(
     draw = ImageDraw.Draw(canvas)
     draw.rectangle((1, 1, w - 2, h - 2), outline=ink if rng.random() < 0.7 else (60, 60, 60), width=rng.randint(2, 5))
     fonts = reader_fonts() if varied else font_paths()
-    main = _font(rng.choice(typefaces or fonts if varied else fonts), 96)
+    main = _font(rng.choice((typefaces or fonts) if varied else fonts), 96)
     small = _font(fonts[0], 40)
     left, top, right, bottom = 8, 10, w - 8, h - 10
     if layout == "us":
