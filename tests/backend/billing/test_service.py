@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.mailer import FolderMailer
+from backend.accounts.models import Account
 from backend.accounts.service import FormError
 from backend.billing.models import Order, OrderStatus, Payment, PaymentStatus
 from backend.billing.provider import DECLINES, FAILS_LATER, SUCCEEDS, Card, Charge, SandboxProvider
@@ -146,12 +147,17 @@ def test_the_cap_is_checked_again_at_payment(session: Session) -> None:
     assert count(session, Payment) == 1
 
 
-def test_renewal_extends_the_same_permit_from_its_end(session: Session) -> None:
+def bought_renewable_permit(session: Session) -> tuple[Account, Permit]:
+    """A holder who bought, at NOW, a permit whose renewal opens 3 days before it ends."""
     account = holder_with_vehicle(session)
     kind = permit_type(session, renew_days_before=3)
     order = create_order(session, account, kind, vehicle_ids(session, account), None, "k-order-1", NOW, NY)
     pay_order(session, account, order.id, card(), "pay-key-001", NOW, SANDBOX)
-    permit = session.get_one(Permit, order.permit_id)
+    return account, session.get_one(Permit, order.permit_id)
+
+
+def test_renewal_extends_the_same_permit_from_its_end(session: Session) -> None:
+    account, permit = bought_renewable_permit(session)
     with pytest.raises(FormError, match="renewal opens"):
         create_renewal(session, account, permit, "k-renew-1", NOW, NY)
     later = NOW + timedelta(days=3)  # Nov 28: the permit ends Dec 1, the window (3 days) is open
@@ -262,11 +268,7 @@ def test_a_charge_whose_answer_was_lost_is_asked_for_by_its_key_after_the_grace(
 
 
 def test_a_renewal_being_paid_holds_off_a_second_renewal_of_the_same_permit(session: Session) -> None:
-    account = holder_with_vehicle(session)
-    kind = permit_type(session, renew_days_before=3)
-    order = create_order(session, account, kind, vehicle_ids(session, account), None, "k-order-1", NOW, NY)
-    pay_order(session, account, order.id, card(), "pay-key-001", NOW, SANDBOX)
-    permit = session.get_one(Permit, order.permit_id)
+    account, permit = bought_renewable_permit(session)
     later = NOW + timedelta(days=3)
     renewal = create_renewal(session, account, permit, "k-renew-1", later, NY)
     twin = create_renewal(session, account, permit, "k-renew-2", later, NY)  # a second tab, same quote
