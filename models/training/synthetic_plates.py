@@ -108,6 +108,7 @@ PLATE_TYPEFACES: tuple[WheelFont, ...] = (
 HELD_OUT_TYPEFACE: WheelFont = ("fontpkg_oswald", "Oswald[wght].ttf")
 
 
+@cache  # asked for every rendered plate: look the packages up once
 def _wheel_font_files(fonts: tuple[WheelFont, ...]) -> tuple[Path, ...]:
     """The files of `fonts` whose packages are installed, in order."""
     import importlib.util
