@@ -14,6 +14,7 @@ import random
 import shutil
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,17 @@ class ReaderTrainConfig(BaseModel):
         False, description="also keep the network of every evaluated step (step_N.pt) to export a chosen one later"
     )
     threads: PositiveInt = 1
+    device: str = Field(
+        "cpu",
+        pattern=r"^(cpu|cuda(:[0-9]+)?)$",
+        description="where the network trains: cpu, or cuda[:N] for a GPU; batches are drawn on the CPU either way",
+    )
+    loader_workers: int = Field(
+        0,
+        ge=0,
+        description="processes that draw batches ahead of the network (0: the training loop draws them); a step's "
+        "batch is the same whatever the number, so a run is reproducible on any machine",
+    )
     synthetic_layouts: dict[str, float] | None = Field(
         None,
         description="layout -> weight of the synthetic crops (others 0); default: the renderer's uniform choice",
@@ -269,8 +281,8 @@ def learning_rate(config: ReaderTrainConfig, step: int) -> float:
 
 def ctc_loss(network: torch.nn.Module, images: torch.Tensor, texts: list[str]) -> torch.Tensor:
     log_probs = network(images, None).log_softmax(2).permute(1, 0, 2)  # T x B x C, as CTCLoss wants
-    targets, target_lengths = encode_targets(texts)
-    input_lengths = torch.full((images.shape[0],), log_probs.shape[0], dtype=torch.long)
+    targets, target_lengths = (tensor.to(log_probs.device) for tensor in encode_targets(texts))
+    input_lengths = torch.full((images.shape[0],), log_probs.shape[0], dtype=torch.long, device=log_probs.device)
     loss: torch.Tensor = torch.nn.functional.ctc_loss(
         log_probs, targets, input_lengths, target_lengths, blank=0, zero_infinity=True
     )
@@ -306,6 +318,35 @@ class BatchSource:
         return torch.tensor([True] * n_real + [layout not in AR_LAYOUTS for layout in layouts], dtype=torch.bool)
 
 
+class StepBatches(torch.utils.data.Dataset[tuple[torch.Tensor, list[str]]]):
+    """Batches `first`..`last - 1` of a run, item i being batch `first + i`: what a DataLoader's workers draw
+    ahead of the network. Each batch depends on its step alone, so any number of workers yields the same run."""
+
+    def __init__(self, source: BatchSource, first: int, last: int) -> None:
+        self._source, self._first, self._last = source, first, last
+
+    def __len__(self) -> int:
+        return self._last - self._first
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, list[str]]:
+        return self._source.batch(self._first + index)
+
+
+def step_batches(
+    config: ReaderTrainConfig, source: BatchSource, first: int
+) -> Iterator[tuple[int, torch.Tensor, list[str]]]:
+    """(step, images on the training device, texts) for each step from `first` to the run's last."""
+    batches = torch.utils.data.DataLoader(
+        StepBatches(source, first, config.last_step),
+        batch_size=None,  # each item is already a whole batch
+        num_workers=config.loader_workers,
+        prefetch_factor=4 if config.loader_workers else None,
+        pin_memory=config.device != "cpu",
+    )
+    for step, (images, texts) in enumerate(batches, start=first):
+        yield step, images.to(config.device, non_blocking=True), texts
+
+
 def synthetic_validation(config: ReaderTrainConfig) -> SyntheticCrops | None:
     """The rendered Argentine crops a run watches beside its validation plates (val_synthetic), or None."""
     if config.val_synthetic == 0:
@@ -326,11 +367,15 @@ def exact_accuracy(network: torch.nn.Module, crops: RealCrops | SyntheticCrops, 
     with torch.inference_mode():
         for start in range(0, len(crops), batch_size):
             images, texts = collate([crops[i] for i in range(start, min(start + batch_size, len(crops)))])
-            probs = network(images, None).softmax(2).numpy()
+            probs = network(images.to(_device_of(network)), None).softmax(2).cpu().numpy()
             right += sum(greedy_decode(p, PLATE_ALPHABET)[0] == t for p, t in zip(probs, texts, strict=True))
     for module, training in was_training.items():
         module.train(training)
     return right / max(1, len(crops))
+
+
+def _device_of(network: torch.nn.Module) -> torch.device:
+    return next(network.parameters()).device
 
 
 def distill_loss(
@@ -338,8 +383,8 @@ def distill_loss(
 ) -> torch.Tensor:
     """KL(teacher || network) of the per-frame class distributions, summed over frames, mean over kept items."""
     if not bool(keep.any()):
-        return torch.zeros(())
-    chosen = images[keep]
+        return torch.zeros((), device=images.device)
+    chosen = images[keep.to(images.device)]
     with torch.no_grad():
         target = teacher(chosen, None).log_softmax(2)
     log_probs = network(chosen, None).log_softmax(2)
@@ -351,7 +396,7 @@ def distill_teacher(config: ReaderTrainConfig) -> torch.nn.Module | None:
     """The frozen starting reader that distill_weight pulls towards, or None."""
     if config.distill_weight == 0 or config.init_weights is None:
         return None
-    teacher = from_plate_reader(config.init_weights)
+    teacher = from_plate_reader(config.init_weights).to(config.device)
     teacher.eval()
     teacher.requires_grad_(False)
     return teacher
@@ -363,9 +408,10 @@ def step_loss(
     teacher: torch.nn.Module | None,
     source: BatchSource,
     step: int,
+    batch: tuple[torch.Tensor, list[str]],
 ) -> torch.Tensor:
-    """CTC on batch `step`, plus distill_weight x the distillation loss on its non-Argentine items."""
-    images, texts = source.batch(step)
+    """CTC on `batch` (batch `step`), plus distill_weight x the distillation loss on its non-Argentine items."""
+    images, texts = batch
     loss = ctc_loss(network, images, texts)
     if teacher is not None:
         loss = loss + config.distill_weight * distill_loss(network, teacher, images, source.not_argentine(step))
@@ -388,7 +434,8 @@ def save_checkpoint(path: Path, network: torch.nn.Module, optimizer: torch.optim
 
 
 def _compact(value: torch.Tensor) -> torch.Tensor:
-    return value.detach().half() if value.is_floating_point() else value.detach().clone()
+    value = value.detach().cpu()  # a network trained on a GPU exports like one trained on the CPU
+    return value.half() if value.is_floating_point() else value.clone()
 
 
 def export_reader(network: torch.nn.Module, out_dir: Path) -> Path:
@@ -465,6 +512,7 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
         if config.init_weights is not None
         else from_english_g2(base_weights_path(config))
     )
+    network.to(config.device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     start = 0
     if resume and config.last_checkpoint.exists():
@@ -487,11 +535,11 @@ def train_reader(config: ReaderTrainConfig, resume: bool = False, log: Path | No
     set_train_mode(network, config.freeze_batchnorm)
     with _progress() as progress:
         task = progress.add_task("train", total=config.last_step, completed=start, loss=0.0, lr=0.0, acc=acc)
-        for step in range(start, config.last_step):
+        for step, images, texts in step_batches(config, source, start):
             lr = learning_rate(config, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss = step_loss(config, network, teacher, source, step)
+            loss = step_loss(config, network, teacher, source, step, (images, texts))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(network.parameters(), config.grad_clip)

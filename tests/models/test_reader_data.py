@@ -634,3 +634,43 @@ def test_a_run_with_stop_after_ends_and_exports_at_that_step(tmp_path: Path) -> 
     assert saved["step"] == 2 and weights == tmp_path / "out" / "plate_reader.pth" and weights.exists()
     last = log.read_text(encoding="utf-8").splitlines()[-1]
     assert last.startswith("step 2 ") and " br - " in last  # the schedule's lr at step 2 of 6, no held-out figure
+
+
+def test_batches_drawn_by_loader_workers_are_the_loops_own(tmp_path: Path) -> None:
+    from models.training.reader_train import BatchSource, RealCrops, split_crops, step_batches
+
+    config = ReaderTrainConfig(br_crops=_crop_folder(tmp_path, 10), steps=4, batch_size=4, loader_workers=2)
+    train, _, _ = split_crops(config)
+    source = BatchSource(config, RealCrops(train, augment=True))
+    drawn = list(step_batches(config, source, first=1))
+    assert [step for step, _, _ in drawn] == [1, 2, 3]
+    for step, images, texts in drawn:
+        own_images, own_texts = source.batch(step)
+        assert texts == own_texts and torch.equal(images, own_images)
+
+
+def test_a_run_is_the_same_whatever_the_number_of_loader_workers(tmp_path: Path) -> None:
+    from models.training.reader_train import from_plate_reader, train_reader
+
+    folder = _crop_folder(tmp_path / "crops", 10)
+    weights = []
+    for workers in (0, 2):
+        config = ReaderTrainConfig(
+            br_crops=folder,
+            watch_held_out=False,
+            steps=3,
+            batch_size=2,
+            warmup_steps=1,
+            loader_workers=workers,
+            runs_dir=tmp_path / f"runs{workers}",
+            output_dir=tmp_path / f"out{workers}",
+        )
+        weights.append(from_plate_reader(train_reader(config)).state_dict())
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:x", "CUDA"])
+def test_train_config_refuses_unknown_devices(device: str) -> None:
+    with pytest.raises(ValueError, match="device"):
+        ReaderTrainConfig(br_crops=Path("x"), device=device)
