@@ -637,7 +637,8 @@ def test_a_run_with_stop_after_ends_and_exports_at_that_step(tmp_path: Path) -> 
 
 
 def test_batches_drawn_by_loader_workers_are_the_loops_own(tmp_path: Path) -> None:
-    from models.training.reader_train import BatchSource, RealCrops, split_crops, step_batches
+    from models.training.reader_data import RealCrops
+    from models.training.reader_train import BatchSource, split_crops, step_batches
 
     config = ReaderTrainConfig(br_crops=_crop_folder(tmp_path, 10), steps=4, batch_size=4, loader_workers=2)
     train, _, _ = split_crops(config)
