@@ -612,22 +612,19 @@ def test_a_refit_told_not_to_watch_held_out_plates_reads_none(tmp_path: Path) ->
     assert watched is not None and len(watched) == len(val) and label == "val"
 
 
+def _tiny_run(folder: Path, work: Path, **changes: object) -> ReaderTrainConfig:
+    """A run of a few steps of 2 crops over `folder`, writing under `work`, that never reads held-out plates."""
+    settings: dict[str, object] = {"watch_held_out": False, "batch_size": 2, "warmup_steps": 1}
+    return ReaderTrainConfig.model_validate(
+        {"br_crops": folder, "runs_dir": work / "runs", "output_dir": work / "out", **settings, **changes}
+    )
+
+
 def test_a_run_with_stop_after_ends_and_exports_at_that_step(tmp_path: Path) -> None:
     from models.training.reader_train import train_reader
 
     folder = _crop_folder(tmp_path / "crops", 10)
-    config = ReaderTrainConfig(
-        br_crops=folder,
-        watch_held_out=False,
-        steps=6,
-        stop_after=2,
-        batch_size=2,
-        warmup_steps=1,
-        checkpoint_every=1,
-        eval_every=1,
-        runs_dir=tmp_path / "runs",
-        output_dir=tmp_path / "out",
-    )
+    config = _tiny_run(folder, tmp_path, steps=6, stop_after=2, checkpoint_every=1, eval_every=1)
     log = tmp_path / "run.log"
     weights = train_reader(config, log=log)
     saved = torch.load(config.last_checkpoint, map_location="cpu", weights_only=True)
@@ -656,16 +653,7 @@ def test_a_run_is_the_same_whatever_the_number_of_loader_workers(tmp_path: Path)
     folder = _crop_folder(tmp_path / "crops", 10)
     weights = []
     for workers in (0, 2):
-        config = ReaderTrainConfig(
-            br_crops=folder,
-            watch_held_out=False,
-            steps=3,
-            batch_size=2,
-            warmup_steps=1,
-            loader_workers=workers,
-            runs_dir=tmp_path / f"runs{workers}",
-            output_dir=tmp_path / f"out{workers}",
-        )
+        config = _tiny_run(folder, tmp_path / f"workers{workers}", steps=3, loader_workers=workers)
         weights.append(from_plate_reader(train_reader(config)).state_dict())
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
