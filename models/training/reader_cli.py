@@ -78,6 +78,13 @@ def eval_reader_command(
             "6: 5 + condensed plate typefaces; 7: 6 in a typeface no renderer trains on)."
         ),
     ] = 1,
+    synthetic_min_height: Annotated[
+        int,
+        typer.Option(
+            help="With --synthetic: leave out renders under this many px high (photo-like plates; default: keep all).",
+            min=0,
+        ),
+    ] = 0,
     label_corrections: Annotated[
         list[Path] | None,
         typer.Option(
@@ -102,6 +109,8 @@ def eval_reader_command(
         raise typer.BadParameter(f"--synthetic-layout must be one of {', '.join(LAYOUTS)}")
     if synthetic_renderer not in RENDERERS:
         raise typer.BadParameter(f"--synthetic-renderer must be one of {', '.join(map(str, RENDERERS))}")
+    if synthetic_min_height and not synthetic:
+        raise typer.BadParameter("--synthetic-min-height applies to --synthetic")
     if label_corrections and synthetic:
         raise typer.BadParameter("--label-corrections applies to labelled crops, not --synthetic")
     train_config = load_train_config(config)
@@ -122,6 +131,7 @@ def eval_reader_command(
         **({"synthetic_seed": synthetic_seed} if synthetic_seed is not None else {}),
         synthetic_layout=synthetic_layout,
         synthetic_renderer=synthetic_renderer,
+        synthetic_min_height=synthetic_min_height,
         corrections=corrections,
         trained_plates=trained_br_plates(train_config) if crops is not None else frozenset(),
     )

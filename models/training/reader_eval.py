@@ -54,10 +54,16 @@ def _load_images(crops: Sequence[LabelledCrop]) -> list[Image]:
     return images
 
 
-def synthetic_set(count: int, seed: int, layout: str | None = None, renderer: int = 1) -> tuple[list[Image], list[str]]:
-    """Rendered plates from seeds far from the training runs' (which start at seed * 10**9); `layout` None: any."""
-    plates = [render_plate(seed + i, layout=layout, renderer=renderer) for i in range(count)]
-    return [p.image for p in plates], [p.text for p in plates]
+def synthetic_set(
+    count: int, seed: int, layout: str | None = None, renderer: int = 1, min_height: int = 0
+) -> tuple[list[Image], list[str], list[int]]:
+    """Rendered plates from seeds far from the training runs' (which start at seed * 10**9); `layout` None: any.
+
+    Images, texts and seeds of the renders of seeds `seed`..`seed + count - 1` at least `min_height` px high: the
+    renders include crops too small for anyone to read, which a photo of a parked car rarely has."""
+    plates = [(seed + i, render_plate(seed + i, layout=layout, renderer=renderer)) for i in range(count)]
+    kept = [(s, p) for s, p in plates if p.image.shape[0] >= min_height]
+    return [p.image for _, p in kept], [p.text for _, p in kept], [s for s, _ in kept]
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,7 @@ def evaluate(
     synthetic_seed: int = SYNTHETIC_EVAL_SEED,
     synthetic_layout: str | None = None,
     synthetic_renderer: int = 1,
+    synthetic_min_height: int = 0,
     corrections: Mapping[str, LabelCorrection] | None = None,
     trained_plates: frozenset[str] = frozenset(),
 ) -> list[ReaderScore]:
@@ -106,9 +113,11 @@ def evaluate(
     (leaving out unreadable crops and those whose audited plate is in `trained_plates`). With `errors`, the wrong
     reads (as given) are appended to it."""
     if synthetic:
-        images, truths = synthetic_set(synthetic, synthetic_seed, synthetic_layout, synthetic_renderer)
-        name = f"synthetic_{synthetic}"
-        names = [f"seed {synthetic_seed + i}" for i in range(synthetic)]
+        images, truths, seeds = synthetic_set(
+            synthetic, synthetic_seed, synthetic_layout, synthetic_renderer, synthetic_min_height
+        )
+        name = f"synthetic_{synthetic}" + (f"_at_least_{synthetic_min_height}px" if synthetic_min_height else "")
+        names = [f"seed {s}" for s in seeds]
     else:
         chosen = list(crops) if crops is not None else load_labels(folder) if folder is not None else []
         images, truths = _load_images(chosen), [c.text for c in chosen]

@@ -320,10 +320,22 @@ def test_v5_config_changes_only_the_renderer_and_the_watched_sets_against_v4() -
 def test_synthetic_eval_set_takes_a_layout_and_a_renderer() -> None:
     from models.training.reader_eval import synthetic_set
 
-    images, texts = synthetic_set(3, 40, layout="ar_old", renderer=2)
+    images, texts, seeds = synthetic_set(3, 40, layout="ar_old", renderer=2)
+    assert seeds == [40, 41, 42]
     assert texts == [render_plate(40 + i, "ar_old", renderer=2).text for i in range(3)]
     assert all(len(t) == 6 for t in texts)
     assert all(np.array_equal(img[..., 0], img[..., 2]) for img in images)  # renderer 2's Argentine crops are grey
+
+
+def test_synthetic_eval_set_can_leave_out_renders_too_small_to_read() -> None:
+    from models.training.reader_eval import synthetic_set
+
+    heights = {seed: render_plate(seed, "us", renderer=4).image.shape[0] for seed in range(40, 60)}
+    images, texts, seeds = synthetic_set(20, 40, layout="us", renderer=4, min_height=48)
+    assert seeds == [seed for seed, height in heights.items() if height >= 48]
+    assert 0 < len(seeds) < 20  # the renders come in both sizes, so the filter is tested both ways
+    assert texts == [render_plate(seed, "us", renderer=4).text for seed in seeds]
+    assert all(image.shape[0] >= 48 for image in images)
 
 
 def test_two_readers_average_in_weight_space(tmp_path: Path) -> None:
