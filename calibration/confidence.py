@@ -439,7 +439,7 @@ def calibrate_reader(
     br = _audited([_plate(c.path, c.text) for c in held_out_br(config)], label_corrections, trained_br_plates(config))
     br_reads = read_set("held_out_br", load_crops(br), [p.text for p in br], reader)
     # Seeds beyond the eval set's: rendered plates neither the training nor `eval-reader --synthetic` uses.
-    images, truths = synthetic_set(synthetic, SYNTHETIC_EVAL_SEED + 10**7)
+    images, truths, _ = synthetic_set(synthetic, SYNTHETIC_EVAL_SEED + 10**7)
     synthetic_reads = read_set("synthetic", images, truths, reader)
     pool = concat([br_reads, synthetic_reads], "held-out (BR + synthetic)")
     source = np.array([0] * len(br_reads.texts) + [1] * len(synthetic_reads.texts))

@@ -26,6 +26,7 @@ from calibration.confidence import (
     share_weights,
 )
 from edge.read.ctc import ConfidenceCalibration
+from tests.conftest import REPO
 
 
 @pytest.mark.parametrize(
@@ -197,3 +198,41 @@ def test_calibration_reads_audited_labels_and_leaves_out_unreadable_and_trained_
     assert [(p.image.name, p.text) for p in _audited(plates, corrections)] == [("a.png", "AAA111"), ("b.png", "OBC123")]
     assert [p.text for p in _audited(plates, corrections, frozenset({"OBC123"}))] == ["AAA111"]
     assert _audited(plates, None) == plates
+
+
+def test_calibrate_reader_fits_on_held_out_and_rendered_reads_and_saves_beside_the_weights(tmp_path: Path) -> None:
+    """The whole fit with the shipped network: held-out crops of a labelled folder plus rendered plates, cross-fitted,
+    the map and its diagram written beside a copy of the weights, an extra folder measured but never fitted."""
+    import shutil
+
+    import cv2
+
+    from calibration.confidence import calibrate_reader
+    from models.training.synthetic_plates import render_clean
+
+    weights = tmp_path / "reader"
+    weights.mkdir()
+    for name in ("plate_reader.pth", "plate_reader.yaml", "plate_reader.py"):
+        shutil.copy(REPO / "models" / "reader" / name, weights / name)
+    crops = tmp_path / "crops"
+    (crops / "images").mkdir(parents=True)
+    plates = ["ABC1234", "QRS5678", "JKL9012", "XYZ3456", "MNP7890", "DEF2468", "GHJ1357", "TUV8642"]
+    rows = ["image,text"]
+    for i, text in enumerate(plates):
+        for j in range(2):  # two crops a plate: the split and the folds go by plate
+            cv2.imwrite(str(crops / "images" / f"{text}_{j}.png"), render_clean(i * 2 + j, "br_old", (text,)))
+            rows.append(f"{text}_{j}.png,{text}")
+    (crops / "labels.csv").write_text("\n".join(rows) + "\n")
+    config = tmp_path / "train.yaml"
+    config.write_text(f"br_crops: {crops}\ntest_fraction: 0.5\n")
+
+    report = calibrate_reader(weights, config, synthetic=12, extra_tests=(crops,), folds=2)
+
+    held_out, rendered = report.rows[1], report.rows[2]
+    assert (held_out.reads, rendered.reads) == (8, 12)  # half the plates, two crops each; every render read
+    assert report.rows[0].reads == 20 and report.rows[3].reads == 16 and report.rows[3].how == "never fitted"
+    assert all(0.0 <= r.ece_raw <= 1.0 and 0.0 <= r.ece_calibrated <= 1.0 for r in report.rows)
+    assert report.saved == weights / "confidence.json" and report.diagram.stat().st_size > 0
+    calibration = ConfidenceCalibration.load(report.saved)
+    assert [calibration(p) for p in (0.0, 0.5, 1.0)] == sorted(calibration(p) for p in (0.0, 0.5, 1.0))
+    assert json.loads(report.saved.read_text())["info"]["fitted_on"].startswith("8 held-out BR crops (4 plates")
