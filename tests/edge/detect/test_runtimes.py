@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from edge.config import DetectorConfig
@@ -26,7 +27,7 @@ def scene() -> Image:
     plate = render_clean(5, "eu", ("KL 482 TX",))
     x1, y1, x2, y2 = (int(v) for v in (PLATE.x1, PLATE.y1, PLATE.x2, PLATE.y2))
     frame[y1:y2, x1:x2] = cv2.resize(plate, (x2 - x1, y2 - y1), interpolation=cv2.INTER_AREA)
-    return frame
+    return np.asarray(frame, dtype=np.uint8)
 
 
 @pytest.mark.parametrize("runtime", ["onnx", "ultralytics"])
