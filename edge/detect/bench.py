@@ -62,6 +62,7 @@ def bench_detector(
     source: Path, config: DetectorConfig, width: int, height: int, frames: int, warmup: int = 5
 ) -> DetectorBenchResult:
     from edge.detect import DEFAULT_WEIGHTS, make_detector
+    from edge.detect.close_ups import CloseUpDetector
 
     detector = make_detector(config)
     images = read_frames(source, width, height, frames)
@@ -73,12 +74,12 @@ def bench_detector(
         found += len(detector.detect(image))
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    session = getattr(detector, "_session", None)
-    input_hw = list(session.get_inputs()[0].shape[2:]) if session is not None else None
+    network = detector.inner if isinstance(detector, CloseUpDetector) else detector
+    fixed = getattr(network, "input_hw", None)  # ONNX only: ultralytics letterboxes to each image's own size
     return DetectorBenchResult(
         runtime=config.runtime,
         weights=str(config.weights or DEFAULT_WEIGHTS[config.runtime]),
-        input_hw=input_hw,
+        input_hw=list(fixed) if fixed is not None else None,
         width=width,
         height=height,
         threads=config.threads,

@@ -31,6 +31,11 @@ class CloseUpDetector:
         self._detector = detector
         self._close_up_width = close_up_width
 
+    @property
+    def inner(self) -> PlateDetector:
+        """The detector it runs twice on close-ups."""
+        return self._detector
+
     def detect(self, image: Image) -> list[Detection]:
         found = self._detector.detect(image)
         width = image.shape[1]

@@ -23,6 +23,11 @@ class OnnxPlateDetector:
         _, _, self._height, self._width = model_input.shape  # exported with a fixed size
         self._config = config
 
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        """The network's fixed input, height and width: every image is letterboxed to it."""
+        return self._height, self._width
+
     def detect(self, image: Image) -> list[Detection]:
         canvas, fit = letterbox(image, self._height, self._width)
         # BGR HWC uint8 -> RGB CHW float in [0, 1], as ultralytics trains.
