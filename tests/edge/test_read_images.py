@@ -59,6 +59,37 @@ def test_read_json_prints_one_object_per_image(tmp_path: Path) -> None:
         assert max(found.iou(truth) for truth in true_boxes(result["image"])) >= 0.5
 
 
+def test_read_a_folder_of_photos_without_the_shared_data(tmp_path: Path) -> None:
+    """The same command on what ships with the repo: rendered plates pasted into a frame of the demo clip, given as
+    a folder (its images read in name order), in the text output."""
+    import cv2
+
+    from models.training.synthetic_plates import render_clean
+
+    video = cv2.VideoCapture(str(REPO / "demo" / "patrol.mp4"))
+    ok, frame = video.read()
+    video.release()
+    assert ok
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, text in (("b.png", "KL 482 TX"), ("a.png", "B 123 XYZ")):
+        scene = frame.copy()
+        scene[560:600, 300:480] = cv2.resize(render_clean(5, "eu", (text,)), (180, 40), interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(folder / name), scene)
+    done = subprocess.run(
+        [sys.executable, "-c", "from platepatrol.cli import main; main()", "read", str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [str(folder / "a.png"), str(folder / "b.png")]
+    assert "B123XYZ (" in lines[0] and "KL482TX (" in lines[1] and lines[1].endswith(" ms]")
+
+
 @pytest.mark.parametrize(("flag", "expected"), [("br", ("br",)), ("br, AR", ("br", "ar")), ("none", ()), ("", ())])
 def test_the_plate_formats_flag_replaces_the_configs(flag: str, expected: tuple[str, ...]) -> None:
     from edge.config import EdgeConfig, ReaderConfig
