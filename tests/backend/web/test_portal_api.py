@@ -111,3 +111,55 @@ def test_permit_types_say_who_may_buy_and_the_price_today(client: TestClient, se
 def test_the_openapi_description_lists_the_portal(client: TestClient) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert {f"{API}/vehicles", f"{API}/orders", f"{API}/orders/{{order_id}}/payments"} <= set(paths)
+
+
+def test_the_api_swaps_vehicles_on_a_live_permit_and_renews_it(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    """What a holder does after buying: swap the car on the permit, edit and drop the old one, renew (once per key)."""
+    type_id = add_type(sessions)
+    headers = api_holder(client, sessions)
+    old = client.post(f"{API}/vehicles", json={"plate": "ADA1"}, headers=headers).json()
+    new = client.post(f"{API}/vehicles", json={"plate": "ada 2", "make": "Fiat"}, headers=headers).json()
+    order = buy(client, headers, type_id, old["id"], "order-key-0001")
+    paid = client.post(
+        f"{API}/orders/{order['id']}/payments", json=CARD_OK, headers={**headers, "Idempotency-Key": "pay-key-0001"}
+    ).json()
+    permit_id = paid["permit_id"]
+
+    on_permit = client.delete(f"{API}/vehicles/{old['id']}", headers=headers)
+    assert on_permit.status_code == 422 and "swap another vehicle in first" in on_permit.json()["errors"]["vehicle"]
+    swapped = client.put(f"{API}/permits/{permit_id}/vehicles", json={"vehicle_ids": [new["id"]]}, headers=headers)
+    assert swapped.status_code == 200 and swapped.json()["plates"] == ["ADA2"]
+    too_many = client.put(f"{API}/permits/{permit_id}/vehicles", json={"vehicle_ids": [new["id"]] * 3}, headers=headers)
+    assert too_many.status_code == 422 and "vehicle_ids" in too_many.json()["errors"]
+    edited = client.put(f"{API}/vehicles/{old['id']}", json={"plate": "ada 9", "make": "Ford"}, headers=headers)
+    assert edited.status_code == 200 and (edited.json()["plate"], edited.json()["make"]) == ("ADA9", "Ford")
+    assert client.delete(f"{API}/vehicles/{old['id']}", headers=headers).status_code == 204
+    assert [v["plate"] for v in client.get(f"{API}/vehicles").json()] == ["ADA2"]
+    assert client.get(f"{API}/permits/{permit_id}").json()["plates"] == ["ADA2"]
+    assert client.get(f"{API}/orders/{order['id']}").json()["status"] == "paid"
+
+    renew_headers = {**headers, "Idempotency-Key": "renew-key-0001"}
+    renewal = client.post(f"{API}/permits/{permit_id}/renewal", headers=renew_headers)
+    assert renewal.status_code == 201, renewal.text
+    assert renewal.json()["kind"] == "renewal" and renewal.json()["vehicle_ids"] == [new["id"]]
+    again = client.post(f"{API}/permits/{permit_id}/renewal", headers=renew_headers)
+    assert again.status_code == 201 and again.json()["id"] == renewal.json()["id"]  # one order per key
+    assert renewal.json()["period_start"] == client.get(f"{API}/permits/{permit_id}").json()["valid_until"]
+
+
+def test_the_waitlist_and_orders_name_what_does_not_exist(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    headers = api_holder(client, sessions)
+    type_id = add_type(sessions)
+    no_type = client.post(f"{API}/waitlist", json={"type_id": "no-such-type"}, headers=headers)
+    assert no_type.status_code == 422 and no_type.json()["errors"] == {"type_id": "no such permit type"}
+    no_zone = client.post(f"{API}/waitlist", json={"type_id": type_id, "home_zone_id": "nowhere"}, headers=headers)
+    assert no_zone.status_code == 422 and no_zone.json()["errors"] == {"home_zone_id": "no such zone"}
+    order = client.post(
+        f"{API}/orders",
+        json={"type_id": type_id, "vehicle_ids": [], "home_zone_id": "nowhere"},
+        headers={**headers, "Idempotency-Key": "order-key-0009"},
+    )
+    assert order.status_code == 422 and order.json()["errors"] == {"home_zone_id": "no such zone"}
+    assert client.get(f"{API}/orders/no-such-order").status_code == 403  # as for another's: ids are not probed
