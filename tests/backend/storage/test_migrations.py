@@ -4,7 +4,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from backend.storage.metadata import metadata
 from backend.storage.migrate import alembic_config, is_at_head, upgrade_to_head
@@ -58,3 +58,16 @@ def test_the_change_log_of_0011_goes_and_comes_back(migrated_engine: Engine) -> 
         assert connection.execute(text("SELECT version, keys_from FROM permit_clock")).one() == (2, 2)
         logged = connection.execute(text("SELECT version, plate_key FROM permit_clock_keys")).all()
     assert sorted(logged) == [(2, "A812"), (2, "A813")]  # the old and the new look-alike key
+
+
+def test_every_migration_goes_down_to_nothing_and_back_up(migrated_engine: Engine) -> None:
+    """Each revision's downgrade undoes its upgrade: down to an empty database, then up to the models' schema."""
+    config = alembic_config(migrated_engine)
+    command.downgrade(config, "base")
+    with migrated_engine.connect() as connection:
+        left = [name for name in inspect(connection).get_table_names() if name != "alembic_version"]
+    assert left == []
+    upgrade_to_head(migrated_engine)
+    with migrated_engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
