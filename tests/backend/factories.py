@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.orm import Session
 
+from backend.config import BackendConfig
 from backend.enforcement.reads import IncomingRead
 from backend.permits.models import Permit, PermitStatus, Vehicle
+from backend.server import build_server
 from backend.storage.base import utc_now
 from backend.storage.engine import WRITE_LOCK, WRITES
 
@@ -154,3 +158,29 @@ def a_verdict_after_every_read(engine: Engine) -> Iterator[None]:
     finally:
         event.remove(engine, "after_cursor_execute", write_after_a_read)
         other.close()
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for localhost and 127.0.0.1, and its key, made by openssl in `folder`."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@contextmanager
+def tls_backend(folder: Path, database_url: str) -> Iterator[tuple[Path, int, str]]:
+    """A backend serving TLS only, on a free port, with a self-signed certificate: (certificate, port, a device's
+    token)."""
+    cert, key = self_signed(folder)
+    token, _ = prepared_database(database_url)
+    server, port = build_server(BackendConfig(database_url=database_url, port=0, tls_cert=cert, tls_key=key))
+    server.start()
+    try:
+        yield cert, port, token
+    finally:
+        server.stop(grace=None)

@@ -8,25 +8,17 @@ from pathlib import Path
 import grpc
 import pytest
 
-from backend.config import BackendConfig
-from backend.server import build_server
 from edge.link import Link
 from platepatrol.errors import UserError
 from platepatrol.v1 import enforcement_pb2 as pb
 from platepatrol.v1 import enforcement_pb2_grpc as pb_grpc
-from tests.backend.factories import prepared_database
-from tests.backend.test_server import self_signed
+from tests.backend.factories import tls_backend
 
 
 def test_a_link_with_the_offices_ca_speaks_tls_and_authenticates(
     tmp_path: Path, fresh_database_url: Callable[[], str]
 ) -> None:
-    cert, key = self_signed(tmp_path)
-    url = fresh_database_url()
-    token, _ = prepared_database(url)
-    server, port = build_server(BackendConfig(database_url=url, port=0, tls_cert=cert, tls_key=key))
-    server.start()
-    try:
+    with tls_backend(tmp_path, fresh_database_url()) as (cert, port, token):
         link = Link.to(f"localhost:{port}", token, tls_ca=cert)
         assert link.root_certificates == cert.read_bytes()
         with link.channel() as channel:
@@ -46,8 +38,6 @@ def test_a_link_with_the_offices_ca_speaks_tls_and_authenticates(
                 pb.PlateQuery(plate_text="B1"), metadata=plain.metadata, timeout=5
             )
         assert unreachable.value.code() == grpc.StatusCode.UNAVAILABLE
-    finally:
-        server.stop(grace=None)
 
 
 def test_a_missing_ca_file_is_named(tmp_path: Path) -> None:
