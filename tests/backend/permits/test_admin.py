@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -36,8 +38,15 @@ from tests.backend.factories import square
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
 
-def _polygon(*ring: list[object]) -> str:
+def _polygon(*ring: Sequence[object]) -> str:
     return json.dumps({"type": "Polygon", "coordinates": [list(ring)]})
+
+
+SQUARE = [[26, 44], [26.01, 44], [26.01, 44.01], [26, 44.01], [26, 44]]
+CIRCLE = [
+    [26 + 0.01 * math.cos(i * math.tau / 10_001), 44 + 0.01 * math.sin(i * math.tau / 10_001)] for i in range(10_001)
+]
+CIRCLE.append(CIRCLE[0])  # closed: 10,002 points
 
 
 @pytest.mark.parametrize(
@@ -57,6 +66,30 @@ def _polygon(*ring: list[object]) -> str:
         (_polygon([200, 10], [201, 10], [201, 11], [200, 10]), "off the globe"),
         (_polygon([0, 0], [1, 1], [1, 0], [0, 1], [0, 0]), "crosses itself near latitude 0.5"),
         (_polygon([0, 0], [1, 0], [2, 0], [0, 0]), "crosses itself"),
+        ('{"type": "Polygon", "coordinates": [5]}', "outline: a ring must be a list of [longitude, latitude] points"),
+        (_polygon([26, 44], [26.01, 44], [26.01, 44], [26, 44]), "repeats points so it has too few corners near"),
+        (
+            json.dumps(
+                {
+                    "type": "Polygon",
+                    "coordinates": [SQUARE, [[26.02, 44.02], [26.03, 44.02], [26.03, 44.03], [26.02, 44.02]]],
+                }
+            ),
+            "a hole lies outside the outline near latitude 44.020000, longitude 26.020000",
+        ),
+        (
+            json.dumps(
+                {
+                    "type": "MultiPolygon",
+                    "coordinates": [
+                        [SQUARE],
+                        [[[26.002, 44.002], [26.008, 44.002], [26.008, 44.008], [26.002, 44.002]]],
+                    ],
+                }
+            ),
+            "rings are nested inside each other",
+        ),
+        (_polygon(*CIRCLE), f"too many points ({len(CIRCLE)}); simplify the outline to at most 10000"),
     ],
 )
 def test_zone_outline_problems(text: str, expected: str) -> None:
