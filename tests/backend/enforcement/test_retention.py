@@ -1,3 +1,4 @@
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.devices.tokens import add_device, device_for_token
 from backend.enforcement.models import ReadRecord, VerdictRecord
 from backend.enforcement.reads import GpsPoint
-from backend.enforcement.retention import purge_expired, purge_reads
+from backend.enforcement.retention import purge_expired, purge_reads, retention_schedule
 from backend.enforcement.service import EnforcementService
 from backend.permits.models import Zone, permit_clock, permit_clock_keys
 from backend.storage.base import utc_now
@@ -110,3 +111,24 @@ def test_a_read_that_needs_follow_up_after_the_search_is_kept(fresh_engine: Engi
         event.remove(fresh_engine, "after_cursor_execute", flag_one_after_the_search)
         other.close()
     assert flagged
+
+
+def test_the_schedule_the_backend_starts_purges_on_its_own(fresh_engine: Engine) -> None:
+    """What `backend serve` runs in the background: the policy's purge every `every`, with no one asking."""
+    sessions = _old_reads(fresh_engine, ["PERMITTEDS0", "PERMITTEDS1"])
+    with sessions() as session:
+        session.execute(update(VerdictRecord).values(outcome=Outcome.PERMITTED))
+        session.commit()
+    schedule = retention_schedule(sessions, keep_for=timedelta(hours=2), every=timedelta(milliseconds=20))
+    schedule.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with sessions() as session:
+                if not session.scalar(select(func.count()).select_from(ReadRecord)):
+                    break
+            time.sleep(0.02)
+    finally:
+        schedule.stop()
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ReadRecord)) == 0
