@@ -3,10 +3,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.mailer import FolderMailer
+from backend.billing import chores
 from backend.billing.chores import run_portal_chores
 from backend.billing.models import Payment, PaymentStatus
 from backend.billing.provider import FAILS_LATER, SUCCEEDS, Card, Charge, SandboxProvider
@@ -25,7 +27,9 @@ from tests.backend.factories import a_verdict_after_every_read, another_writer
 NY = "America/New_York"
 
 
-def test_one_pass_settles_offers_and_reminds(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+def ada_paid_and_bob_pending(sessions: sessionmaker[Session]) -> None:
+    """Two holders of a type whose renewal opens 10 days early: Ada's card paid, Bob's payment still pending (his
+    card fails when the provider is asked later)."""
     with sessions() as session:
         kind = permit_type(session, renew_days_before=10)
         ada = holder_with_vehicle(session, "ADA1", "ada@example.org")
@@ -38,6 +42,10 @@ def test_one_pass_settles_offers_and_reminds(sessions: sessionmaker[Session], tm
                 session, account, order.id, Card(number, 12, 2030, "123"), f"pay-{name}-001", NOW, SandboxProvider()
             )
         session.commit()
+
+
+def test_one_pass_settles_offers_and_reminds(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    ada_paid_and_bob_pending(sessions)
     mailer = FolderMailer(tmp_path)
     run = run_portal_chores(sessions, NOW + timedelta(minutes=1), WebConfig(timezone=NY), mailer, "http://x")
     assert (run.payments_checked, run.reminders_sent, run.failed) == (1, 1, ())
@@ -158,3 +166,32 @@ def test_the_receipt_pages_check_asks_the_provider_without_the_write_lock(fresh_
     assert (asked, provider.asked) == (1, 1)
     with sessions() as session:
         assert session.scalar(select(Payment.status)) is PaymentStatus.FAILED
+
+
+def test_an_unreachable_provider_or_a_failing_step_loses_nothing(
+    sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The payment provider cannot be reached: the payment stays pending and is asked about next pass. A step that
+    fails outright is named, and the steps after it still run."""
+    ada_paid_and_bob_pending(sessions)
+
+    def provider_gone(name: str) -> SandboxProvider:
+        raise ConnectionError(f"{name} is unreachable")
+
+    def waitlists_broken(*_: object, **__: object) -> None:
+        raise RuntimeError("the waitlist step broke")
+
+    monkeypatch.setattr(chores, "advance_waitlists", waitlists_broken)
+    mailer = FolderMailer(tmp_path)
+    config = WebConfig(timezone=NY)
+    run = run_portal_chores(sessions, NOW + timedelta(minutes=1), config, mailer, "http://x", providers=provider_gone)
+    assert run.failed == ("waitlists",) and run.reminders_sent == 1  # the reminders come after the broken step
+    assert not mailer.messages_to("bob@example.org")  # his payment's failure is not known yet
+    with sessions() as session:
+        pending = session.scalar(select(Payment.status).where(Payment.idempotency_key == "pay-bob-001"))
+    assert pending == PaymentStatus.PENDING
+
+    monkeypatch.undo()
+    later = run_portal_chores(sessions, NOW + timedelta(minutes=2), config, mailer, "http://x")
+    assert (later.failed, later.payments_checked, later.reminders_sent) == ((), 1, 0)  # asked again; reminded once
+    assert "failed" in str(mailer.messages_to("bob@example.org")[0]["Subject"])
