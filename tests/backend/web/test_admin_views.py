@@ -574,3 +574,68 @@ def test_every_page_an_admin_opens_works_while_the_cars_verdicts_are_written(
     assert answers[f"/review/{read_id}"] == 200 and answers[f"/api/v1/admin/permits/{permit_id}"] == 200
     audited = _audit_actions(sessions)
     assert audited.count("permit.search") == 2 and {"plate.lookup", "review.view"} <= set(audited)
+
+
+def test_the_api_names_each_bad_field_and_writes_nothing(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    """Each admin write of the JSON API refused the way the forms are: 422, the field and what is wrong with it."""
+    _admin(client, sessions)
+    headers = {"X-CSRF-Token": client.get("/api/v1/me").json()["csrf_token"]}
+    api = "/api/v1/admin"
+    zone = client.post(f"{api}/zones", json={"code": "Z1", "name": "Zone", "geojson": ZONE}, headers=headers).json()
+    kind = client.post(f"{api}/permit-types", json={"code": "RES", "name": "Resident", "price": "5"}, headers=headers)
+    assert kind.status_code == 201, kind.text
+    writes_before = _audit_actions(sessions)
+    refused = {
+        "geojson": client.put(
+            f"{api}/zones/{zone['id']}", json={**zone, "geojson": '{"type": "Point"}'}, headers=headers
+        ),
+        "price": client.post(
+            f"{api}/permit-types", json={"code": "BAD", "name": "Bad", "price": "-1"}, headers=headers
+        ),
+        "price on an update": client.put(
+            f"{api}/permit-types/{kind.json()['id']}",
+            json={"code": "RES", "name": "Resident", "price": "abc"},
+            headers=headers,
+        ),
+        "valid_until": client.post(
+            f"{api}/permits",
+            json={"plates": ["B12XYZ"], "valid_from": "2026-12-10", "valid_until": "2026-12-01"},
+            headers=headers,
+        ),
+        "payment": client.post(
+            f"{api}/payments/no-such-payment/refunds",
+            json={"amount_minor": 100, "reason": "goodwill", "idempotency_key": "refund-key-1"},
+            headers=headers,
+        ),
+        "name": client.post(f"{api}/devices", json={"name": ""}, headers=headers),
+        "plate": client.post(f"{api}/hotlist", json={"plate": "!!", "reason": "stolen"}, headers=headers),
+    }
+    for field, response in refused.items():  # keyed by the field each one must name
+        assert response.status_code == 422, (field, response.text)
+        [(named, why)] = response.json()["detail"].items()
+        assert named == field.split()[0] and why, (field, named, why)
+    assert _audit_actions(sessions) == writes_before  # nothing refused was written, nor audited
+
+
+def test_the_api_updates_a_zone_and_a_type_and_revokes_a_device(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _admin(client, sessions)
+    headers = {"X-CSRF-Token": client.get("/api/v1/me").json()["csrf_token"]}
+    api = "/api/v1/admin"
+    zone = client.post(f"{api}/zones", json={"code": "Z1", "name": "Zone", "geojson": ZONE}, headers=headers).json()
+    renamed = client.put(f"{api}/zones/{zone['id']}", json={**zone, "name": "Old Town"}, headers=headers)
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Old Town"
+    kind = client.post(f"{api}/permit-types", json={"code": "RES", "name": "Resident", "price": "5"}, headers=headers)
+    repriced = client.put(
+        f"{api}/permit-types/{kind.json()['id']}",
+        json={"code": "RES", "name": "Resident", "price": "7.25"},
+        headers=headers,
+    )
+    assert repriced.status_code == 200, repriced.text
+    assert [t["price_minor"] for t in client.get(f"{api}/permit-types").json() if t["code"] == "RES"] == [725]
+    device = client.post(f"{api}/devices", json={"name": "car-1"}, headers=headers).json()["device"]
+    revoked = client.post(f"{api}/devices/{device['id']}/revoke", headers=headers)
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert client.post(f"{api}/devices/no-such-device/revoke", headers=headers).status_code == 404
+    assert {"zone.update", "permit_type.update", "device.revoke"} <= set(_audit_actions(sessions))
