@@ -64,18 +64,13 @@ def test_read_a_folder_of_photos_without_the_shared_data(tmp_path: Path) -> None
     a folder (its images read in name order), in the text output."""
     import cv2
 
-    from models.training.synthetic_plates import render_clean
+    from tests.scenes import demo_frame, with_plate
 
-    video = cv2.VideoCapture(str(REPO / "demo" / "patrol.mp4"))
-    ok, frame = video.read()
-    video.release()
-    assert ok
+    frame = demo_frame()
     folder = tmp_path / "photos"
     folder.mkdir()
     for name, text in (("b.png", "KL 482 TX"), ("a.png", "B 123 XYZ")):
-        scene = frame.copy()
-        scene[560:600, 300:480] = cv2.resize(render_clean(5, "eu", (text,)), (180, 40), interpolation=cv2.INTER_AREA)
-        cv2.imwrite(str(folder / name), scene)
+        cv2.imwrite(str(folder / name), with_plate(frame, text, 300, 560, 180, 40))
     done = subprocess.run(
         [sys.executable, "-c", "from platepatrol.cli import main; main()", "read", str(folder)],
         capture_output=True,

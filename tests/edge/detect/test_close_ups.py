@@ -10,7 +10,7 @@ from edge.config import DetectorConfig, ReaderConfig
 from edge.detect.close_ups import CloseUpDetector
 from edge.types import Box, Detection, Image
 from models.training.synthetic_plates import render_clean
-from tests.conftest import REPO
+from tests.scenes import demo_frame
 
 
 class WhiteRectangles:
@@ -81,10 +81,7 @@ def test_the_car_reads_every_character_of_a_close_up(fill: float) -> None:
     from edge.observe import plates_in
     from edge.read import make_reader
 
-    video = cv2.VideoCapture(str(REPO / "demo" / "patrol.mp4"))
-    ok, scene = video.read()
-    video.release()
-    assert ok
+    scene = demo_frame()
     plate = render_clean(7, "eu", ("KL 482 TX",))
     width = int(scene.shape[1] * fill)
     height = width * plate.shape[0] // plate.shape[1]

@@ -4,30 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from edge.config import DetectorConfig
 from edge.detect import make_detector
 from edge.types import Box, Image
-from models.training.synthetic_plates import render_clean
 from platepatrol.errors import UserError
-from tests.conftest import REPO
+from tests.scenes import demo_frame, with_plate
 
 PLATE = Box(300, 560, 480, 600)  # where the plate is pasted into the demo clip's first frame
 
 
 @pytest.fixture(scope="module")
 def scene() -> Image:
-    video = cv2.VideoCapture(str(REPO / "demo" / "patrol.mp4"))
-    ok, frame = video.read()
-    video.release()
-    assert ok
-    plate = render_clean(5, "eu", ("KL 482 TX",))
-    x1, y1, x2, y2 = (int(v) for v in (PLATE.x1, PLATE.y1, PLATE.x2, PLATE.y2))
-    frame[y1:y2, x1:x2] = cv2.resize(plate, (x2 - x1, y2 - y1), interpolation=cv2.INTER_AREA)
-    return np.asarray(frame, dtype=np.uint8)
+    return with_plate(demo_frame(), "KL 482 TX", 300, 560, 180, 40)
 
 
 @pytest.mark.parametrize("runtime", ["onnx", "ultralytics"])

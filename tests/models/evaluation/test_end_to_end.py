@@ -19,8 +19,7 @@ from models.evaluation.end_to_end import (
     score_outcomes,
     write_misses,
 )
-from models.training.synthetic_plates import render_clean
-from tests.conftest import REPO
+from tests.scenes import demo_frame, with_plate
 
 NO_PIXELS = np.zeros((1, 1, 3), np.uint8)
 
@@ -116,14 +115,9 @@ def test_the_command_reads_a_plate_in_a_real_scene(tmp_path: Path, capsys: pytes
     """The car's shipped detector and reader on a rendered EU plate pasted into a frame of the demo clip."""
     from models.cli import app
 
-    video = cv2.VideoCapture(str(REPO / "demo" / "patrol.mp4"))
-    ok, scene = video.read()
-    video.release()
-    assert ok
-    plate = cv2.resize(render_clean(5, "eu", ("KL 482 TX",)), (180, 40), interpolation=cv2.INTER_AREA)
-    x, y = 80, scene.shape[0] - 120
-    scene[y : y + 40, x : x + 180] = plate
-    cv2.imwrite(str(tmp_path / "scene.png"), scene)
+    frame = demo_frame()
+    x, y = 80, frame.shape[0] - 120
+    cv2.imwrite(str(tmp_path / "scene.png"), with_plate(frame, "KL 482 TX", x, y, 180, 40))
     (tmp_path / "plates.txt").write_text(f"scene.png {x} {y} 180 40 KL482TX\n")
 
     from typer.testing import CliRunner
